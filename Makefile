@@ -1,0 +1,60 @@
+# carerecord: the commands a person runs. CMake does the building underneath.
+#
+#   make          release build: build/carerecord
+#   make test     sanitizer build (ASan+UBSan, -Werror), unit + integration tests
+#   make demo     run a node on the embedded default store, with a token to try
+#   make bench    release build under load (wrk), compared with nginx
+#   make generate regenerate src/fhir tables from HL7's official definitions
+#
+# Each target installs the Debian packages it needs when they are missing.
+
+JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_GEN := -DCMAKE_EXPORT_COMPILE_COMMANDS=ON
+
+.PHONY: all build deps test unit integration demo bench generate clean npm
+
+all: build
+
+deps:
+	@sh scripts/deps.sh build
+
+build: deps
+	@cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DCR_TESTS=OFF $(CMAKE_GEN) >/dev/null
+	@cmake --build build -j $(JOBS)
+
+build-test/.configured: CMakeLists.txt
+	@cmake -S . -B build-test -DCMAKE_BUILD_TYPE=Debug -DCR_SANITIZE=ON $(CMAKE_GEN) >/dev/null
+	@touch $@
+
+npm: node_modules/.installed
+
+node_modules/.installed: package.json package-lock.json
+	@sh scripts/deps.sh test
+	@echo "Installing test tools from npm (package-lock.json)"
+	@npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+test: deps npm build-test/.configured
+	@sh scripts/deps.sh test
+	@cmake --build build-test -j $(JOBS)
+	@$(MAKE) --no-print-directory unit integration
+
+unit:
+	@cd build-test && ctest --output-on-failure -j $(JOBS)
+
+integration:
+	@CARERECORD_BIN=$(CURDIR)/build-test/carerecord node --test --test-concurrency=1 tests/integration/ tests/conformance/
+
+demo: build
+	@sh scripts/demo.sh
+
+bench: build
+	@sh scripts/deps.sh bench
+	@sh bench/run.sh
+
+generate: npm
+	@node tools/gen_fhir.mjs
+	@echo "Regenerated src/fhir/defs_gen.c; review with git diff."
+
+clean:
+	rm -rf build build-test

@@ -1,0 +1,65 @@
+/* str.h: borrowed, length-counted strings (not NUL-terminated).
+ *
+ * struct cr_str points into memory someone else owns; it is a value type
+ * that lives on the stack. Depends on libc only. */
+#ifndef CR_CORE_STR_H
+#define CR_CORE_STR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <string.h>
+
+struct cr_str {
+    const char *ptr;
+    size_t len;
+};
+
+#define CR_STR_LIT(s) ((struct cr_str){ (s), sizeof(s) - 1 })
+
+/* A cr_str over a NUL-terminated string; NULL gives the empty string. */
+static inline struct cr_str
+cr_str_c(const char *s)
+{
+    return (struct cr_str){ s ? s : "", s ? strlen(s) : 0 };
+}
+
+/* True when 'a' holds exactly the bytes of the C string 'b'. */
+static inline bool
+cr_str_eq_c(struct cr_str a, const char *b)
+{
+    size_t n = strlen(b);
+    return a.len == n && (n == 0 || memcmp(a.ptr, b, n) == 0);
+}
+
+/* True when 'a' and 'b' hold the same bytes. */
+static inline bool
+cr_str_eq(struct cr_str a, struct cr_str b)
+{
+    return a.len == b.len && (a.len == 0 || memcmp(a.ptr, b.ptr, a.len) == 0);
+}
+
+/* True when 'a' starts with the C string 'prefix'. */
+static inline bool
+cr_str_starts_c(struct cr_str a, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    return a.len >= n && memcmp(a.ptr, prefix, n) == 0;
+}
+
+/* Split 'in' at the first 'sep': '*head' gets what precedes it, the return
+ * value what follows. Without 'sep', '*head' is all of 'in' and the rest is
+ * empty with a NULL ptr, so callers can tell "a|" from "a". */
+static inline struct cr_str
+cr_str_cut(struct cr_str in, char sep, struct cr_str *head)
+{
+    const char *p = in.len ? memchr(in.ptr, sep, in.len) : NULL;
+    if (p == NULL) {
+        *head = in;
+        return (struct cr_str){ NULL, 0 };
+    }
+    head->ptr = in.ptr;
+    head->len = (size_t)(p - in.ptr);
+    return (struct cr_str){ p + 1, in.len - head->len - 1 };
+}
+
+#endif

@@ -1,0 +1,110 @@
+/* test_core.c: buffers, arenas, errors, clock. */
+#include "unit.h"
+
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/clock.h"
+#include "core/err.h"
+
+TEST(buf_appends_and_terminates)
+{
+    struct cr_buf b = cr_buf_make(0);
+    cr_buf_adds(&b, "abc");
+    cr_buf_addf(&b, "-%d-", 42);
+    cr_buf_addc(&b, 'z');
+    CHECK_EQ_INT(b.rc, CR_OK);
+    CHECK_EQ_STR(b.ptr, "abc-42-z");
+    CHECK_EQ_INT(b.len, 8);
+    cr_buf_free(&b);
+}
+
+TEST(buf_limit_is_sticky)
+{
+    struct cr_buf b = cr_buf_make(5);
+    cr_buf_adds(&b, "1234");
+    cr_buf_adds(&b, "56");
+    cr_buf_adds(&b, "");
+    cr_buf_addc(&b, 'x');
+    CHECK_EQ_INT(b.rc, CR_ETOOBIG);
+    CHECK_EQ_STR(b.ptr, "1234");
+    CHECK(cr_buf_take(&b, NULL) == NULL);
+}
+
+TEST(buf_json_escape)
+{
+    struct cr_buf b = cr_buf_make(0);
+    cr_buf_add_json_str(&b, "a\"b\\c\n\x01");
+    CHECK_EQ_STR(b.ptr, "\"a\\\"b\\\\c\\n\\u0001\"");
+    cr_buf_free(&b);
+}
+
+TEST(buf_take_gives_ownership)
+{
+    struct cr_buf b = cr_buf_make(0);
+    size_t n = 0;
+    char *p;
+    cr_buf_adds(&b, "hello");
+    p = cr_buf_take(&b, &n);
+    CHECK_EQ_STR(p, "hello");
+    CHECK_EQ_INT(n, 5);
+    CHECK(b.ptr == NULL && b.len == 0);
+    free(p);
+    p = cr_buf_take(&b, &n);
+    CHECK_EQ_STR(p, "");
+    CHECK_EQ_INT(n, 0);
+    free(p);
+}
+
+static int hook_order[4];
+static int hook_n;
+
+static void
+hook(void *data)
+{
+    hook_order[hook_n++] = (int)(long)data;
+}
+
+TEST(arena_allocates_aligned_and_runs_hooks_in_reverse)
+{
+    struct cr_arena *a = cr_arena_create();
+    char *big;
+    int i;
+    CHECK(a != NULL);
+    for (i = 0; i < 1000; i++) {
+        void *p = cr_arena_alloc(a, (size_t)(i % 37) + 1);
+        CHECK(p != NULL);
+        CHECK(((unsigned long)p % 16) == 0);
+    }
+    big = cr_arena_alloc(a, 1 << 20);
+    CHECK(big != NULL);
+    memset(big, 7, 1 << 20);
+    CHECK_EQ_STR(cr_arena_strndup(a, "abcdef", 3), "abc");
+    cr_arena_on_destroy(a, hook, (void *)1L);
+    cr_arena_on_destroy(a, hook, (void *)2L);
+    cr_arena_destroy(a);
+    CHECK_EQ_INT(hook_n, 2);
+    CHECK_EQ_INT(hook_order[0], 2);
+    CHECK_EQ_INT(hook_order[1], 1);
+}
+
+TEST(err_keep_is_first_wins)
+{
+    struct cr_err e;
+    cr_err_clear(&e);
+    CHECK_EQ_INT(cr_err_keep(&e, CR_EINVAL, "value", "Patient.id", "bad %s",
+                             "id"), CR_EINVAL);
+    cr_err_keep(&e, CR_EIO, "exception", "", "later");
+    CHECK_EQ_INT(e.rc, CR_EINVAL);
+    CHECK_EQ_STR(e.msg, "bad id");
+    CHECK_EQ_STR(e.where, "Patient.id");
+    CHECK_EQ_STR(cr_rc_name(CR_EGONE), "CR_EGONE");
+}
+
+TEST(clock_formats_instant_and_http_date)
+{
+    char s[40];
+    cr_clock_instant(1795255504123LL, s, sizeof s);
+    CHECK_EQ_STR(s, "2026-11-21T10:05:04.123Z");
+    cr_clock_http_date(1795255504123LL, s, sizeof s);
+    CHECK_EQ_STR(s, "Sat, 21 Nov 2026 10:05:04 GMT");
+}
