@@ -1,0 +1,230 @@
+/* api.c: one request in: authenticate, negotiate, route to the
+ * interaction. The verified principal is put in the request context here;
+ * policy and audit (access/, audit/) hook in at this seam, before any
+ * interaction touches the store. Depends on access/, http/, store/, fhir/,
+ * core/. */
+#include "api/apiInt.h"
+
+#include "core/clock.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+cr_rc
+cr_api_create(struct cr_store *store, struct cr_keys *keys,
+              const struct cr_api_config *cfg, struct cr_api **out,
+              struct cr_err *err)
+{
+    struct cr_api *a = calloc(1, sizeof *a);
+    size_t n;
+
+    if (a == NULL)
+        return cr_err_set(err, CR_ENOMEM, "exception", NULL, "out of memory");
+    a->store = store;
+    a->keys = keys;
+    a->cfg = *cfg;
+    if (a->cfg.max_body == 0)
+        a->cfg.max_body = 8u << 20;
+    if (a->cfg.max_json_depth <= 0)
+        a->cfg.max_json_depth = 64;
+    if (a->cfg.default_count <= 0)
+        a->cfg.default_count = 50;
+    if (a->cfg.max_count <= 0)
+        a->cfg.max_count = 1000;
+    a->base_url = strdup(cfg->base_url ? cfg->base_url : "");
+    if (a->base_url == NULL) {
+        free(a);
+        return cr_err_set(err, CR_ENOMEM, "exception", NULL, "out of memory");
+    }
+    n = strlen(a->base_url);
+    while (n && a->base_url[n - 1] == '/')
+        a->base_url[--n] = '\0';
+    a->cfg.base_url = a->base_url;
+    *out = a;
+    return CR_OK;
+}
+
+void
+cr_api_destroy(struct cr_api *api)
+{
+    if (api == NULL)
+        return;
+    free(api->base_url);
+    free(api);
+}
+
+/* Answer 401 with an RFC 6750 challenge: without error details when no
+ * token was sent, with error="invalid_token" and the reason otherwise. */
+static void
+unauthorized(struct ctx *x, bool has_token, const char *msg)
+{
+    char *chal = NULL;
+    size_t n = strlen(msg), i;
+
+    if (has_token) {
+        chal = cr_arena_alloc(x->req->arena, n + 96);
+        if (chal) {
+            int off = snprintf(chal, n + 96, "Bearer realm=\"carerecord\", "
+                               "error=\"invalid_token\", "
+                               "error_description=\"");
+            for (i = 0; i < n; i++)
+                chal[off++] = (msg[i] == '"' || msg[i] == '\\' ||
+                               (unsigned char)msg[i] < 32) ? '\'' : msg[i];
+            chal[off++] = '"';
+            chal[off] = '\0';
+        }
+    }
+    cr_http_resp_header(x->resp, "WWW-Authenticate",
+                        chal ? chal : "Bearer realm=\"carerecord\"");
+    cr_api_outcome(x, 401, "error", "login", NULL, "%s", msg);
+}
+
+/* Verify the bearer token. Answers 401 and returns false when missing or
+ * not valid. */
+static bool
+authenticate(struct ctx *x)
+{
+    const char *h = cr_http_header(x->req, "Authorization");
+    struct cr_err err;
+    char *who;
+
+    if (h == NULL) {
+        unauthorized(x, false, "authentication required: send "
+                               "Authorization: Bearer <token>");
+        return false;
+    }
+    if (strncasecmp(h, "Bearer ", 7) != 0) {
+        unauthorized(x, false, "the Authorization header must be "
+                               "'Bearer <token>'");
+        return false;
+    }
+    h += 7;
+    while (*h == ' ')
+        h++;
+    cr_err_clear(&err);
+    if (cr_token_verify(x->api->keys, h, strlen(h), cr_clock_now_ms() / 1000,
+                        &x->principal, &err) != CR_OK) {
+        unauthorized(x, true, err.msg[0] ? err.msg : "the token is not valid");
+        return false;
+    }
+    x->is_authenticated = true;
+    who = cr_arena_alloc(x->req->arena, 200);
+    if (who) {
+        snprintf(who, 200, "%s@%s/%s", x->principal.sub, x->principal.org,
+                 x->principal.role);
+        x->resp->principal = who;
+    }
+    return true;
+}
+
+static void
+method_not_allowed(struct ctx *x, const char *allowed)
+{
+    cr_http_resp_header(x->resp, "Allow", allowed);
+    cr_api_outcome(x, 405, "error", "not-supported", NULL,
+                   "%s is not allowed on %s (allowed: %s)", x->req->method,
+                   x->req->path, allowed);
+}
+
+static bool
+is(const struct ctx *x, const char *method)
+{
+    return strcmp(x->req->method, method) == 0;
+}
+
+static void
+dispatch(struct ctx *x)
+{
+    switch (x->route.kind) {
+    case R_METADATA:
+        if (is(x, "GET") || is(x, "HEAD"))
+            cr_api_metadata(x);
+        else
+            method_not_allowed(x, "GET");
+        return;
+    case R_SYSTEM:
+        cr_api_outcome(x, is(x, "POST") ? 501 : 405, "error",
+                       "not-supported", NULL,
+                       "batch and transaction Bundles (POST /fhir) are not "
+                       "supported by this server yet");
+        return;
+    case R_SYSTEM_HIST:
+    case R_TYPE_HIST:
+    case R_INST_HIST:
+        if (is(x, "GET"))
+            cr_api_history(x);
+        else
+            method_not_allowed(x, "GET");
+        return;
+    case R_TYPE:
+        if (is(x, "POST"))
+            cr_api_create_resource(x);
+        else if (is(x, "GET"))
+            cr_api_outcome(x, 501, "error", "not-supported", NULL,
+                           "search is not supported by this server yet; "
+                           "read resources by id");
+        else
+            method_not_allowed(x, "POST");
+        return;
+    case R_INSTANCE:
+        if (is(x, "GET") || is(x, "HEAD"))
+            cr_api_read(x);
+        else if (is(x, "PUT"))
+            cr_api_update(x);
+        else if (is(x, "DELETE"))
+            cr_api_delete(x);
+        else
+            method_not_allowed(x, "GET, PUT, DELETE");
+        return;
+    case R_VERSION:
+        if (is(x, "GET") || is(x, "HEAD"))
+            cr_api_vread(x);
+        else
+            method_not_allowed(x, "GET");
+        return;
+    }
+}
+
+void
+cr_api_handle(void *api, struct cr_http_req *req, struct cr_http_resp *resp)
+{
+    struct ctx *x = cr_arena_calloc(req->arena, 1, sizeof *x);
+    struct cr_err err;
+    cr_rc rc;
+
+    if (x == NULL) {
+        resp->status = 503;
+        return;
+    }
+    x->api = api;
+    x->req = req;
+    x->resp = resp;
+    cr_err_clear(&err);
+
+    rc = cr_api_route(x, &err);
+    if (rc == CR_ENOTFOUND && err.rc == CR_OK) {
+        cr_api_outcome(x, 404, "error", "not-found", NULL,
+                       "no such endpoint: %s (the FHIR API is under /fhir)",
+                       req->path);
+        return;
+    }
+    /* The body limit is a transport matter, but it is answered in FHIR. */
+    if (req->transport_error == CR_ETOOBIG) {
+        cr_api_outcome(x, 413, "error", "too-costly", NULL,
+                       "the request body is larger than this server accepts "
+                       "(%zu bytes); split the data into smaller requests",
+                       req->body_limit);
+        return;
+    }
+    if (!cr_api_negotiate(x))
+        return;
+    if (!(rc == CR_OK && x->route.kind == R_METADATA) && !authenticate(x))
+        return;
+    if (rc != CR_OK) {
+        cr_api_fail(x, &err);
+        return;
+    }
+    dispatch(x);
+}

@@ -1,0 +1,43 @@
+/* api.h: the FHIR REST API of a node.
+ *
+ * The only module that combines tokens, the store and (later) policy,
+ * audit and federation. It turns one HTTP request into one FHIR
+ * interaction and answers with a resource, a Bundle or an
+ * OperationOutcome. Depends on http/, store/, access/, fhir/, core/. */
+#ifndef CR_API_API_H
+#define CR_API_API_H
+
+#include "access/token.h"
+#include "core/err.h"
+#include "http/http.h"
+#include "store/store.h"
+
+#include <stddef.h>
+
+struct cr_api;   /* opaque */
+
+struct cr_api_config {
+    const char *base_url;     /* absolute FHIR base, e.g. http://h:8080/fhir */
+    size_t max_body;          /* bytes; default 8 MiB */
+    int max_json_depth;       /* default 64 */
+    int default_count;        /* history page size, default 50 */
+    int max_count;            /* largest _count honoured, default 1000 */
+};
+
+/* An API over 'store', verifying tokens with 'keys'. Both are borrowed and
+ * must outlive the API. The config's strings are copied. */
+cr_rc
+cr_api_create(struct cr_store *store, struct cr_keys *keys,
+              const struct cr_api_config *cfg, struct cr_api **out,
+              struct cr_err *err);
+
+/* NULL is a no-op. */
+void
+cr_api_destroy(struct cr_api *api);
+
+/* The request handler to give cr_http_start, with the API as its ctx.
+ * Thread-safe. */
+void
+cr_api_handle(void *api, struct cr_http_req *req, struct cr_http_resp *resp);
+
+#endif

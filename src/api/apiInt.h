@@ -1,0 +1,148 @@
+/* apiInt.h: private to api/: the API object, the per-request context and
+ * the helpers the interaction files share. */
+#ifndef CR_API_INT_H
+#define CR_API_INT_H
+
+#include "access/principal.h"
+#include "api/api.h"
+#include "core/buf.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+
+struct cr_api {
+    struct cr_store *store;
+    struct cr_keys *keys;
+    struct cr_api_config cfg;
+    char *base_url;
+};
+
+/* What the path names. */
+enum route_kind {
+    R_METADATA,      /* /fhir/metadata */
+    R_SYSTEM,        /* /fhir */
+    R_SYSTEM_HIST,   /* /fhir/_history */
+    R_TYPE,          /* /fhir/T */
+    R_TYPE_HIST,     /* /fhir/T/_history */
+    R_INSTANCE,      /* /fhir/T/id */
+    R_INST_HIST,     /* /fhir/T/id/_history */
+    R_VERSION        /* /fhir/T/id/_history/vid */
+};
+
+struct route {
+    enum route_kind kind;
+    const char *type;    /* arena copies */
+    const char *id;
+    int64_t version;
+};
+
+enum prefer_return { PREFER_REPRESENTATION, PREFER_MINIMAL, PREFER_OUTCOME };
+
+/* One request in flight. */
+struct ctx {
+    struct cr_api *api;
+    struct cr_http_req *req;
+    struct cr_http_resp *resp;
+    struct route route;
+    struct cr_principal principal;
+    bool is_authenticated;
+    enum prefer_return prefer;
+    char etag[32];
+    char last_modified[40];
+    char location[512];
+};
+
+/* outcome.c: the HTTP status for an error. */
+unsigned
+cr_api_status_for(const struct cr_err *err);
+
+/* outcome.c: answer with an OperationOutcome of one issue. 'where' may be
+ * NULL or "". */
+void
+cr_api_outcome(struct ctx *x, unsigned status, const char *severity,
+               const char *code, const char *where, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+
+/* outcome.c: answer with the OperationOutcome for 'err'. */
+void
+cr_api_fail(struct ctx *x, const struct cr_err *err);
+
+/* outcome.c: answer 'status' with body 'b' (taken) as FHIR JSON. */
+void
+cr_api_send_buf(struct ctx *x, unsigned status, struct cr_buf *b);
+
+/* route.c: parse req->path. CR_ENOTFOUND for paths outside the API,
+ * CR_EINVAL (with err) for a malformed type, id or version. */
+cr_rc
+cr_api_route(struct ctx *x, struct cr_err *err);
+
+/* negotiate.c: check Accept and _format (406), read Prefer. Returns false
+ * after answering when the request cannot be served. */
+bool
+cr_api_negotiate(struct ctx *x);
+
+/* negotiate.c: check the request body's Content-Type (415). */
+bool
+cr_api_check_content_type(struct ctx *x);
+
+/* prepare.c: a resource to write: parsed, validated, with its final bytes. */
+struct prepared {
+    json_t *root;               /* parsed body (owned) */
+    const char *text;           /* the body text (borrowed) */
+    size_t text_len;
+    const char *type;
+    char id[65];
+    char patient[65];
+    bool has_patient;
+    struct cr_buf json;         /* the bytes to store and serve */
+    struct cr_store_token *tokens;
+    size_t ntokens;
+};
+
+/* prepare.c: parse and validate req->body as a resource of 'type'.
+ * 'url_id' is the id in the URL (update) or NULL (create: the body must not
+ * disagree with nothing; any id in the body is ignored and replaced).
+ * On success p->root, type, patient, tokens are set. */
+cr_rc
+cr_api_parse_resource(struct ctx *x, const char *type, const char *url_id,
+                      struct prepared *p, struct cr_err *err);
+
+/* prepare.c: produce p->json for 'id' at 'version', time 'ms'. */
+cr_rc
+cr_api_finish_resource(struct prepared *p, const char *id, int64_t version,
+                       int64_t ms, struct cr_err *err);
+
+/* prepare.c: free what cr_api_parse_resource allocated. */
+void
+cr_api_prepared_free(struct prepared *p);
+
+/* prepare.c: a new server-assigned id (time-ordered UUID) into out[37]. */
+void
+cr_api_new_id(char out[37]);
+
+/* crud.c */
+void
+cr_api_create_resource(struct ctx *x);
+void
+cr_api_read(struct ctx *x);
+void
+cr_api_vread(struct ctx *x);
+void
+cr_api_update(struct ctx *x);
+void
+cr_api_delete(struct ctx *x);
+
+/* history.c */
+void
+cr_api_history(struct ctx *x);
+
+/* capability.c */
+void
+cr_api_metadata(struct ctx *x);
+
+/* Set ETag / Last-Modified / Location headers for a version. */
+void
+cr_api_version_headers(struct ctx *x, const char *type, const char *id,
+                       int64_t version, int64_t ms, bool with_location);
+
+#endif

@@ -1,0 +1,59 @@
+/* capability.c: GET /fhir/metadata, the CapabilityStatement.
+ *
+ * Lists exactly what this node serves: the supported resource types and,
+ * for each, the interactions that work. Built from the same tables the
+ * router uses, so it cannot claim a type the server refuses. Depends on
+ * fhir/ and core/. */
+#include "api/apiInt.h"
+
+#include "core/clock.h"
+#include "fhir/fhir.h"
+
+void
+cr_api_metadata(struct ctx *x)
+{
+    struct cr_buf b = cr_buf_make(0);
+    const char *const *types;
+    size_t n, i;
+    char now[32];
+
+    types = cr_fhir_supported_types(&n);
+    cr_clock_instant(cr_clock_now_ms(), now, sizeof now);
+    now[10] = '\0';   /* a date is enough */
+    cr_buf_adds(&b, "{\"resourceType\":\"CapabilityStatement\","
+                    "\"status\":\"active\",\"date\":\"");
+    cr_buf_adds(&b, now);
+    cr_buf_adds(&b, "\",\"publisher\":\"carerecord\",\"kind\":\"instance\","
+                    "\"software\":{\"name\":\"carerecord\",\"version\":\""
+                    CR_VERSION "\"},\"implementation\":{\"description\":"
+                    "\"carerecord shared care record node ");
+    cr_buf_add_json_esc(&b, cr_store_node_id(x->api->store),
+                        strlen(cr_store_node_id(x->api->store)));
+    cr_buf_adds(&b, "\",\"url\":");
+    cr_buf_add_json_str(&b, x->api->base_url);
+    cr_buf_adds(&b, "},\"fhirVersion\":\"4.0.1\",\"format\":["
+                    "\"application/fhir+json\",\"json\"],"
+                    "\"rest\":[{\"mode\":\"server\",\"security\":{"
+                    "\"description\":\"Every request except GET /metadata "
+                    "needs Authorization: Bearer <JWT> signed with EdDSA by "
+                    "a key this node trusts; see docs/api.md.\"},"
+                    "\"resource\":[");
+    for (i = 0; i < n; i++) {
+        if (i)
+            cr_buf_addc(&b, ',');
+        cr_buf_adds(&b, "{\"type\":\"");
+        cr_buf_adds(&b, types[i]);
+        cr_buf_adds(&b, "\",\"interaction\":["
+                        "{\"code\":\"read\"},{\"code\":\"vread\"},"
+                        "{\"code\":\"update\"},{\"code\":\"delete\"},"
+                        "{\"code\":\"history-instance\"},"
+                        "{\"code\":\"history-type\"},{\"code\":\"create\"}],"
+                        "\"versioning\":\"versioned-update\","
+                        "\"readHistory\":true,\"updateCreate\":true,"
+                        "\"conditionalCreate\":true,"
+                        "\"conditionalUpdate\":false,"
+                        "\"conditionalDelete\":\"not-supported\"}");
+    }
+    cr_buf_adds(&b, "],\"interaction\":[{\"code\":\"history-system\"}]}]}");
+    cr_api_send_buf(x, 200, &b);
+}

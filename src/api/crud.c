@@ -1,0 +1,448 @@
+/* crud.c: create, read, vread, update and delete of one resource.
+ *
+ * Writes run as functions inside the store's writer transaction, so the
+ * checks they depend on (If-None-Exist, If-Match, the current version) and
+ * the write itself are one atomic step. Depends on store/, fhir/, core/. */
+#include "api/apiInt.h"
+
+#include "core/clock.h"
+#include "fhir/fhir.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum write_kind { W_CREATE, W_UPDATE, W_DELETE };
+enum write_result { RES_CREATED, RES_EXISTING, RES_UPDATED, RES_DELETED,
+                    RES_ALREADY_DELETED };
+
+struct write_job {
+    enum write_kind kind;
+    struct prepared *p;          /* NULL for delete */
+    const char *type;
+    const char *id;
+    const char *org;
+    int64_t if_match;            /* 0: none */
+    /* If-None-Exist, as one token condition */
+    const char *cond_param;
+    const char *cond_system;
+    const char *cond_code;
+    /* results */
+    enum write_result result;
+    int64_t version;
+    int64_t ms;
+    char found_id[65];
+    struct cr_buf found;         /* what a conditional create found */
+    struct cr_store_meta found_meta;
+};
+
+static cr_rc
+write_in_txn(struct cr_store_txn *txn, void *ctx, struct cr_err *err)
+{
+    struct write_job *j = ctx;
+    struct cr_store_meta cur;
+    struct cr_store_put put;
+    bool exists;
+    cr_rc rc;
+
+    if (j->cond_param) {
+        char ids[2][65];
+        size_t n = 0;
+        rc = cr_store_txn_find_token(txn, j->type, j->cond_param,
+                                     j->cond_system, j->cond_code, ids, 2,
+                                     &n, err);
+        if (rc != CR_OK)
+            return rc;
+        if (n > 1)
+            return cr_err_set(err, CR_EPRECOND, "duplicate", NULL,
+                              "If-None-Exist matches %zu %s resources; it "
+                              "must match at most one", n, j->type);
+        if (n == 1) {
+            snprintf(j->found_id, sizeof j->found_id, "%s", ids[0]);
+            j->result = RES_EXISTING;
+            return cr_store_txn_read(txn, j->type, ids[0], &j->found,
+                                     &j->found_meta, err);
+        }
+    }
+
+    rc = cr_store_txn_current(txn, j->type, j->id, &cur, err);
+    if (rc != CR_OK && rc != CR_ENOTFOUND)
+        return rc;
+    exists = rc == CR_OK && !cur.is_deleted;
+    if (j->if_match && !exists)
+        return cr_err_set(err, CR_EPRECOND, "conflict", NULL,
+                          "If-Match: %s/%s does not exist", j->type, j->id);
+    if (j->if_match && cur.version != j->if_match)
+        return cr_err_set(err, CR_EPRECOND, "conflict", NULL,
+                          "If-Match: %s/%s is at version %lld, not %lld; "
+                          "read it again and retry", j->type, j->id,
+                          (long long)cur.version, (long long)j->if_match);
+    if (j->kind == W_CREATE && rc == CR_OK)
+        return cr_err_set(err, CR_ECONFLICT, "duplicate", NULL,
+                          "%s/%s already exists", j->type, j->id);
+    if (j->kind == W_DELETE) {
+        if (rc == CR_ENOTFOUND)
+            return cr_err_set(err, CR_ENOTFOUND, "not-found", NULL,
+                              "%s/%s does not exist", j->type, j->id);
+        if (cur.is_deleted) {
+            j->result = RES_ALREADY_DELETED;
+            j->version = cur.version;
+            return CR_OK;
+        }
+    }
+
+    j->version = rc == CR_OK ? cur.version + 1 : 1;
+    j->ms = cr_clock_now_ms();
+    memset(&put, 0, sizeof put);
+    put.type = j->type;
+    put.id = j->id;
+    put.version = j->version;
+    put.last_updated_ms = j->ms;
+    put.org = j->org;
+    if (j->kind == W_DELETE) {
+        put.is_delete = true;
+        put.patient = cur.patient[0] ? cur.patient : NULL;
+        j->result = RES_DELETED;
+    } else {
+        rc = cr_api_finish_resource(j->p, j->id, j->version, j->ms, err);
+        if (rc != CR_OK)
+            return rc;
+        put.json = j->p->json.ptr;
+        put.len = j->p->json.len;
+        put.patient = j->p->has_patient ? j->p->patient : NULL;
+        put.tokens = j->p->tokens;
+        put.ntokens = j->p->ntokens;
+        j->result = exists ? RES_UPDATED : RES_CREATED;
+    }
+    return cr_store_txn_put(txn, &put, err);
+}
+
+void
+cr_api_version_headers(struct ctx *x, const char *type, const char *id,
+                       int64_t version, int64_t ms, bool with_location)
+{
+    snprintf(x->etag, sizeof x->etag, "W/\"%lld\"", (long long)version);
+    cr_http_resp_header(x->resp, "ETag", x->etag);
+    if (ms > 0) {
+        cr_clock_http_date(ms, x->last_modified, sizeof x->last_modified);
+        cr_http_resp_header(x->resp, "Last-Modified", x->last_modified);
+    }
+    if (with_location) {
+        snprintf(x->location, sizeof x->location, "%s/%s/%s/_history/%lld",
+                 x->api->base_url, type, id, (long long)version);
+        cr_http_resp_header(x->resp, "Location", x->location);
+    }
+}
+
+/* Answer a successful write according to Prefer. 'json' may be NULL. */
+static void
+answer_write(struct ctx *x, unsigned status, const char *json, size_t len,
+             const char *what)
+{
+    struct cr_buf b = cr_buf_make(0);
+
+    if (x->prefer == PREFER_MINIMAL || (json == NULL &&
+                                        x->prefer != PREFER_OUTCOME)) {
+        x->resp->status = status;
+        return;
+    }
+    if (x->prefer == PREFER_OUTCOME || json == NULL) {
+        cr_api_outcome(x, status, "information", "informational", NULL, "%s",
+                       what);
+        return;
+    }
+    cr_buf_add(&b, json, len);
+    cr_api_send_buf(x, status, &b);
+}
+
+/* If-Match: W/"3" or "3". Returns the version, 0 if absent, -1 if bad. */
+static int64_t
+parse_if_match(const char *h)
+{
+    char *end;
+    long long v;
+
+    if (h == NULL)
+        return 0;
+    if (strncmp(h, "W/", 2) == 0)
+        h += 2;
+    if (*h == '"')
+        h++;
+    if (*h < '0' || *h > '9')
+        return -1;
+    v = strtoll(h, &end, 10);
+    if (*end == '"')
+        end++;
+    if (*end != '\0' || v < 1)
+        return -1;
+    return v;
+}
+
+/* If-None-Exist: "identifier=system|value", "identifier=value" or
+ * "_id=x" (percent-encoding allowed). Full search criteria arrive with
+ * the search module. */
+static cr_rc
+parse_if_none_exist(struct ctx *x, struct write_job *j, const char *h,
+                    struct cr_err *err)
+{
+    struct cr_arena *a = x->req->arena;
+    size_t len = strlen(h), i, o = 0;
+    char *s = cr_arena_alloc(a, len + 1), *eq, *bar;
+
+    if (s == NULL)
+        return cr_err_set(err, CR_ENOMEM, "exception", NULL, "out of memory");
+    if (h[0] == '?')
+        h++, len--;
+    for (i = 0; i < len; i++) {
+        if (h[i] == '%' && i + 2 < len) {
+            char hx[3] = { h[i + 1], h[i + 2], 0 };
+            char *end;
+            long c = strtol(hx, &end, 16);
+            if (*end != '\0')
+                goto bad;
+            s[o++] = (char)c;
+            i += 2;
+        } else {
+            s[o++] = h[i] == '+' ? ' ' : h[i];
+        }
+    }
+    s[o] = '\0';
+    if (strchr(s, '&'))
+        goto bad;
+    eq = strchr(s, '=');
+    if (eq == NULL || eq[1] == '\0')
+        goto bad;
+    *eq = '\0';
+    if (strcmp(s, "_id") == 0) {
+        /* _id=x: exists iff that id is live. Reuse the token path by
+         * asking for the resource directly. */
+        j->cond_param = "_id";
+        j->cond_code = eq + 1;
+        return CR_OK;
+    }
+    if (strcmp(s, "identifier") != 0)
+        goto bad;
+    bar = strchr(eq + 1, '|');
+    j->cond_param = "identifier";
+    if (bar) {
+        *bar = '\0';
+        j->cond_system = eq + 1;
+        j->cond_code = bar + 1;
+    } else {
+        j->cond_code = eq + 1;
+    }
+    if (j->cond_code[0] == '\0')
+        goto bad;
+    return CR_OK;
+bad:
+    return cr_err_set(err, CR_EINVAL, "not-supported", NULL,
+                      "If-None-Exist '%.100s' is not supported: use "
+                      "identifier=system|value or _id=id", h);
+}
+
+static void
+run_write(struct ctx *x, struct write_job *j)
+{
+    struct cr_err err;
+    cr_rc rc;
+
+    cr_err_clear(&err);
+    j->found = cr_buf_make(0);
+    rc = cr_store_write(x->api->store, write_in_txn, j, &err);
+    if (rc != CR_OK) {
+        cr_api_fail(x, &err);
+        goto out;
+    }
+    switch (j->result) {
+    case RES_EXISTING:
+        cr_api_version_headers(x, j->type, j->found_id,
+                               j->found_meta.version,
+                               j->found_meta.last_updated_ms, true);
+        answer_write(x, 200, j->found.ptr, j->found.len,
+                     "a matching resource exists; nothing was created");
+        break;
+    case RES_CREATED:
+    case RES_UPDATED:
+        cr_api_version_headers(x, j->type, j->id, j->version, j->ms, true);
+        answer_write(x, j->result == RES_CREATED ? 201 : 200, j->p->json.ptr,
+                     j->p->json.len,
+                     j->result == RES_CREATED ? "created" : "updated");
+        break;
+    case RES_DELETED:
+        cr_api_version_headers(x, j->type, j->id, j->version, j->ms, false);
+        cr_api_outcome(x, 200, "information", "informational", NULL,
+                       "%s/%s deleted", j->type, j->id);
+        break;
+    case RES_ALREADY_DELETED:
+        cr_api_version_headers(x, j->type, j->id, j->version, 0, false);
+        cr_api_outcome(x, 200, "information", "informational", NULL,
+                       "%s/%s was already deleted", j->type, j->id);
+        break;
+    }
+out:
+    cr_buf_free(&j->found);
+}
+
+void
+cr_api_create_resource(struct ctx *x)
+{
+    struct write_job j;
+    struct prepared p;
+    struct cr_err err;
+    const char *ine;
+    char id[37];
+
+    memset(&j, 0, sizeof j);
+    cr_err_clear(&err);
+    if (!cr_api_check_content_type(x))
+        return;
+    if (cr_api_parse_resource(x, x->route.type, NULL, &p, &err) != CR_OK) {
+        cr_api_fail(x, &err);
+        cr_api_prepared_free(&p);
+        return;
+    }
+    ine = cr_http_header(x->req, "If-None-Exist");
+    if (ine && parse_if_none_exist(x, &j, ine, &err) != CR_OK) {
+        cr_api_fail(x, &err);
+        cr_api_prepared_free(&p);
+        return;
+    }
+    cr_api_new_id(id);
+    j.kind = W_CREATE;
+    j.p = &p;
+    j.type = x->route.type;
+    j.id = id;
+    j.org = x->principal.org;
+    if (j.cond_param && strcmp(j.cond_param, "_id") == 0) {
+        /* _id: the condition is the resource itself. */
+        struct cr_store_meta m;
+        struct cr_buf b = cr_buf_make(0);
+        cr_rc rc = cr_store_read(x->api->store, j.type, j.cond_code, &b, &m,
+                                 &err);
+        if (rc == CR_OK) {
+            cr_api_version_headers(x, j.type, j.cond_code, m.version,
+                                   m.last_updated_ms, true);
+            answer_write(x, 200, b.ptr, b.len,
+                         "a matching resource exists; nothing was created");
+            cr_buf_free(&b);
+            cr_api_prepared_free(&p);
+            return;
+        }
+        cr_buf_free(&b);
+        j.cond_param = NULL;
+    }
+    run_write(x, &j);
+    cr_api_prepared_free(&p);
+}
+
+void
+cr_api_update(struct ctx *x)
+{
+    struct write_job j;
+    struct prepared p;
+    struct cr_err err;
+
+    memset(&j, 0, sizeof j);
+    cr_err_clear(&err);
+    j.if_match = parse_if_match(cr_http_header(x->req, "If-Match"));
+    if (j.if_match < 0) {
+        cr_api_outcome(x, 400, "error", "value", NULL,
+                       "If-Match must be a version ETag such as W/\"3\"");
+        return;
+    }
+    if (!cr_api_check_content_type(x))
+        return;
+    if (cr_api_parse_resource(x, x->route.type, x->route.id, &p, &err) !=
+        CR_OK) {
+        cr_api_fail(x, &err);
+        cr_api_prepared_free(&p);
+        return;
+    }
+    j.kind = W_UPDATE;
+    j.p = &p;
+    j.type = x->route.type;
+    j.id = x->route.id;
+    j.org = x->principal.org;
+    run_write(x, &j);
+    cr_api_prepared_free(&p);
+}
+
+void
+cr_api_delete(struct ctx *x)
+{
+    struct write_job j;
+
+    memset(&j, 0, sizeof j);
+    j.if_match = parse_if_match(cr_http_header(x->req, "If-Match"));
+    if (j.if_match < 0) {
+        cr_api_outcome(x, 400, "error", "value", NULL,
+                       "If-Match must be a version ETag such as W/\"3\"");
+        return;
+    }
+    j.kind = W_DELETE;
+    j.type = x->route.type;
+    j.id = x->route.id;
+    j.org = x->principal.org;
+    run_write(x, &j);
+}
+
+static void
+answer_read(struct ctx *x, cr_rc rc, struct cr_buf *b,
+            const struct cr_store_meta *m, const struct cr_err *err)
+{
+    const char *type = x->route.type, *id = x->route.id;
+
+    if (rc == CR_OK) {
+        cr_api_version_headers(x, type, id, m->version, m->last_updated_ms,
+                               false);
+        cr_api_send_buf(x, 200, b);
+        return;
+    }
+    cr_buf_free(b);
+    if (rc == CR_ENOTFOUND) {
+        if (x->route.kind == R_VERSION)
+            cr_api_outcome(x, 404, "error", "not-found", NULL,
+                           "%s/%s has no version %lld", type, id,
+                           (long long)x->route.version);
+        else
+            cr_api_outcome(x, 404, "error", "not-found", NULL,
+                           "%s/%s is not known to this server", type, id);
+    } else if (rc == CR_EGONE) {
+        cr_api_version_headers(x, type, id, m->version, m->last_updated_ms,
+                               false);
+        cr_api_outcome(x, 410, "error", "deleted", NULL,
+                       "%s/%s was deleted (version %lld); its history is "
+                       "still readable at %s/%s/_history", type, id,
+                       (long long)m->version, type, id);
+    } else {
+        cr_api_fail(x, err);
+    }
+}
+
+void
+cr_api_read(struct ctx *x)
+{
+    struct cr_buf b = cr_buf_make(0);
+    struct cr_store_meta m;
+    struct cr_err err;
+    cr_rc rc;
+
+    cr_err_clear(&err);
+    rc = cr_store_read(x->api->store, x->route.type, x->route.id, &b, &m,
+                       &err);
+    answer_read(x, rc, &b, &m, &err);
+}
+
+void
+cr_api_vread(struct ctx *x)
+{
+    struct cr_buf b = cr_buf_make(0);
+    struct cr_store_meta m;
+    struct cr_err err;
+    cr_rc rc;
+
+    cr_err_clear(&err);
+    rc = cr_store_vread(x->api->store, x->route.type, x->route.id,
+                        x->route.version, &b, &m, &err);
+    answer_read(x, rc, &b, &m, &err);
+}

@@ -1,0 +1,349 @@
+/* prepare.c: turning a request body into the bytes we store.
+ *
+ * A write is parsed once (jansson) to check it against FHIR R4 and to pull
+ * out what the store indexes. The stored bytes, however, are the client's
+ * own text minus insignificant whitespace, with the server-managed "id" and
+ * "meta" spliced in at the front: numbers keep their exact written form
+ * (FHIR decimals carry precision: 1.50 is not 1.5), and a read can serve
+ * the bytes without parsing them again. Depends on fhir/, store/, core/,
+ * jansson and OpenSSL (random ids). */
+#include "api/apiInt.h"
+
+#include "core/clock.h"
+#include "fhir/fhir.h"
+
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void
+cr_api_new_id(char out[37])
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char b[16];
+    uint64_t ms = (uint64_t)cr_clock_now_ms();
+    int i, j = 0;
+
+    if (RAND_bytes(b, sizeof b) != 1) {
+        /* Never hand out a predictable id silently: fall back to the
+         * clock and the address of the stack, mixed. */
+        uint64_t x = ms ^ (uint64_t)(uintptr_t)&b ^ (uint64_t)cr_clock_mono_us();
+        for (i = 0; i < 16; i++) {
+            x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+            b[i] = (unsigned char)(x >> 56);
+        }
+    }
+    /* UUID version 7: 48-bit millisecond time first, so ids created close
+     * together sort together and inserts stay local in the index. */
+    for (i = 0; i < 6; i++)
+        b[i] = (unsigned char)(ms >> (40 - 8 * i));
+    b[6] = (unsigned char)(0x70 | (b[6] & 0x0f));
+    b[8] = (unsigned char)(0x80 | (b[8] & 0x3f));
+    for (i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            out[j++] = '-';
+        out[j++] = hex[b[i] >> 4];
+        out[j++] = hex[b[i] & 15];
+    }
+    out[j] = '\0';
+}
+
+/* Deepest nesting of arrays and objects in JSON text, counted without
+ * parsing (so a hostile body cannot make the parser recurse). Stops
+ * counting once past 'limit'. */
+static int
+json_depth(const char *s, size_t len, int limit)
+{
+    int depth = 0, max = 0;
+    bool in_str = false;
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        char c = s[i];
+        if (in_str) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_str = false;
+        } else if (c == '"') {
+            in_str = true;
+        } else if (c == '{' || c == '[') {
+            if (++depth > max && (max = depth) > limit)
+                return max;
+        } else if (c == '}' || c == ']') {
+            depth--;
+        }
+    }
+    return max;
+}
+
+/* In valid JSON text, the end of the value starting at s[i]. */
+static size_t
+value_end(const char *s, size_t len, size_t i)
+{
+    int depth = 0;
+    bool in_str = false;
+
+    for (; i < len; i++) {
+        char c = s[i];
+        if (in_str) {
+            if (c == '\\')
+                i++;
+            else if (c == '"') {
+                in_str = false;
+                if (depth == 0)
+                    return i + 1;
+            }
+        } else if (c == '"') {
+            in_str = true;
+        } else if (c == '{' || c == '[') {
+            depth++;
+        } else if (c == '}' || c == ']') {
+            if (--depth == 0)
+                return i + 1;
+            if (depth < 0)
+                return i;
+        } else if (depth == 0 && (c == ',' || c == ' ' || c == '\t' ||
+                                  c == '\n' || c == '\r')) {
+            return i;
+        }
+    }
+    return len;
+}
+
+static void
+add_minified(struct cr_buf *b, const char *s, size_t len)
+{
+    bool in_str = false;
+    size_t i, run = 0;
+
+    for (i = 0; i < len; i++) {
+        char c = s[i];
+        if (in_str) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_str = false;
+        } else if (c == '"') {
+            in_str = true;
+        } else if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+            cr_buf_add(b, s + run, i - run);
+            run = i + 1;
+        }
+    }
+    if (run < len)
+        cr_buf_add(b, s + run, len - run);
+}
+
+static size_t
+skip_ws(const char *s, size_t len, size_t i)
+{
+    while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' ||
+                       s[i] == '\r'))
+        i++;
+    return i;
+}
+
+/* Copy every top-level member of the object text except resourceType, id
+ * and meta, each preceded by a comma. The text is known to be valid. */
+static void
+add_members(struct cr_buf *b, const char *s, size_t len)
+{
+    size_t i = skip_ws(s, len, 0);
+
+    if (i >= len || s[i] != '{')
+        return;
+    i++;
+    for (;;) {
+        size_t kstart, kend, vstart, vend;
+        i = skip_ws(s, len, i);
+        if (i >= len || s[i] != '"')
+            return;
+        kstart = i;
+        kend = value_end(s, len, i);
+        i = skip_ws(s, len, kend);
+        if (i >= len || s[i] != ':')
+            return;
+        vstart = skip_ws(s, len, i + 1);
+        vend = value_end(s, len, vstart);
+        if (!((kend - kstart == 14 &&
+               memcmp(s + kstart, "\"resourceType\"", 14) == 0) ||
+              (kend - kstart == 4 && memcmp(s + kstart, "\"id\"", 4) == 0) ||
+              (kend - kstart == 6 && memcmp(s + kstart, "\"meta\"", 6) == 0))) {
+            cr_buf_addc(b, ',');
+            cr_buf_add(b, s + kstart, kend - kstart);
+            cr_buf_addc(b, ':');
+            add_minified(b, s + vstart, vend - vstart);
+        }
+        i = skip_ws(s, len, vend);
+        if (i < len && s[i] == ',') {
+            i++;
+            continue;
+        }
+        return;
+    }
+}
+
+static void
+add_token(struct prepared *p, struct cr_arena *a, const char *param,
+          const char *system, const char *code)
+{
+    if (p->ntokens % 8 == 0) {
+        struct cr_store_token *t =
+            cr_arena_alloc(a, (p->ntokens + 8) * sizeof *t);
+        if (t == NULL)
+            return;
+        if (p->ntokens)
+            memcpy(t, p->tokens, p->ntokens * sizeof *t);
+        p->tokens = t;
+    }
+    p->tokens[p->ntokens].param = param;
+    p->tokens[p->ntokens].system = system;
+    p->tokens[p->ntokens].code = code;
+    p->ntokens++;
+}
+
+/* Index rows for identifier (system|value); the search issue extends this
+ * to every search parameter. Strings are borrowed from p->root. */
+static void
+extract_tokens(struct prepared *p, struct cr_arena *a)
+{
+    json_t *ids = json_object_get(p->root, "identifier");
+    size_t i;
+    json_t *idf;
+
+    if (json_is_object(ids)) {
+        json_t *v = json_object_get(ids, "value");
+        if (json_is_string(v))
+            add_token(p, a, "identifier",
+                      json_string_value(json_object_get(ids, "system")),
+                      json_string_value(v));
+        return;
+    }
+    json_array_foreach(ids, i, idf) {
+        json_t *v = json_object_get(idf, "value");
+        if (json_is_string(v))
+            add_token(p, a, "identifier",
+                      json_string_value(json_object_get(idf, "system")),
+                      json_string_value(v));
+    }
+}
+
+cr_rc
+cr_api_parse_resource(struct ctx *x, const char *type, const char *url_id,
+                      struct prepared *p, struct cr_err *err)
+{
+    const struct cr_http_req *req = x->req;
+    int limit = x->api->cfg.max_json_depth;
+    json_error_t jerr;
+    json_t *rt, *id;
+    const char *rts;
+
+    memset(p, 0, sizeof *p);
+    p->json = cr_buf_make(0);
+    if (req->body_len == 0)
+        return cr_err_set(err, CR_EINVAL, "required", NULL,
+                          "the request has no body: send a %s resource as "
+                          "FHIR JSON", type);
+    if (json_depth(req->body, req->body_len, limit) > limit)
+        return cr_err_set(err, CR_EINVAL, "structure", NULL,
+                          "the JSON nests deeper than %d levels, the limit "
+                          "for a resource", limit);
+    p->root = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES,
+                         &jerr);
+    if (p->root == NULL)
+        return cr_err_set(err, CR_EINVAL, "structure", NULL,
+                          "the body is not valid JSON: %s (line %d, column "
+                          "%d)", jerr.text, jerr.line, jerr.column);
+    if (!json_is_object(p->root))
+        return cr_err_set(err, CR_EINVAL, "structure", NULL,
+                          "the body must be a JSON object (a FHIR resource)");
+    rt = json_object_get(p->root, "resourceType");
+    if (!json_is_string(rt))
+        return cr_err_set(err, CR_EINVAL, "required", "resourceType",
+                          "the resource has no resourceType: expected \"%s\"",
+                          type);
+    rts = json_string_value(rt);
+    if (strcmp(rts, type) != 0)
+        return cr_err_set(err, CR_EINVAL, "invalid", "resourceType",
+                          "resourceType '%.64s' does not match the %s in "
+                          "the URL", rts, type);
+    id = json_object_get(p->root, "id");
+    if (url_id) {
+        if (id == NULL)
+            return cr_err_set(err, CR_EINVAL, "required", "id",
+                              "an update must carry the resource's id: add "
+                              "\"id\": \"%s\"", url_id);
+        if (!json_is_string(id) || strcmp(json_string_value(id), url_id) != 0)
+            return cr_err_set(err, CR_EINVAL, "invalid",
+                              "id", "the id in the body does not match the "
+                              "id in the URL (%s)", url_id);
+    }
+    if (cr_fhir_validate(p->root, err) != CR_OK) {
+        if (err->rc == CR_EUNSUPPORTED)
+            err->http_status = 400;
+        return err->rc;
+    }
+    p->type = type;
+    p->text = req->body;
+    p->text_len = req->body_len;
+    p->has_patient = cr_fhir_compartment_patient(
+                         p->root, p->patient, sizeof p->patient) == CR_OK;
+    extract_tokens(p, req->arena);
+    return CR_OK;
+}
+
+cr_rc
+cr_api_finish_resource(struct prepared *p, const char *id, int64_t version,
+                       int64_t ms, struct cr_err *err)
+{
+    json_t *meta = json_object();
+    json_t *old = json_object_get(p->root, "meta");
+    const char *key;
+    json_t *val;
+    char when[32], vid[24];
+    char *meta_text = NULL;
+
+    if (meta == NULL)
+        return cr_err_set(err, CR_ENOMEM, "exception", NULL, "out of memory");
+    cr_clock_instant(ms, when, sizeof when);
+    snprintf(vid, sizeof vid, "%lld", (long long)version);
+    json_object_set_new(meta, "versionId", json_string(vid));
+    json_object_set_new(meta, "lastUpdated", json_string(when));
+    json_object_foreach(old, key, val) {
+        if (strcmp(key, "versionId") != 0 && strcmp(key, "lastUpdated") != 0)
+            json_object_set(meta, key, val);
+    }
+    meta_text = json_dumps(meta, JSON_COMPACT);
+    json_decref(meta);
+    if (meta_text == NULL)
+        return cr_err_set(err, CR_ENOMEM, "exception", NULL, "out of memory");
+    if (strcmp(p->type, "Patient") == 0) {
+        snprintf(p->patient, sizeof p->patient, "%s", id);
+        p->has_patient = true;
+    }
+    snprintf(p->id, sizeof p->id, "%s", id);
+    cr_buf_reset(&p->json);
+    cr_buf_adds(&p->json, "{\"resourceType\":\"");
+    cr_buf_adds(&p->json, p->type);
+    cr_buf_adds(&p->json, "\",\"id\":\"");
+    cr_buf_adds(&p->json, id);
+    cr_buf_adds(&p->json, "\",\"meta\":");
+    cr_buf_adds(&p->json, meta_text);
+    free(meta_text);
+    add_members(&p->json, p->text, p->text_len);
+    cr_buf_addc(&p->json, '}');
+    if (p->json.rc != CR_OK)
+        return cr_err_set(err, p->json.rc, "too-costly", NULL,
+                          "the resource is too large to store");
+    return CR_OK;
+}
+
+void
+cr_api_prepared_free(struct prepared *p)
+{
+    json_decref(p->root);
+    p->root = NULL;
+    cr_buf_free(&p->json);
+}

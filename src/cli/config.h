@@ -1,0 +1,39 @@
+/* config.h: a node's configuration: defaults, the JSON config file, and
+ * command-line overrides. Depends on core/ and jansson. */
+#ifndef CR_CLI_CONFIG_H
+#define CR_CLI_CONFIG_H
+
+#include "core/err.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct cr_config {
+    char host[64];          /* listen address */
+    uint16_t port;
+    char data_dir[1024];
+    char node_id[33];
+    char base_url[512];     /* "" : derived from host and port */
+    size_t max_body;
+    int max_json_depth;
+    int default_count;
+    int max_count;
+    bool log_requests;
+};
+
+/* Fill 'c' with the defaults: 127.0.0.1:8080, ./carerecord-data, node
+ * "local", 8 MiB bodies, depth 64, pages of 50 up to 1000. */
+void
+cr_config_defaults(struct cr_config *c);
+
+/* Parse "ADDR:PORT" ("[::1]:8080" for IPv6) into c->host and c->port. */
+cr_rc
+cr_config_listen(struct cr_config *c, const char *s, struct cr_err *err);
+
+/* Read a JSON config file over 'c'. Unknown keys and wrong types are
+ * errors naming the key, so a typo never silently falls back. */
+cr_rc
+cr_config_load(struct cr_config *c, const char *path, struct cr_err *err);
+
+#endif

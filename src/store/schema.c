@@ -1,0 +1,72 @@
+/* schema.c: the store's tables and their migrations.
+ *
+ * PRAGMA user_version holds the schema version. Each migration is a step
+ * from version N-1 to N run in one transaction; a store written by a newer
+ * carerecord is refused rather than guessed at. Depends on SQLite. */
+#include "store/storeInt.h"
+
+#include <stdio.h>
+
+static const char *const migrations[] = {
+    /* 1: resources, superseded versions, token index. */
+    "CREATE TABLE resources("
+    "  type TEXT NOT NULL, id TEXT NOT NULL, version INTEGER NOT NULL,"
+    "  last_updated INTEGER NOT NULL, seq INTEGER NOT NULL,"
+    "  deleted INTEGER NOT NULL DEFAULT 0, patient TEXT, org TEXT,"
+    "  node TEXT, json BLOB,"
+    "  PRIMARY KEY(type, id)) WITHOUT ROWID;"
+    "CREATE INDEX resources_patient ON resources(patient, type)"
+    "  WHERE patient IS NOT NULL;"
+    "CREATE INDEX resources_type_seq ON resources(type, seq);"
+    "CREATE UNIQUE INDEX resources_seq ON resources(seq);"
+    "CREATE TABLE history("
+    "  seq INTEGER PRIMARY KEY, type TEXT NOT NULL, id TEXT NOT NULL,"
+    "  version INTEGER NOT NULL, last_updated INTEGER NOT NULL,"
+    "  deleted INTEGER NOT NULL DEFAULT 0, patient TEXT, org TEXT,"
+    "  node TEXT, json BLOB);"
+    "CREATE UNIQUE INDEX history_version ON history(type, id, version);"
+    "CREATE INDEX history_type_seq ON history(type, seq);"
+    "CREATE TABLE idx_token("
+    "  type TEXT NOT NULL, id TEXT NOT NULL, param TEXT NOT NULL,"
+    "  system TEXT, code TEXT NOT NULL);"
+    "CREATE INDEX idx_token_lookup ON idx_token(type, param, code, system);"
+    "CREATE INDEX idx_token_res ON idx_token(type, id);",
+};
+
+#define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
+
+cr_rc
+cr_store_migrate(struct conn *c, struct cr_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int version = 0, v;
+    char sql[64];
+
+    if (sqlite3_prepare_v2(c->db, "PRAGMA user_version", -1, &st, NULL) !=
+        SQLITE_OK)
+        return cr_store_sqlerr(c, "reading the schema version", err);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (version > NMIGRATIONS)
+        return cr_err_set(err, CR_EIO, "exception", NULL,
+                          "the store has schema version %d but this "
+                          "carerecord knows only up to %d: use a newer "
+                          "carerecord", version, NMIGRATIONS);
+    for (v = version; v < NMIGRATIONS; v++) {
+        if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
+            SQLITE_OK)
+            return cr_store_sqlerr(c, "starting a migration", err);
+        snprintf(sql, sizeof sql, "PRAGMA user_version=%d", v + 1);
+        if (sqlite3_exec(c->db, migrations[v], NULL, NULL, NULL) !=
+                SQLITE_OK ||
+            sqlite3_exec(c->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+            cr_rc rc = cr_store_sqlerr(c, "migrating the schema", err);
+            sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+            return rc;
+        }
+        if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+            return cr_store_sqlerr(c, "committing a migration", err);
+    }
+    return CR_OK;
+}

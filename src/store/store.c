@@ -1,0 +1,479 @@
+/* store.c: opening the store, the reader pool, reads and history.
+ *
+ * Readers take a pooled connection for the length of one call; each has
+ * its own prepared statements. Writes are in writer.c. Depends on SQLite
+ * and core/. */
+#include "store/storeInt.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const stmt_sql[ST__COUNT] = {
+    [ST_READ] = "SELECT version,last_updated,seq,deleted,patient,org,node,"
+                "json FROM resources WHERE type=?1 AND id=?2",
+    [ST_VREAD_HIST] = "SELECT version,last_updated,seq,deleted,patient,org,"
+                      "node,json FROM history WHERE type=?1 AND id=?2 AND "
+                      "version=?3",
+    [ST_CURRENT] = "SELECT version,last_updated,seq,deleted,patient,org,node"
+                   " FROM resources WHERE type=?1 AND id=?2",
+    [ST_PUT_RES] = "INSERT OR REPLACE INTO resources(type,id,version,"
+                   "last_updated,seq,deleted,patient,org,node,json) "
+                   "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
+    [ST_MOVE_TO_HIST] = "INSERT INTO history(seq,type,id,version,"
+                        "last_updated,deleted,patient,org,node,json) "
+                        "SELECT seq,type,id,version,last_updated,deleted,"
+                        "patient,org,node,json FROM resources "
+                        "WHERE type=?1 AND id=?2",
+    [ST_DEL_TOKENS] = "DELETE FROM idx_token WHERE type=?1 AND id=?2",
+    [ST_ADD_TOKEN] = "INSERT INTO idx_token(type,id,param,system,code) "
+                     "VALUES(?1,?2,?3,?4,?5)",
+    [ST_FIND_TOKEN] = "SELECT DISTINCT id FROM idx_token WHERE type=?1 AND "
+                      "param=?2 AND code=?3 AND system=?4 ORDER BY id",
+    [ST_FIND_TOKEN_ANY] = "SELECT DISTINCT id FROM idx_token WHERE type=?1 "
+                          "AND param=?2 AND code=?3 ORDER BY id",
+};
+
+cr_rc
+cr_store_sqlerr(struct conn *c, const char *what, struct cr_err *err)
+{
+    return cr_err_set(err, CR_EIO, "exception", NULL, "store: %s: %s", what,
+                      c && c->db ? sqlite3_errmsg(c->db) : "cannot open");
+}
+
+cr_rc
+cr_store_conn_open(struct cr_store *s, bool is_writer, struct conn **out,
+                   struct cr_err *err)
+{
+    struct conn *c = calloc(1, sizeof *c);
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                SQLITE_OPEN_NOMUTEX;
+    cr_rc rc;
+
+    if (c == NULL)
+        return cr_err_set(err, CR_ENOMEM, "exception", NULL, "out of memory");
+    if (sqlite3_open_v2(s->path, &c->db, flags, NULL) != SQLITE_OK) {
+        rc = cr_store_sqlerr(c, "opening the database", err);
+        goto fail;
+    }
+    sqlite3_busy_timeout(c->db, 10000);
+    if (sqlite3_exec(c->db,
+                     "PRAGMA journal_mode=WAL;"
+                     "PRAGMA synchronous=FULL;"
+                     "PRAGMA temp_store=MEMORY;",
+                     NULL, NULL, NULL) != SQLITE_OK) {
+        rc = cr_store_sqlerr(c, "setting up the connection", err);
+        goto fail;
+    }
+    if (is_writer &&
+        sqlite3_exec(c->db, "PRAGMA cache_size=-32000;", NULL, NULL, NULL) !=
+            SQLITE_OK) {
+        rc = cr_store_sqlerr(c, "setting up the writer", err);
+        goto fail;
+    }
+    *out = c;
+    return CR_OK;
+fail:
+    cr_store_conn_close(c);
+    return rc;
+}
+
+void
+cr_store_conn_close(struct conn *c)
+{
+    int i;
+
+    if (c == NULL)
+        return;
+    for (i = 0; i < ST__COUNT; i++)
+        sqlite3_finalize(c->st[i]);
+    sqlite3_close(c->db);
+    free(c);
+}
+
+sqlite3_stmt *
+cr_store_stmt(struct conn *c, int which, struct cr_err *err)
+{
+    sqlite3_stmt *st = c->st[which];
+
+    if (st == NULL) {
+        if (sqlite3_prepare_v3(c->db, stmt_sql[which], -1,
+                               SQLITE_PREPARE_PERSISTENT, &st,
+                               NULL) != SQLITE_OK) {
+            cr_store_sqlerr(c, "preparing a statement", err);
+            return NULL;
+        }
+        c->st[which] = st;
+    } else {
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+    }
+    return st;
+}
+
+static void
+copy_col(sqlite3_stmt *st, int col, char *out, size_t size)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+
+    snprintf(out, size, "%s", t ? (const char *)t : "");
+}
+
+void
+cr_store_meta_from_row(sqlite3_stmt *st, int col, struct cr_store_meta *meta)
+{
+    if (meta == NULL)
+        return;
+    meta->version = sqlite3_column_int64(st, col);
+    meta->last_updated_ms = sqlite3_column_int64(st, col + 1);
+    meta->seq = sqlite3_column_int64(st, col + 2);
+    meta->is_deleted = sqlite3_column_int(st, col + 3) != 0;
+    copy_col(st, col + 4, meta->patient, sizeof meta->patient);
+    copy_col(st, col + 5, meta->org, sizeof meta->org);
+    copy_col(st, col + 6, meta->node, sizeof meta->node);
+}
+
+static cr_rc
+acquire(struct cr_store *s, struct conn **out, struct cr_err *err)
+{
+    struct conn *c;
+    cr_rc rc;
+
+    pthread_mutex_lock(&s->pool_lock);
+    c = s->free_conns;
+    if (c)
+        s->free_conns = c->next_free;
+    pthread_mutex_unlock(&s->pool_lock);
+    if (c) {
+        *out = c;
+        return CR_OK;
+    }
+    rc = cr_store_conn_open(s, false, &c, err);
+    if (rc != CR_OK)
+        return rc;
+    pthread_mutex_lock(&s->pool_lock);
+    if (s->nconns == s->cap_conns) {
+        int cap = s->cap_conns ? s->cap_conns * 2 : 16;
+        struct conn **p = realloc(s->all_conns, (size_t)cap * sizeof *p);
+        if (p == NULL) {
+            pthread_mutex_unlock(&s->pool_lock);
+            cr_store_conn_close(c);
+            return cr_err_set(err, CR_ENOMEM, "exception", NULL,
+                              "out of memory");
+        }
+        s->all_conns = p;
+        s->cap_conns = cap;
+    }
+    s->all_conns[s->nconns++] = c;
+    pthread_mutex_unlock(&s->pool_lock);
+    *out = c;
+    return CR_OK;
+}
+
+static void
+release(struct cr_store *s, struct conn *c)
+{
+    pthread_mutex_lock(&s->pool_lock);
+    c->next_free = s->free_conns;
+    s->free_conns = c;
+    pthread_mutex_unlock(&s->pool_lock);
+}
+
+cr_rc
+cr_store_open(const char *dir, const struct cr_store_opts *opts,
+              struct cr_store **out, struct cr_err *err)
+{
+    struct cr_store *s = calloc(1, sizeof *s);
+    sqlite3_stmt *st = NULL;
+    size_t n;
+    cr_rc rc;
+
+    if (s == NULL)
+        return cr_err_set(err, CR_ENOMEM, "exception", NULL, "out of memory");
+    n = strlen(dir) + sizeof "/carerecord.db";
+    s->path = malloc(n);
+    if (s->path == NULL) {
+        free(s);
+        return cr_err_set(err, CR_ENOMEM, "exception", NULL, "out of memory");
+    }
+    snprintf(s->path, n, "%s/carerecord.db", dir);
+    snprintf(s->node_id, sizeof s->node_id, "%s",
+             opts && opts->node_id ? opts->node_id : "local");
+    s->max_batch = opts && opts->max_batch > 0 ? opts->max_batch : 256;
+    pthread_mutex_init(&s->pool_lock, NULL);
+    pthread_mutex_init(&s->wlock, NULL);
+    pthread_cond_init(&s->wcond, NULL);
+    pthread_cond_init(&s->dcond, NULL);
+
+    rc = cr_store_conn_open(s, true, &s->wconn, err);
+    if (rc != CR_OK)
+        goto fail;
+    rc = cr_store_migrate(s->wconn, err);
+    if (rc != CR_OK)
+        goto fail;
+    if (sqlite3_prepare_v2(s->wconn->db,
+                           "SELECT max((SELECT coalesce(max(seq),0) FROM "
+                           "resources),(SELECT coalesce(max(seq),0) FROM "
+                           "history))",
+                           -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_step(st) != SQLITE_ROW) {
+        rc = cr_store_sqlerr(s->wconn, "reading the change sequence", err);
+        sqlite3_finalize(st);
+        goto fail;
+    }
+    s->next_seq = sqlite3_column_int64(st, 0) + 1;
+    sqlite3_finalize(st);
+    rc = cr_store_writer_start(s, err);
+    if (rc != CR_OK)
+        goto fail;
+    *out = s;
+    return CR_OK;
+fail:
+    cr_store_conn_close(s->wconn);
+    s->wconn = NULL;
+    pthread_mutex_destroy(&s->pool_lock);
+    pthread_mutex_destroy(&s->wlock);
+    pthread_cond_destroy(&s->wcond);
+    pthread_cond_destroy(&s->dcond);
+    free(s->path);
+    free(s);
+    return rc;
+}
+
+void
+cr_store_close(struct cr_store *s)
+{
+    int i;
+
+    if (s == NULL)
+        return;
+    cr_store_writer_stop(s);
+    for (i = 0; i < s->nconns; i++)
+        cr_store_conn_close(s->all_conns[i]);
+    free(s->all_conns);
+    /* The writer closes last so the WAL is checkpointed and removed. */
+    cr_store_conn_close(s->wconn);
+    pthread_mutex_destroy(&s->pool_lock);
+    pthread_mutex_destroy(&s->wlock);
+    pthread_cond_destroy(&s->wcond);
+    pthread_cond_destroy(&s->dcond);
+    free(s->path);
+    free(s);
+}
+
+const char *
+cr_store_node_id(const struct cr_store *s)
+{
+    return s->node_id;
+}
+
+/* Step a read statement whose columns are meta (0..6) then json (7). */
+static cr_rc
+read_row(struct conn *c, sqlite3_stmt *st, struct cr_buf *out,
+         struct cr_store_meta *meta, struct cr_err *err)
+{
+    int r = sqlite3_step(st);
+    cr_rc rc = CR_OK;
+
+    if (r == SQLITE_DONE) {
+        rc = CR_ENOTFOUND;
+    } else if (r != SQLITE_ROW) {
+        rc = cr_store_sqlerr(c, "reading a resource", err);
+    } else {
+        cr_store_meta_from_row(st, 0, meta);
+        if (sqlite3_column_int(st, 3)) {
+            rc = CR_EGONE;
+        } else if (out) {
+            const void *p = sqlite3_column_blob(st, 7);
+            int n = sqlite3_column_bytes(st, 7);
+            cr_buf_add(out, p, (size_t)n);
+            if (out->rc != CR_OK)
+                rc = cr_err_set(err, out->rc, "too-costly", NULL,
+                                "resource too large for the response");
+        }
+    }
+    sqlite3_reset(st);
+    return rc;
+}
+
+cr_rc
+cr_store_read(struct cr_store *s, const char *type, const char *id,
+              struct cr_buf *out, struct cr_store_meta *meta,
+              struct cr_err *err)
+{
+    struct conn *c;
+    sqlite3_stmt *st;
+    cr_rc rc = acquire(s, &c, err);
+
+    if (rc != CR_OK)
+        return rc;
+    st = cr_store_stmt(c, ST_READ, err);
+    if (st == NULL) {
+        rc = CR_EIO;
+    } else {
+        sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+        rc = read_row(c, st, out, meta, err);
+    }
+    release(s, c);
+    return rc;
+}
+
+cr_rc
+cr_store_vread(struct cr_store *s, const char *type, const char *id,
+               int64_t version, struct cr_buf *out,
+               struct cr_store_meta *meta, struct cr_err *err)
+{
+    struct cr_store_meta cur;
+    struct conn *c;
+    sqlite3_stmt *st;
+    cr_rc rc = acquire(s, &c, err);
+
+    if (rc != CR_OK)
+        return rc;
+    /* Current version first: it lives in resources, older ones in history.
+     * Both reads run in one read transaction so a concurrent update cannot
+     * move the version between them. */
+    sqlite3_exec(c->db, "BEGIN", NULL, NULL, NULL);
+    st = cr_store_stmt(c, ST_READ, err);
+    if (st == NULL) {
+        rc = CR_EIO;
+        goto out;
+    }
+    sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+    memset(&cur, 0, sizeof cur);
+    rc = read_row(c, st, NULL, &cur, err);
+    if (rc == CR_ENOTFOUND)
+        goto out;
+    if ((rc == CR_OK || rc == CR_EGONE) && cur.version == version) {
+        sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+        rc = read_row(c, st, out, meta, err);
+        goto out;
+    }
+    if (rc != CR_OK && rc != CR_EGONE)
+        goto out;
+    st = cr_store_stmt(c, ST_VREAD_HIST, err);
+    if (st == NULL) {
+        rc = CR_EIO;
+        goto out;
+    }
+    sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, version);
+    rc = read_row(c, st, out, meta, err);
+out:
+    sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
+    release(s, c);
+    return rc;
+}
+
+#define HIST_COLS "type,id,version,last_updated,seq,deleted,patient,org," \
+                  "node,json"
+
+static const char *const hist_sql[3] = {
+    /* instance */
+    "SELECT * FROM (SELECT " HIST_COLS " FROM resources WHERE type=?1 AND "
+    "id=?2 UNION ALL SELECT " HIST_COLS " FROM history WHERE type=?1 AND "
+    "id=?2) WHERE seq<?3 AND last_updated>=?4 ORDER BY seq DESC LIMIT ?5",
+    /* type */
+    "SELECT * FROM (SELECT " HIST_COLS " FROM resources WHERE type=?1 AND "
+    "seq<?3 AND last_updated>=?4 UNION ALL SELECT " HIST_COLS " FROM history"
+    " WHERE type=?1 AND seq<?3 AND last_updated>=?4) ORDER BY seq DESC "
+    "LIMIT ?5",
+    /* system */
+    "SELECT * FROM (SELECT " HIST_COLS " FROM resources WHERE seq<?3 AND "
+    "last_updated>=?4 UNION ALL SELECT " HIST_COLS " FROM history WHERE "
+    "seq<?3 AND last_updated>=?4) ORDER BY seq DESC LIMIT ?5",
+};
+
+static int
+hist_form(const char *type, const char *id)
+{
+    return type == NULL ? 2 : id == NULL ? 1 : 0;
+}
+
+cr_rc
+cr_store_history(struct cr_store *s, const char *type, const char *id,
+                 int64_t before_seq, int64_t since_ms, int limit,
+                 cr_store_version_fn fn, void *ctx, struct cr_err *err)
+{
+    struct cr_store_meta meta;
+    sqlite3_stmt *st = NULL;
+    struct conn *c;
+    cr_rc rc = acquire(s, &c, err);
+    int r;
+
+    if (rc != CR_OK)
+        return rc;
+    if (sqlite3_prepare_v2(c->db, hist_sql[hist_form(type, id)], -1, &st,
+                           NULL) != SQLITE_OK) {
+        rc = cr_store_sqlerr(c, "preparing history", err);
+        goto out;
+    }
+    if (type)
+        sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
+    if (id)
+        sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, before_seq > 0 ? before_seq : INT64_MAX);
+    sqlite3_bind_int64(st, 4, since_ms);
+    sqlite3_bind_int(st, 5, limit);
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *t = (const char *)sqlite3_column_text(st, 0);
+        const char *i = (const char *)sqlite3_column_text(st, 1);
+        const char *json = sqlite3_column_blob(st, 9);
+        size_t n = (size_t)sqlite3_column_bytes(st, 9);
+
+        cr_store_meta_from_row(st, 2, &meta);
+        rc = fn(ctx, t, i, &meta, meta.is_deleted ? NULL : json, n);
+        if (rc != CR_OK)
+            goto out;
+    }
+    if (r != SQLITE_DONE)
+        rc = cr_store_sqlerr(c, "reading history", err);
+out:
+    sqlite3_finalize(st);
+    release(s, c);
+    return rc;
+}
+
+cr_rc
+cr_store_history_count(struct cr_store *s, const char *type, const char *id,
+                       int64_t since_ms, int64_t *out, struct cr_err *err)
+{
+    static const char *const sql[3] = {
+        "SELECT (SELECT count(*) FROM resources WHERE type=?1 AND id=?2 AND "
+        "last_updated>=?3)+(SELECT count(*) FROM history WHERE type=?1 AND "
+        "id=?2 AND last_updated>=?3)",
+        "SELECT (SELECT count(*) FROM resources WHERE type=?1 AND "
+        "last_updated>=?3)+(SELECT count(*) FROM history WHERE type=?1 AND "
+        "last_updated>=?3)",
+        "SELECT (SELECT count(*) FROM resources WHERE last_updated>=?3)+"
+        "(SELECT count(*) FROM history WHERE last_updated>=?3)",
+    };
+    sqlite3_stmt *st = NULL;
+    struct conn *c;
+    cr_rc rc = acquire(s, &c, err);
+
+    if (rc != CR_OK)
+        return rc;
+    if (sqlite3_prepare_v2(c->db, sql[hist_form(type, id)], -1, &st, NULL) !=
+        SQLITE_OK) {
+        rc = cr_store_sqlerr(c, "preparing a count", err);
+        goto out;
+    }
+    if (type)
+        sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
+    if (id)
+        sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, since_ms);
+    if (sqlite3_step(st) != SQLITE_ROW)
+        rc = cr_store_sqlerr(c, "counting history", err);
+    else
+        *out = sqlite3_column_int64(st, 0);
+out:
+    sqlite3_finalize(st);
+    release(s, c);
+    return rc;
+}

@@ -1,0 +1,166 @@
+/* store.h: the resource store, backend-neutral.
+ *
+ * Holds current resources (the JSON bytes exactly as served), superseded
+ * versions, and index rows, for one node. Reads run concurrently on pooled
+ * connections; writes go through one writer thread that commits waiting
+ * writes together (group commit), so each acknowledged write is durable
+ * (SQLite WAL, synchronous=FULL) without one fsync per write.
+ *
+ * The store knows nothing of HTTP, tokens or policy: callers (api/) decide
+ * what to write and hand over finished bytes. All functions are thread-safe
+ * unless stated otherwise. Depends on core/. */
+#ifndef CR_STORE_STORE_H
+#define CR_STORE_STORE_H
+
+#include "core/buf.h"
+#include "core/err.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct cr_store;      /* opaque: one open store */
+struct cr_store_txn;  /* opaque: the writer's open transaction */
+
+/* Facts about one version of a resource, as stored. Strings point into
+ * storage owned by the caller-supplied struct (fixed arrays). */
+struct cr_store_meta {
+    int64_t version;
+    int64_t last_updated_ms;
+    int64_t seq;           /* global change sequence number */
+    bool is_deleted;
+    char patient[65];      /* compartment patient id, "" if none */
+    char org[33];          /* publishing organisation (ODS code) */
+    char node[33];         /* node that holds it */
+};
+
+/* One index row, written with the resource in the same transaction. A token
+ * row is (param, system, code); later index kinds add their own fields. */
+struct cr_store_token {
+    const char *param;
+    const char *system;    /* may be NULL */
+    const char *code;
+};
+
+/* A resource version to write. 'json' must be the final bytes to serve,
+ * meta.versionId and meta.lastUpdated already set to 'version' and
+ * 'last_updated_ms'. For a delete, json is NULL. */
+struct cr_store_put {
+    const char *type;
+    const char *id;
+    int64_t version;            /* the new version: current + 1, or 1 */
+    int64_t last_updated_ms;
+    const char *json;
+    size_t len;
+    bool is_delete;
+    const char *patient;        /* NULL if in no patient compartment */
+    const char *org;
+    const struct cr_store_token *tokens;
+    size_t ntokens;
+};
+
+/* Options for cr_store_open. Zeroed fields take defaults. */
+struct cr_store_opts {
+    const char *node_id;        /* default "local" */
+    int max_batch;              /* writes per group commit, default 256 */
+};
+
+/* Open (creating if needed) the store in directory 'dir', which must exist.
+ * Migrates the schema to the current version. On success *out is an open
+ * store to be closed with cr_store_close. */
+cr_rc
+cr_store_open(const char *dir, const struct cr_store_opts *opts,
+              struct cr_store **out, struct cr_err *err);
+
+/* Finish queued writes, stop the writer, close every connection. NULL is a
+ * no-op. No other call may be running or made after. */
+void
+cr_store_close(struct cr_store *s);
+
+/* The node id the store was opened with. Lives as long as the store. */
+const char *
+cr_store_node_id(const struct cr_store *s);
+
+/* Append the current bytes of type/id to 'out' and fill *meta (may be NULL).
+ * Returns CR_OK, CR_ENOTFOUND if it never existed, CR_EGONE if its current
+ * version is a delete (then *meta is filled and nothing is appended), or
+ * CR_EIO/CR_ENOMEM. */
+cr_rc
+cr_store_read(struct cr_store *s, const char *type, const char *id,
+              struct cr_buf *out, struct cr_store_meta *meta,
+              struct cr_err *err);
+
+/* As cr_store_read for one given version. CR_ENOTFOUND if there is no such
+ * version; CR_EGONE if that version is a delete. */
+cr_rc
+cr_store_vread(struct cr_store *s, const char *type, const char *id,
+               int64_t version, struct cr_buf *out,
+               struct cr_store_meta *meta, struct cr_err *err);
+
+/* Called for each version a history query yields, newest first. 'json' is
+ * NULL for a delete. Return CR_OK to go on; anything else stops the walk
+ * and is returned by cr_store_history. */
+typedef cr_rc (*cr_store_version_fn)(void *ctx, const char *type,
+                                     const char *id,
+                                     const struct cr_store_meta *meta,
+                                     const char *json, size_t len);
+
+/* Walk versions newest first: of one resource (type and id set), of a type
+ * (id NULL) or of the whole store (type NULL, id NULL); only those with
+ * seq < before_seq (0: no bound) and last updated at or after since_ms
+ * (0: no bound); at most 'limit' of them. */
+cr_rc
+cr_store_history(struct cr_store *s, const char *type, const char *id,
+                 int64_t before_seq, int64_t since_ms, int limit,
+                 cr_store_version_fn fn, void *ctx, struct cr_err *err);
+
+/* Count what cr_store_history would yield without a limit or cursor. */
+cr_rc
+cr_store_history_count(struct cr_store *s, const char *type, const char *id,
+                       int64_t since_ms, int64_t *out, struct cr_err *err);
+
+/* Work done inside the writer's transaction. Runs on the writer thread
+ * inside a savepoint: returning non-OK undoes everything it wrote and that
+ * code is what cr_store_write returns. Must not block on other writes. */
+typedef cr_rc (*cr_store_txn_fn)(struct cr_store_txn *txn, void *ctx,
+                                 struct cr_err *err);
+
+/* Run 'fn' in a write transaction and return once its effects are durable
+ * (or undone). Many callers' functions share one commit. */
+cr_rc
+cr_store_write(struct cr_store *s, cr_store_txn_fn fn, void *ctx,
+               struct cr_err *err);
+
+/* Inside a transaction: the current state of type/id. CR_ENOTFOUND if it
+ * never existed; CR_OK otherwise (meta->is_deleted tells a deleted one). */
+cr_rc
+cr_store_txn_current(struct cr_store_txn *txn, const char *type,
+                     const char *id, struct cr_store_meta *meta,
+                     struct cr_err *err);
+
+/* Inside a transaction: write a version. The caller has checked, with
+ * cr_store_txn_current in the same transaction, that put->version is one
+ * more than the current version (1 for a new resource); the store checks
+ * it again and answers CR_ECONFLICT if not. */
+cr_rc
+cr_store_txn_put(struct cr_store_txn *txn, const struct cr_store_put *put,
+                 struct cr_err *err);
+
+/* Inside a transaction: ids of live (not deleted) resources of 'type' that
+ * have a token row (param, system, code); system NULL matches any system.
+ * Writes up to 'max' ids into out_ids and the total
+ * number of matches to *out_n. */
+cr_rc
+cr_store_txn_find_token(struct cr_store_txn *txn, const char *type,
+                        const char *param, const char *system,
+                        const char *code, char (*out_ids)[65], size_t max,
+                        size_t *out_n, struct cr_err *err);
+
+/* Append the current bytes of type/id inside a transaction (for returning
+ * what a conditional create found). As cr_store_read otherwise. */
+cr_rc
+cr_store_txn_read(struct cr_store_txn *txn, const char *type, const char *id,
+                  struct cr_buf *out, struct cr_store_meta *meta,
+                  struct cr_err *err);
+
+#endif

@@ -1,0 +1,98 @@
+/* storeInt.h: private to store/. The store object, pooled connections and
+ * prepared statements. */
+#ifndef CR_STORE_INT_H
+#define CR_STORE_INT_H
+
+#include "store/store.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+
+enum {
+    ST_READ,
+    ST_VREAD_HIST,
+    ST_CURRENT,
+    ST_PUT_RES,
+    ST_MOVE_TO_HIST,
+    ST_DEL_TOKENS,
+    ST_ADD_TOKEN,
+    ST_FIND_TOKEN,
+    ST_FIND_TOKEN_ANY,
+    ST__COUNT
+};
+
+struct conn {
+    sqlite3 *db;
+    sqlite3_stmt *st[ST__COUNT];
+    struct conn *next_free;
+};
+
+struct job {
+    cr_store_txn_fn fn;
+    void *ctx;
+    struct cr_err *err;
+    cr_rc rc;
+    bool is_done;
+    struct job *next;
+};
+
+struct cr_store {
+    char *path;
+    char node_id[33];
+    int max_batch;
+    /* readers */
+    pthread_mutex_t pool_lock;
+    struct conn *free_conns;
+    struct conn **all_conns;
+    int nconns, cap_conns;
+    /* writer */
+    struct conn *wconn;
+    pthread_t writer;
+    pthread_mutex_t wlock;
+    pthread_cond_t wcond;   /* writer waits for jobs */
+    pthread_cond_t dcond;   /* callers wait for completion */
+    struct job *head, *tail;
+    bool is_stopping;
+    int64_t next_seq;
+};
+
+struct cr_store_txn {
+    struct cr_store *store;
+    struct conn *c;
+};
+
+/* Open a connection to the store's file with our pragmas. */
+cr_rc
+cr_store_conn_open(struct cr_store *s, bool is_writer, struct conn **out,
+                   struct cr_err *err);
+
+/* Finalize statements and close. NULL is a no-op. */
+void
+cr_store_conn_close(struct conn *c);
+
+/* The prepared statement 'which' of connection 'c', prepared on first use
+ * and reset for reuse. NULL on error (detail in err). */
+sqlite3_stmt *
+cr_store_stmt(struct conn *c, int which, struct cr_err *err);
+
+/* Bring the schema of the writer connection up to date. */
+cr_rc
+cr_store_migrate(struct conn *c, struct cr_err *err);
+
+/* Map an SQLite failure to CR_EIO with the database's message. */
+cr_rc
+cr_store_sqlerr(struct conn *c, const char *what, struct cr_err *err);
+
+/* Fill *meta from columns version, last_updated, seq, deleted, patient,
+ * org, node starting at column 'col'. */
+void
+cr_store_meta_from_row(sqlite3_stmt *st, int col, struct cr_store_meta *meta);
+
+/* Start and stop the writer thread. */
+cr_rc
+cr_store_writer_start(struct cr_store *s, struct cr_err *err);
+
+void
+cr_store_writer_stop(struct cr_store *s);
+
+#endif

@@ -1,0 +1,306 @@
+/* writer.c: the single writer thread and group commit.
+ *
+ * Callers queue a job and sleep. The writer takes every queued job (up to
+ * max_batch), opens one transaction, runs each job inside its own
+ * savepoint (a failing job is rolled back alone), commits once, and wakes
+ * the callers. With synchronous=FULL the commit is durable when it returns,
+ * so an acknowledged write survives a crash of the process or the machine,
+ * while concurrent writers share the cost of one fsync. Depends on SQLite,
+ * pthreads and core/. */
+#include "store/storeInt.h"
+
+#include <string.h>
+
+static void
+run_batch(struct cr_store *s, struct job *batch)
+{
+    struct cr_store_txn txn = { s, s->wconn };
+    sqlite3 *db = s->wconn->db;
+    int64_t seq_at_start = s->next_seq;
+    struct job *j;
+    bool is_committed = false;
+
+    if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+        for (j = batch; j; j = j->next)
+            j->rc = cr_store_sqlerr(s->wconn, "starting a write", j->err);
+        return;
+    }
+    for (j = batch; j; j = j->next) {
+        if (sqlite3_exec(db, "SAVEPOINT job", NULL, NULL, NULL) != SQLITE_OK) {
+            j->rc = cr_store_sqlerr(s->wconn, "starting a write", j->err);
+            continue;
+        }
+        j->rc = j->fn(&txn, j->ctx, j->err);
+        if (j->rc != CR_OK)
+            sqlite3_exec(db, "ROLLBACK TO job", NULL, NULL, NULL);
+        sqlite3_exec(db, "RELEASE job", NULL, NULL, NULL);
+    }
+    is_committed = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK;
+    if (!is_committed) {
+        for (j = batch; j; j = j->next)
+            if (j->rc == CR_OK)
+                j->rc = cr_store_sqlerr(s->wconn, "committing", j->err);
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+        s->next_seq = seq_at_start;
+    }
+}
+
+static void *
+writer_main(void *arg)
+{
+    struct cr_store *s = arg;
+
+    pthread_mutex_lock(&s->wlock);
+    for (;;) {
+        struct job *batch, *j, *last = NULL;
+        int n = 0;
+
+        while (s->head == NULL && !s->is_stopping)
+            pthread_cond_wait(&s->wcond, &s->wlock);
+        if (s->head == NULL && s->is_stopping)
+            break;
+        batch = s->head;
+        for (j = batch; j && n < s->max_batch; j = j->next, n++)
+            last = j;
+        s->head = last->next;
+        if (s->head == NULL)
+            s->tail = NULL;
+        last->next = NULL;
+        pthread_mutex_unlock(&s->wlock);
+
+        run_batch(s, batch);
+
+        pthread_mutex_lock(&s->wlock);
+        for (j = batch; j; j = j->next)
+            j->is_done = true;
+        pthread_cond_broadcast(&s->dcond);
+    }
+    pthread_mutex_unlock(&s->wlock);
+    return NULL;
+}
+
+cr_rc
+cr_store_writer_start(struct cr_store *s, struct cr_err *err)
+{
+    if (pthread_create(&s->writer, NULL, writer_main, s) != 0)
+        return cr_err_set(err, CR_EIO, "exception", NULL,
+                          "store: cannot start the writer thread");
+    return CR_OK;
+}
+
+void
+cr_store_writer_stop(struct cr_store *s)
+{
+    pthread_mutex_lock(&s->wlock);
+    s->is_stopping = true;
+    pthread_cond_signal(&s->wcond);
+    pthread_mutex_unlock(&s->wlock);
+    pthread_join(s->writer, NULL);
+}
+
+cr_rc
+cr_store_write(struct cr_store *s, cr_store_txn_fn fn, void *ctx,
+               struct cr_err *err)
+{
+    struct job j;
+
+    memset(&j, 0, sizeof j);
+    j.fn = fn;
+    j.ctx = ctx;
+    j.err = err;
+    pthread_mutex_lock(&s->wlock);
+    if (s->is_stopping) {
+        pthread_mutex_unlock(&s->wlock);
+        return cr_err_set(err, CR_EUNAVAILABLE, "transient", NULL,
+                          "the server is shutting down; try again shortly");
+    }
+    if (s->tail)
+        s->tail->next = &j;
+    else
+        s->head = &j;
+    s->tail = &j;
+    pthread_cond_signal(&s->wcond);
+    while (!j.is_done)
+        pthread_cond_wait(&s->dcond, &s->wlock);
+    pthread_mutex_unlock(&s->wlock);
+    return j.rc;
+}
+
+cr_rc
+cr_store_txn_current(struct cr_store_txn *txn, const char *type,
+                     const char *id, struct cr_store_meta *meta,
+                     struct cr_err *err)
+{
+    sqlite3_stmt *st = cr_store_stmt(txn->c, ST_CURRENT, err);
+    int r;
+
+    if (st == NULL)
+        return CR_EIO;
+    sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+    r = sqlite3_step(st);
+    if (r == SQLITE_ROW) {
+        cr_store_meta_from_row(st, 0, meta);
+        sqlite3_reset(st);
+        return CR_OK;
+    }
+    sqlite3_reset(st);
+    if (r == SQLITE_DONE)
+        return CR_ENOTFOUND;
+    return cr_store_sqlerr(txn->c, "reading the current version", err);
+}
+
+cr_rc
+cr_store_txn_read(struct cr_store_txn *txn, const char *type, const char *id,
+                  struct cr_buf *out, struct cr_store_meta *meta,
+                  struct cr_err *err)
+{
+    sqlite3_stmt *st = cr_store_stmt(txn->c, ST_READ, err);
+    cr_rc rc = CR_OK;
+    int r;
+
+    if (st == NULL)
+        return CR_EIO;
+    sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+    r = sqlite3_step(st);
+    if (r == SQLITE_DONE) {
+        rc = CR_ENOTFOUND;
+    } else if (r != SQLITE_ROW) {
+        rc = cr_store_sqlerr(txn->c, "reading a resource", err);
+    } else {
+        cr_store_meta_from_row(st, 0, meta);
+        if (sqlite3_column_int(st, 3)) {
+            rc = CR_EGONE;
+        } else {
+            cr_buf_add(out, sqlite3_column_blob(st, 7),
+                       (size_t)sqlite3_column_bytes(st, 7));
+            if (out->rc != CR_OK)
+                rc = cr_err_set(err, out->rc, "too-costly", NULL,
+                                "resource too large for the response");
+        }
+    }
+    sqlite3_reset(st);
+    return rc;
+}
+
+static int
+bind_opt(sqlite3_stmt *st, int i, const char *s)
+{
+    if (s == NULL || *s == '\0')
+        return sqlite3_bind_null(st, i);
+    return sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+}
+
+cr_rc
+cr_store_txn_put(struct cr_store_txn *txn, const struct cr_store_put *put,
+                 struct cr_err *err)
+{
+    struct cr_store *s = txn->store;
+    struct cr_store_meta cur;
+    sqlite3_stmt *st;
+    size_t i;
+    cr_rc rc;
+
+    rc = cr_store_txn_current(txn, put->type, put->id, &cur, err);
+    if (rc == CR_OK) {
+        if (cur.version + 1 != put->version)
+            return cr_err_set(err, CR_ECONFLICT, "conflict", NULL,
+                              "%s/%s is at version %lld, not %lld",
+                              put->type, put->id, (long long)cur.version,
+                              (long long)put->version - 1);
+        st = cr_store_stmt(txn->c, ST_MOVE_TO_HIST, err);
+        if (st == NULL)
+            return CR_EIO;
+        sqlite3_bind_text(st, 1, put->type, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, put->id, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            return cr_store_sqlerr(txn->c, "keeping the old version", err);
+        st = cr_store_stmt(txn->c, ST_DEL_TOKENS, err);
+        if (st == NULL)
+            return CR_EIO;
+        sqlite3_bind_text(st, 1, put->type, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, put->id, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            return cr_store_sqlerr(txn->c, "clearing index rows", err);
+    } else if (rc == CR_ENOTFOUND) {
+        if (put->version != 1)
+            return cr_err_set(err, CR_ECONFLICT, "conflict", NULL,
+                              "%s/%s does not exist", put->type, put->id);
+    } else {
+        return rc;
+    }
+
+    st = cr_store_stmt(txn->c, ST_PUT_RES, err);
+    if (st == NULL)
+        return CR_EIO;
+    sqlite3_bind_text(st, 1, put->type, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, put->id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, put->version);
+    sqlite3_bind_int64(st, 4, put->last_updated_ms);
+    sqlite3_bind_int64(st, 5, s->next_seq);
+    sqlite3_bind_int(st, 6, put->is_delete ? 1 : 0);
+    bind_opt(st, 7, put->patient);
+    bind_opt(st, 8, put->org);
+    bind_opt(st, 9, s->node_id);
+    if (put->is_delete || put->json == NULL)
+        sqlite3_bind_null(st, 10);
+    else
+        sqlite3_bind_blob(st, 10, put->json, (int)put->len, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        return cr_store_sqlerr(txn->c, "writing the resource", err);
+    s->next_seq++;
+
+    if (put->is_delete)
+        return CR_OK;
+    for (i = 0; i < put->ntokens; i++) {
+        const struct cr_store_token *t = &put->tokens[i];
+        st = cr_store_stmt(txn->c, ST_ADD_TOKEN, err);
+        if (st == NULL)
+            return CR_EIO;
+        sqlite3_bind_text(st, 1, put->type, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, put->id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, t->param, -1, SQLITE_STATIC);
+        bind_opt(st, 4, t->system);
+        sqlite3_bind_text(st, 5, t->code ? t->code : "", -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            return cr_store_sqlerr(txn->c, "writing index rows", err);
+    }
+    return CR_OK;
+}
+
+cr_rc
+cr_store_txn_find_token(struct cr_store_txn *txn, const char *type,
+                        const char *param, const char *system,
+                        const char *code, char (*out_ids)[65], size_t max,
+                        size_t *out_n, struct cr_err *err)
+{
+    sqlite3_stmt *st = cr_store_stmt(
+        txn->c, system ? ST_FIND_TOKEN : ST_FIND_TOKEN_ANY, err);
+    size_t n = 0;
+    int r;
+
+    if (st == NULL)
+        return CR_EIO;
+    sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, param, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, code, -1, SQLITE_STATIC);
+    if (system)
+        sqlite3_bind_text(st, 4, system, -1, SQLITE_STATIC);
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n < max) {
+            const unsigned char *id = sqlite3_column_text(st, 0);
+            size_t len = (size_t)sqlite3_column_bytes(st, 0);
+            if (len > 64)
+                len = 64;
+            memcpy(out_ids[n], id, len);
+            out_ids[n][len] = '\0';
+        }
+        n++;
+    }
+    sqlite3_reset(st);
+    if (r != SQLITE_DONE)
+        return cr_store_sqlerr(txn->c, "searching index rows", err);
+    *out_n = n;
+    return CR_OK;
+}

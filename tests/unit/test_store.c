@@ -1,0 +1,252 @@
+/* test_store.c: the SQLite store: versions, history, tokens, group commit,
+ * persistence across reopen. */
+#include "unit.h"
+
+#include "store/store.h"
+
+#include <pthread.h>
+#include <stdio.h>
+
+struct put_ctx {
+    struct cr_store_put put;
+    bool is_conditional;
+    const char *sys, *code;
+    size_t found;
+};
+
+static cr_rc
+do_put(struct cr_store_txn *txn, void *ctx, struct cr_err *err)
+{
+    struct put_ctx *p = ctx;
+    if (p->is_conditional) {
+        char ids[4][65];
+        cr_rc rc = cr_store_txn_find_token(txn, p->put.type, "identifier",
+                                           p->sys, p->code, ids, 4,
+                                           &p->found, err);
+        if (rc != CR_OK)
+            return rc;
+        if (p->found)
+            return CR_OK;
+    }
+    return cr_store_txn_put(txn, &p->put, err);
+}
+
+static struct cr_store *
+open_store(const char *dir)
+{
+    struct cr_store *s = NULL;
+    struct cr_err err;
+    struct cr_store_opts o = { "test", 0 };
+    cr_err_clear(&err);
+    if (cr_store_open(dir, &o, &s, &err) != CR_OK)
+        cr_unit_fail(__FILE__, __LINE__, "open: %s", err.msg);
+    return s;
+}
+
+static cr_rc
+put(struct cr_store *s, const char *id, int64_t version, const char *json,
+    bool is_delete)
+{
+    struct cr_store_token tok = { "identifier", "urn:sys", id };
+    struct put_ctx p;
+    struct cr_err err;
+    memset(&p, 0, sizeof p);
+    p.put.type = "Patient";
+    p.put.id = id;
+    p.put.version = version;
+    p.put.last_updated_ms = 1000 * version;
+    p.put.json = json;
+    p.put.len = json ? strlen(json) : 0;
+    p.put.is_delete = is_delete;
+    p.put.patient = id;
+    p.put.org = "X1";
+    p.put.tokens = &tok;
+    p.put.ntokens = 1;
+    cr_err_clear(&err);
+    return cr_store_write(s, do_put, &p, &err);
+}
+
+struct hist {
+    int n;
+    int64_t versions[16];
+    bool deleted[16];
+};
+
+static cr_rc
+collect(void *ctx, const char *type, const char *id,
+        const struct cr_store_meta *meta, const char *json, size_t len)
+{
+    struct hist *h = ctx;
+    (void)type; (void)id; (void)len;
+    h->versions[h->n] = meta->version;
+    h->deleted[h->n] = json == NULL;
+    h->n++;
+    return CR_OK;
+}
+
+TEST(versions_history_and_delete)
+{
+    struct cr_store *s = open_store(cr_unit_tmpdir());
+    struct cr_buf b = cr_buf_make(0);
+    struct cr_store_meta m;
+    struct cr_err err;
+    struct hist h = { 0 };
+
+    cr_err_clear(&err);
+    CHECK_EQ_INT(put(s, "a", 1, "{\"v\":1}", false), CR_OK);
+    CHECK_EQ_INT(put(s, "a", 2, "{\"v\":2}", false), CR_OK);
+    /* A stale version is refused and changes nothing. */
+    CHECK_EQ_INT(put(s, "a", 2, "{\"v\":9}", false), CR_ECONFLICT);
+    CHECK_EQ_INT(cr_store_read(s, "Patient", "a", &b, &m, &err), CR_OK);
+    CHECK_EQ_STR(b.ptr, "{\"v\":2}");
+    CHECK_EQ_INT(m.version, 2);
+    CHECK_EQ_STR(m.patient, "a");
+    CHECK_EQ_STR(m.org, "X1");
+    CHECK_EQ_STR(m.node, "test");
+    cr_buf_reset(&b);
+    CHECK_EQ_INT(cr_store_vread(s, "Patient", "a", 1, &b, &m, &err), CR_OK);
+    CHECK_EQ_STR(b.ptr, "{\"v\":1}");
+    cr_buf_reset(&b);
+    CHECK_EQ_INT(cr_store_vread(s, "Patient", "a", 7, &b, &m, &err),
+                 CR_ENOTFOUND);
+    CHECK_EQ_INT(put(s, "a", 3, NULL, true), CR_OK);
+    CHECK_EQ_INT(cr_store_read(s, "Patient", "a", &b, &m, &err), CR_EGONE);
+    CHECK_EQ_INT(m.version, 3);
+    CHECK_EQ_INT(cr_store_vread(s, "Patient", "a", 3, &b, &m, &err),
+                 CR_EGONE);
+    CHECK_EQ_INT(cr_store_read(s, "Patient", "zz", &b, &m, &err),
+                 CR_ENOTFOUND);
+    CHECK_EQ_INT(cr_store_history(s, "Patient", "a", 0, 0, 10, collect, &h,
+                                  &err), CR_OK);
+    CHECK_EQ_INT(h.n, 3);
+    CHECK_EQ_INT(h.versions[0], 3);
+    CHECK(h.deleted[0]);
+    CHECK_EQ_INT(h.versions[2], 1);
+    CHECK(!h.deleted[2]);
+    /* Re-create after delete continues the version line. */
+    CHECK_EQ_INT(put(s, "a", 4, "{\"v\":4}", false), CR_OK);
+    cr_buf_reset(&b);
+    CHECK_EQ_INT(cr_store_read(s, "Patient", "a", &b, &m, &err), CR_OK);
+    CHECK_EQ_INT(m.version, 4);
+    cr_buf_free(&b);
+    cr_store_close(s);
+}
+
+TEST(history_paging_and_count)
+{
+    struct cr_store *s = open_store(cr_unit_tmpdir());
+    struct cr_err err;
+    struct hist h = { 0 };
+    int64_t n = 0;
+    char id[8];
+    int i;
+
+    for (i = 0; i < 5; i++) {
+        snprintf(id, sizeof id, "p%d", i);
+        CHECK_EQ_INT(put(s, id, 1, "{}", false), CR_OK);
+    }
+    CHECK_EQ_INT(put(s, "p0", 2, "{}", false), CR_OK);
+    CHECK_EQ_INT(cr_store_history_count(s, "Patient", NULL, 0, &n, &err),
+                 CR_OK);
+    CHECK_EQ_INT(n, 6);
+    CHECK_EQ_INT(cr_store_history(s, "Patient", NULL, 0, 0, 4, collect, &h,
+                                  &err), CR_OK);
+    CHECK_EQ_INT(h.n, 4);
+    CHECK_EQ_INT(h.versions[0], 2);
+    CHECK_EQ_INT(cr_store_history_count(s, NULL, NULL, 2000, &n, &err),
+                 CR_OK);
+    CHECK_EQ_INT(n, 1);
+    cr_store_close(s);
+}
+
+TEST(conditional_create_finds_existing)
+{
+    struct cr_store *s = open_store(cr_unit_tmpdir());
+    struct cr_err err;
+    struct put_ctx p;
+
+    CHECK_EQ_INT(put(s, "x", 1, "{}", false), CR_OK);
+    memset(&p, 0, sizeof p);
+    p.put.type = "Patient";
+    p.put.id = "y";
+    p.put.version = 1;
+    p.put.json = "{}";
+    p.put.len = 2;
+    p.is_conditional = true;
+    p.sys = "urn:sys";
+    p.code = "x";
+    cr_err_clear(&err);
+    CHECK_EQ_INT(cr_store_write(s, do_put, &p, &err), CR_OK);
+    CHECK_EQ_INT(p.found, 1);
+    CHECK_EQ_INT(cr_store_read(s, "Patient", "y", NULL, NULL, &err),
+                 CR_ENOTFOUND);
+    /* After a delete the identifier no longer matches. */
+    CHECK_EQ_INT(put(s, "x", 2, NULL, true), CR_OK);
+    p.found = 0;
+    CHECK_EQ_INT(cr_store_write(s, do_put, &p, &err), CR_OK);
+    CHECK_EQ_INT(p.found, 0);
+    CHECK_EQ_INT(cr_store_read(s, "Patient", "y", NULL, NULL, &err), CR_OK);
+    cr_store_close(s);
+}
+
+struct writer_arg {
+    struct cr_store *s;
+    int base;
+};
+
+static void *
+writer(void *arg)
+{
+    struct writer_arg *w = arg;
+    char id[16];
+    int i;
+    for (i = 0; i < 200; i++) {
+        snprintf(id, sizeof id, "w%d-%d", w->base, i);
+        if (put(w->s, id, 1, "{\"ok\":true}", false) != CR_OK)
+            return (void *)1;
+    }
+    return NULL;
+}
+
+TEST(concurrent_writes_all_durable_after_reopen)
+{
+    const char *dir = cr_unit_tmpdir();
+    struct cr_store *s = open_store(dir);
+    struct writer_arg args[8];
+    pthread_t th[8];
+    struct cr_err err;
+    int64_t n = 0;
+    void *res;
+    int i;
+
+    for (i = 0; i < 8; i++) {
+        args[i].s = s;
+        args[i].base = i;
+        pthread_create(&th[i], NULL, writer, &args[i]);
+    }
+    for (i = 0; i < 8; i++) {
+        pthread_join(th[i], &res);
+        CHECK(res == NULL);
+    }
+    cr_store_close(s);
+    s = open_store(dir);
+    CHECK_EQ_INT(cr_store_history_count(s, NULL, NULL, 0, &n, &err), CR_OK);
+    CHECK_EQ_INT(n, 1600);
+    CHECK_EQ_INT(cr_store_read(s, "Patient", "w7-199", NULL, NULL, &err),
+                 CR_OK);
+    cr_store_close(s);
+}
+
+TEST(failing_job_is_rolled_back_alone)
+{
+    struct cr_store *s = open_store(cr_unit_tmpdir());
+    struct cr_err err;
+
+    CHECK_EQ_INT(put(s, "k", 1, "{}", false), CR_OK);
+    /* version 5 is not next: refused, and the store still reads version 1 */
+    CHECK_EQ_INT(put(s, "k", 5, "{}", false), CR_ECONFLICT);
+    CHECK_EQ_INT(put(s, "new", 3, "{}", false), CR_ECONFLICT);
+    CHECK_EQ_INT(cr_store_read(s, "Patient", "new", NULL, NULL, &err),
+                 CR_ENOTFOUND);
+    cr_store_close(s);
+}
