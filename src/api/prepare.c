@@ -10,6 +10,7 @@
 #include "api/apiInt.h"
 
 #include "core/clock.h"
+#include "core/jsontext.h"
 #include "fhir/fhir.h"
 
 #include <openssl/rand.h>
@@ -47,142 +48,6 @@ cr_api_new_id(char out[37])
         out[j++] = hex[b[i] & 15];
     }
     out[j] = '\0';
-}
-
-/* Deepest nesting of arrays and objects in JSON text, counted without
- * parsing (so a hostile body cannot make the parser recurse). Stops
- * counting once past 'limit'. */
-static int
-json_depth(const char *s, size_t len, int limit)
-{
-    int depth = 0, max = 0;
-    bool in_str = false;
-    size_t i;
-
-    for (i = 0; i < len; i++) {
-        char c = s[i];
-        if (in_str) {
-            if (c == '\\')
-                i++;
-            else if (c == '"')
-                in_str = false;
-        } else if (c == '"') {
-            in_str = true;
-        } else if (c == '{' || c == '[') {
-            if (++depth > max && (max = depth) > limit)
-                return max;
-        } else if (c == '}' || c == ']') {
-            depth--;
-        }
-    }
-    return max;
-}
-
-/* In valid JSON text, the end of the value starting at s[i]. */
-static size_t
-value_end(const char *s, size_t len, size_t i)
-{
-    int depth = 0;
-    bool in_str = false;
-
-    for (; i < len; i++) {
-        char c = s[i];
-        if (in_str) {
-            if (c == '\\')
-                i++;
-            else if (c == '"') {
-                in_str = false;
-                if (depth == 0)
-                    return i + 1;
-            }
-        } else if (c == '"') {
-            in_str = true;
-        } else if (c == '{' || c == '[') {
-            depth++;
-        } else if (c == '}' || c == ']') {
-            if (--depth == 0)
-                return i + 1;
-            if (depth < 0)
-                return i;
-        } else if (depth == 0 && (c == ',' || c == ' ' || c == '\t' ||
-                                  c == '\n' || c == '\r')) {
-            return i;
-        }
-    }
-    return len;
-}
-
-static void
-add_minified(struct cr_buf *b, const char *s, size_t len)
-{
-    bool in_str = false;
-    size_t i, run = 0;
-
-    for (i = 0; i < len; i++) {
-        char c = s[i];
-        if (in_str) {
-            if (c == '\\')
-                i++;
-            else if (c == '"')
-                in_str = false;
-        } else if (c == '"') {
-            in_str = true;
-        } else if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
-            cr_buf_add(b, s + run, i - run);
-            run = i + 1;
-        }
-    }
-    if (run < len)
-        cr_buf_add(b, s + run, len - run);
-}
-
-static size_t
-skip_ws(const char *s, size_t len, size_t i)
-{
-    while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' ||
-                       s[i] == '\r'))
-        i++;
-    return i;
-}
-
-/* Copy every top-level member of the object text except resourceType, id
- * and meta, each preceded by a comma. The text is known to be valid. */
-static void
-add_members(struct cr_buf *b, const char *s, size_t len)
-{
-    size_t i = skip_ws(s, len, 0);
-
-    if (i >= len || s[i] != '{')
-        return;
-    i++;
-    for (;;) {
-        size_t kstart, kend, vstart, vend;
-        i = skip_ws(s, len, i);
-        if (i >= len || s[i] != '"')
-            return;
-        kstart = i;
-        kend = value_end(s, len, i);
-        i = skip_ws(s, len, kend);
-        if (i >= len || s[i] != ':')
-            return;
-        vstart = skip_ws(s, len, i + 1);
-        vend = value_end(s, len, vstart);
-        if (!((kend - kstart == 14 &&
-               memcmp(s + kstart, "\"resourceType\"", 14) == 0) ||
-              (kend - kstart == 4 && memcmp(s + kstart, "\"id\"", 4) == 0) ||
-              (kend - kstart == 6 && memcmp(s + kstart, "\"meta\"", 6) == 0))) {
-            cr_buf_addc(b, ',');
-            cr_buf_add(b, s + kstart, kend - kstart);
-            cr_buf_addc(b, ':');
-            add_minified(b, s + vstart, vend - vstart);
-        }
-        i = skip_ws(s, len, vend);
-        if (i < len && s[i] == ',') {
-            i++;
-            continue;
-        }
-        return;
-    }
 }
 
 static void
@@ -246,7 +111,7 @@ cr_api_parse_resource(struct ctx *x, const char *type, const char *url_id,
         return cr_err_set(err, CR_EINVAL, "required", NULL,
                           "the request has no body: send a %s resource as "
                           "FHIR JSON", type);
-    if (json_depth(req->body, req->body_len, limit) > limit)
+    if (cr_jsontext_depth(req->body, req->body_len, limit) > limit)
         return cr_err_set(err, CR_EINVAL, "structure", NULL,
                           "the JSON nests deeper than %d levels, the limit "
                           "for a resource", limit);
@@ -294,6 +159,10 @@ cr_api_parse_resource(struct ctx *x, const char *type, const char *url_id,
     return CR_OK;
 }
 
+/* Members the server writes itself, first. */
+static const char *const skip_keys[] = { "resourceType", "id", "meta",
+                                         NULL };
+
 cr_rc
 cr_api_finish_resource(struct prepared *p, const char *id, int64_t version,
                        int64_t ms, struct cr_err *err)
@@ -332,7 +201,7 @@ cr_api_finish_resource(struct prepared *p, const char *id, int64_t version,
     cr_buf_adds(&p->json, "\",\"meta\":");
     cr_buf_adds(&p->json, meta_text);
     free(meta_text);
-    add_members(&p->json, p->text, p->text_len);
+    cr_jsontext_add_members(&p->json, p->text, p->text_len, skip_keys);
     cr_buf_addc(&p->json, '}');
     if (p->json.rc != CR_OK)
         return cr_err_set(err, p->json.rc, "too-costly", NULL,

@@ -1,0 +1,38 @@
+/* jsontext.h: scanning JSON text without parsing it.
+ *
+ * Used to bound nesting before a parser sees hostile input, and to build
+ * stored resources from the client's own text (so numbers keep their
+ * written form). Depends on core/buf. Thread-safe (no state). */
+#ifndef CR_CORE_JSONTEXT_H
+#define CR_CORE_JSONTEXT_H
+
+#include "core/buf.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* The deepest nesting of arrays and objects in 'len' bytes of 's',
+ * ignoring brackets inside strings. Safe on any bytes; stops counting
+ * (and returns a value over 'limit') as soon as 'limit' is passed. */
+int
+cr_jsontext_depth(const char *s, size_t len, int limit);
+
+/* In valid JSON text, the offset just past the value that starts at
+ * offset 'i' (a string, number, literal, object or array). */
+size_t
+cr_jsontext_value_end(const char *s, size_t len, size_t i);
+
+/* Append 'len' bytes of valid JSON text with the whitespace outside
+ * strings removed. */
+void
+cr_jsontext_add_minified(struct cr_buf *b, const char *s, size_t len);
+
+/* For valid JSON text holding an object, append each top-level member
+ * whose key is not in the NULL-terminated list 'skip', minified, each
+ * preceded by a comma: ',"k":v,"k2":v2'. Keys are compared decoded, so
+ * "\\u0069d" is the key id. */
+void
+cr_jsontext_add_members(struct cr_buf *b, const char *s, size_t len,
+                        const char *const *skip);
+
+#endif
