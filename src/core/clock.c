@@ -28,7 +28,10 @@ cr_clock_instant(int64_t ms, char *out, size_t out_size)
     time_t secs = (time_t)(ms / 1000);
     struct tm tm;
 
-    gmtime_r(&secs, &tm);
+    if (gmtime_r(&secs, &tm) == NULL) {
+        snprintf(out, out_size, "1970-01-01T00:00:00.000Z");
+        return;
+    }
     snprintf(out, out_size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
              tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
              tm.tm_min, tm.tm_sec, (int)(ms % 1000));
@@ -40,6 +43,9 @@ cr_clock_http_date(int64_t ms, char *out, size_t out_size)
     time_t secs = (time_t)(ms / 1000);
     struct tm tm;
 
-    gmtime_r(&secs, &tm);
+    if (gmtime_r(&secs, &tm) == NULL) {
+        snprintf(out, out_size, "Thu, 01 Jan 1970 00:00:00 GMT");
+        return;
+    }
     strftime(out, out_size, "%a, %d %b %Y %H:%M:%S GMT", &tm);
 }
