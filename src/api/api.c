@@ -115,6 +115,7 @@ authenticate(struct ctx *x)
         snprintf(who, 200, "%s@%s/%s", x->principal.sub, x->principal.org,
                  x->principal.role);
         x->resp->principal = who;
+        x->who = who;
     }
     return true;
 }

@@ -46,6 +46,7 @@ struct ctx {
     struct route route;
     struct cr_principal principal;
     bool is_authenticated;
+    const char *who;            /* sub@org/role, for the request log */
     enum prefer_return prefer;
     char etag[32];
     char last_modified[40];

@@ -240,18 +240,24 @@ bad:
                       "identifier=system|value or _id=id", h);
 }
 
-static void
-run_write(struct ctx *x, struct write_job *j)
-{
+/* A write in flight: the request is suspended while the store's writer
+ * commits it, so no server thread waits on the disk. */
+struct pending_write {
+    struct ctx *x;
+    struct write_job *j;
+    struct cr_store_async a;
     struct cr_err err;
     cr_rc rc;
+    struct cr_http_pending *pending;
+};
 
-    cr_err_clear(&err);
-    j->found = cr_buf_make(0);
-    rc = cr_store_write(x->api->store, write_in_txn, j, &err);
+static void
+answer_write_job(struct ctx *x, struct write_job *j, cr_rc rc,
+                 const struct cr_err *err)
+{
     if (rc != CR_OK) {
-        cr_api_fail(x, &err);
-        goto out;
+        cr_api_fail(x, err);
+        return;
     }
     switch (j->result) {
     case RES_EXISTING:
@@ -279,111 +285,196 @@ run_write(struct ctx *x, struct write_job *j)
                        "%s/%s was already deleted", j->type, j->id);
         break;
     }
-out:
-    cr_buf_free(&j->found);
+}
+
+/* On the writer thread: the write is durable (or undone). */
+static void
+write_done(void *arg, cr_rc rc)
+{
+    struct pending_write *pw = arg;
+
+    pw->rc = rc;
+    cr_http_resume(pw->pending);
+}
+
+/* On a server thread, after the resume: answer. */
+static void
+write_answer(void *arg, struct cr_http_req *req, struct cr_http_resp *resp)
+{
+    struct pending_write *pw = arg;
+
+    (void)req;
+    pw->x->resp = resp;
+    resp->principal = pw->x->who;
+    answer_write_job(pw->x, pw->j, pw->rc, &pw->err);
+}
+
+static void
+free_found(void *arg)
+{
+    cr_buf_free(arg);
+}
+
+static void
+run_write(struct ctx *x, struct write_job *j)
+{
+    struct pending_write *pw = cr_arena_calloc(x->req->arena, 1, sizeof *pw);
+
+    if (pw == NULL) {
+        cr_api_outcome(x, 503, "error", "transient", NULL,
+                       "the server is out of memory; try again shortly");
+        return;
+    }
+    pw->x = x;
+    pw->j = j;
+    j->found = cr_buf_make(0);
+    cr_arena_on_destroy(x->req->arena, free_found, &j->found);
+    pw->pending = cr_http_suspend(x->req, write_answer, pw);
+    if (pw->pending == NULL) {
+        pw->rc = cr_store_write(x->api->store, write_in_txn, j, &pw->err);
+        answer_write_job(x, j, pw->rc, &pw->err);
+        return;
+    }
+    pw->a.fn = write_in_txn;
+    pw->a.ctx = j;
+    pw->a.err = &pw->err;
+    pw->a.done = write_done;
+    pw->a.done_ctx = pw;
+    pw->rc = cr_store_write_async(x->api->store, &pw->a);
+    if (pw->rc != CR_OK)
+        cr_http_resume(pw->pending);   /* not queued: answer the error */
+}
+
+static void
+free_prepared(void *arg)
+{
+    cr_api_prepared_free(arg);
+}
+
+/* A job and a prepared resource that live as long as the request. */
+static bool
+new_job(struct ctx *x, struct write_job **out_j, struct prepared **out_p)
+{
+    struct write_job *j = cr_arena_calloc(x->req->arena, 1, sizeof *j);
+    struct prepared *p = out_p ? cr_arena_calloc(x->req->arena, 1,
+                                                 sizeof *p) : NULL;
+
+    if (j == NULL || (out_p && p == NULL)) {
+        cr_api_outcome(x, 503, "error", "transient", NULL,
+                       "the server is out of memory; try again shortly");
+        return false;
+    }
+    if (p) {
+        p->json = cr_buf_make(0);
+        cr_arena_on_destroy(x->req->arena, free_prepared, p);
+        *out_p = p;
+    }
+    *out_j = j;
+    return true;
 }
 
 void
 cr_api_create_resource(struct ctx *x)
 {
-    struct write_job j;
-    struct prepared p;
+    struct write_job *j;
+    struct prepared *p;
     struct cr_err err;
     const char *ine;
-    char id[37];
+    char *id;
 
-    memset(&j, 0, sizeof j);
     cr_err_clear(&err);
-    if (!cr_api_check_content_type(x))
+    if (!cr_api_check_content_type(x) || !new_job(x, &j, &p))
         return;
-    if (cr_api_parse_resource(x, x->route.type, NULL, &p, &err) != CR_OK) {
+    if (cr_api_parse_resource(x, x->route.type, NULL, p, &err) != CR_OK) {
         cr_api_fail(x, &err);
-        cr_api_prepared_free(&p);
         return;
     }
     ine = cr_http_header(x->req, "If-None-Exist");
-    if (ine && parse_if_none_exist(x, &j, ine, &err) != CR_OK) {
+    if (ine && parse_if_none_exist(x, j, ine, &err) != CR_OK) {
         cr_api_fail(x, &err);
-        cr_api_prepared_free(&p);
+        return;
+    }
+    id = cr_arena_alloc(x->req->arena, 37);
+    if (id == NULL) {
+        cr_api_outcome(x, 503, "error", "transient", NULL,
+                       "the server is out of memory; try again shortly");
         return;
     }
     cr_api_new_id(id);
-    j.kind = W_CREATE;
-    j.p = &p;
-    j.type = x->route.type;
-    j.id = id;
-    j.org = x->principal.org;
-    if (j.cond_param && strcmp(j.cond_param, "_id") == 0) {
+    j->kind = W_CREATE;
+    j->p = p;
+    j->type = x->route.type;
+    j->id = id;
+    j->org = x->principal.org;
+    if (j->cond_param && strcmp(j->cond_param, "_id") == 0) {
         /* _id: the condition is the resource itself. */
         struct cr_store_meta m;
         struct cr_buf b = cr_buf_make(0);
-        cr_rc rc = cr_store_read(x->api->store, j.type, j.cond_code, &b, &m,
-                                 &err);
+        cr_rc rc = cr_store_read(x->api->store, j->type, j->cond_code, &b,
+                                 &m, &err);
         if (rc == CR_OK) {
-            cr_api_version_headers(x, j.type, j.cond_code, m.version,
+            cr_api_version_headers(x, j->type, j->cond_code, m.version,
                                    m.last_updated_ms, true);
             answer_write(x, 200, b.ptr, b.len,
                          "a matching resource exists; nothing was created");
             cr_buf_free(&b);
-            cr_api_prepared_free(&p);
             return;
         }
         cr_buf_free(&b);
-        j.cond_param = NULL;
+        j->cond_param = NULL;
     }
-    run_write(x, &j);
-    cr_api_prepared_free(&p);
+    run_write(x, j);
 }
 
 void
 cr_api_update(struct ctx *x)
 {
-    struct write_job j;
-    struct prepared p;
+    struct write_job *j;
+    struct prepared *p;
     struct cr_err err;
+    int64_t if_match = parse_if_match(cr_http_header(x->req, "If-Match"));
 
-    memset(&j, 0, sizeof j);
     cr_err_clear(&err);
-    j.if_match = parse_if_match(cr_http_header(x->req, "If-Match"));
-    if (j.if_match < 0) {
+    if (if_match < 0) {
         cr_api_outcome(x, 400, "error", "value", NULL,
                        "If-Match must be a version ETag such as W/\"3\"");
         return;
     }
-    if (!cr_api_check_content_type(x))
+    if (!cr_api_check_content_type(x) || !new_job(x, &j, &p))
         return;
-    if (cr_api_parse_resource(x, x->route.type, x->route.id, &p, &err) !=
+    if (cr_api_parse_resource(x, x->route.type, x->route.id, p, &err) !=
         CR_OK) {
         cr_api_fail(x, &err);
-        cr_api_prepared_free(&p);
         return;
     }
-    j.kind = W_UPDATE;
-    j.p = &p;
-    j.type = x->route.type;
-    j.id = x->route.id;
-    j.org = x->principal.org;
-    run_write(x, &j);
-    cr_api_prepared_free(&p);
+    j->if_match = if_match;
+    j->kind = W_UPDATE;
+    j->p = p;
+    j->type = x->route.type;
+    j->id = x->route.id;
+    j->org = x->principal.org;
+    run_write(x, j);
 }
 
 void
 cr_api_delete(struct ctx *x)
 {
-    struct write_job j;
+    struct write_job *j;
+    int64_t if_match = parse_if_match(cr_http_header(x->req, "If-Match"));
 
-    memset(&j, 0, sizeof j);
-    j.if_match = parse_if_match(cr_http_header(x->req, "If-Match"));
-    if (j.if_match < 0) {
+    if (if_match < 0) {
         cr_api_outcome(x, 400, "error", "value", NULL,
                        "If-Match must be a version ETag such as W/\"3\"");
         return;
     }
-    j.kind = W_DELETE;
-    j.type = x->route.type;
-    j.id = x->route.id;
-    j.org = x->principal.org;
-    run_write(x, &j);
+    if (!new_job(x, &j, NULL))
+        return;
+    j->if_match = if_match;
+    j->kind = W_DELETE;
+    j->type = x->route.type;
+    j->id = x->route.id;
+    j->org = x->principal.org;
+    run_write(x, j);
 }
 
 static void

@@ -32,6 +32,7 @@ struct cr_http {
     bool is_ipv6;
     unsigned max_connections;
     unsigned timeout_s;
+    unsigned threads;
 };
 
 /* Per-request state, from the first callback to completion. */
@@ -45,7 +46,38 @@ struct rq {
     const char *method;
     const char *path;
     const char *principal;
+    struct cr_http *h;
+    struct MHD_Connection *conn;
+    struct cr_http_req req;       /* kept while suspended */
+    cr_http_cont_fn cont;
+    void *cont_arg;
+    bool is_suspended;
+    bool is_resumed;
+    char addr[64];
 };
+
+struct cr_http_pending *
+cr_http_suspend(struct cr_http_req *req, cr_http_cont_fn cont, void *arg)
+{
+    struct rq *r = req->priv_;
+
+    if (r == NULL || r->is_suspended)
+        return NULL;
+    r->cont = cont;
+    r->cont_arg = arg;
+    r->is_suspended = true;
+    MHD_suspend_connection(r->conn);
+    return (struct cr_http_pending *)r;
+}
+
+void
+cr_http_resume(struct cr_http_pending *p)
+{
+    struct rq *r = (struct rq *)p;
+
+    r->is_resumed = true;
+    MHD_resume_connection(r->conn);
+}
 
 void
 cr_http_resp_header(struct cr_http_resp *resp, const char *name,
@@ -138,9 +170,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 {
     struct cr_http *h = cls;
     struct rq *r = *con_cls;
-    struct cr_http_req req;
     struct cr_http_resp resp;
-    char addr[64];
 
     (void)version;
     if (r == NULL) {
@@ -184,20 +214,31 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
         return MHD_YES;
     }
 
-    memset(&req, 0, sizeof req);
     memset(&resp, 0, sizeof resp);
-    client_addr(c, addr, sizeof addr);
-    req.arena = r->arena;
-    req.method = r->method;
-    req.path = r->path;
-    req.request_id = r->request_id;
-    req.client_addr = addr;
-    req.body = r->body.ptr ? r->body.ptr : "";
-    req.body_len = r->body.len;
-    req.transport_error = r->is_too_big ? CR_ETOOBIG : CR_OK;
-    req.body_limit = h->max_body;
-    req.conn = c;
-    h->handler(h->ctx, &req, &resp);
+    if (r->is_suspended) {
+        if (!r->is_resumed)
+            return MHD_YES;     /* spurious call while waiting */
+        r->cont(r->cont_arg, &r->req, &resp);
+    } else {
+        struct cr_http_req *req = &r->req;
+        memset(req, 0, sizeof *req);
+        client_addr(c, r->addr, sizeof r->addr);
+        req->arena = r->arena;
+        req->method = r->method;
+        req->path = r->path;
+        req->request_id = r->request_id;
+        req->client_addr = r->addr;
+        req->body = r->body.ptr ? r->body.ptr : "";
+        req->body_len = r->body.len;
+        req->transport_error = r->is_too_big ? CR_ETOOBIG : CR_OK;
+        req->body_limit = h->max_body;
+        req->conn = c;
+        req->priv_ = r;
+        r->conn = c;
+        h->handler(h->ctx, req, &resp);
+        if (r->is_suspended && resp.status == 0)
+            return MHD_YES;     /* answered later, by cont */
+    }
     if (resp.status == 0)
         resp.status = 500;
     /* The log line may outlive the handler's arena strings: copy. */
@@ -256,6 +297,12 @@ cr_http_listen(const struct cr_http_opts *opts, struct cr_http **out,
     h->max_body = opts->max_body;
     h->max_connections = opts->max_connections ? opts->max_connections : 1024;
     h->timeout_s = opts->timeout_s ? opts->timeout_s : 60;
+    if (opts->threads) {
+        h->threads = opts->threads;
+    } else {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        h->threads = (unsigned)(n > 0 ? 2 * n : 4);
+    }
     if (RAND_bytes(rnd, sizeof rnd) != 1)
         memset(rnd, 0, sizeof rnd);
     snprintf(h->id_prefix, sizeof h->id_prefix, "%02x%02x%02x%02x", rnd[0],
@@ -309,9 +356,8 @@ cr_rc
 cr_http_run(struct cr_http *h, cr_http_handler_fn handler, void *ctx,
             struct cr_err *err)
 {
-    unsigned flags = MHD_USE_THREAD_PER_CONNECTION |
-                     MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
-                     MHD_ALLOW_SUSPEND_RESUME;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+                     MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 
     if (h->is_ipv6)
         flags |= MHD_USE_IPv6;
@@ -324,6 +370,7 @@ cr_http_run(struct cr_http *h, cr_http_handler_fn handler, void *ctx,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
         MHD_OPTION_CONNECTION_LIMIT, h->max_connections,
         MHD_OPTION_CONNECTION_TIMEOUT, h->timeout_s,
+        MHD_OPTION_THREAD_POOL_SIZE, h->threads,
         MHD_OPTION_END);
     if (h->d == NULL)
         return cr_err_set(err, CR_EIO, "exception", "listen",

@@ -4,8 +4,10 @@
  * complete request to one handler, sends what the handler answers, and logs
  * one line per request. It knows nothing of FHIR: errors found here (a body
  * over the limit) are passed to the handler in req->transport_error so the
- * API layer answers them in its own format. Each connection has its own
- * thread, so handlers may block (a write waits for its commit).
+ * API layer answers them in its own format. A small pool of threads
+ * (epoll) serves all connections, so handlers must not block for long: a
+ * request that waits (a write waiting for its commit) suspends itself and
+ * is resumed when its answer is ready.
  * Depends on libmicrohttpd and core/. */
 #ifndef CR_HTTP_HTTP_H
 #define CR_HTTP_HTTP_H
@@ -33,6 +35,7 @@ struct cr_http_req {
     cr_rc transport_error;       /* CR_ETOOBIG: body over the limit */
     size_t body_limit;
     struct MHD_Connection *conn; /* private to http/ */
+    void *priv_;                 /* private to http/ */
 };
 
 #define CR_HTTP_MAX_HEADERS 12
@@ -58,6 +61,7 @@ struct cr_http_opts {
     size_t max_body;             /* bytes */
     unsigned max_connections;    /* default 1024 */
     unsigned timeout_s;          /* idle connection timeout, default 60 */
+    unsigned threads;            /* server threads; default 2 per core */
 };
 
 /* Bind and listen on opts->host:opts->port without serving yet, so the
@@ -94,6 +98,26 @@ typedef bool (*cr_http_arg_fn)(void *ctx, const char *name,
 /* Walk the query arguments (percent-decoded) in the order given. */
 void
 cr_http_args(const struct cr_http_req *req, cr_http_arg_fn fn, void *ctx);
+
+/* A request whose answer comes later (see cr_http_suspend). */
+struct cr_http_pending;
+
+/* Called on a server thread, after cr_http_resume, to answer a suspended
+ * request. 'req' is the same request as before; 'resp' is new. */
+typedef void (*cr_http_cont_fn)(void *arg, struct cr_http_req *req,
+                                struct cr_http_resp *resp);
+
+/* Inside a handler: answer later instead of now, without holding a thread.
+ * The handler returns without setting resp->status, and arranges for
+ * cr_http_resume to be called exactly once, from any thread; 'cont' then
+ * answers. Returns NULL if the request cannot be suspended (the handler
+ * must answer now). The request and its arena stay valid meanwhile. */
+struct cr_http_pending *
+cr_http_suspend(struct cr_http_req *req, cr_http_cont_fn cont, void *arg);
+
+/* Wake a suspended request. Thread-safe; call once per suspend. */
+void
+cr_http_resume(struct cr_http_pending *p);
 
 /* Add a response header; silently ignored past CR_HTTP_MAX_HEADERS. */
 void

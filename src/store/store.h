@@ -131,6 +131,28 @@ cr_rc
 cr_store_write(struct cr_store *s, cr_store_txn_fn fn, void *ctx,
                struct cr_err *err);
 
+/* Called on the writer thread once an asynchronous write is durable or
+ * undone, with what 'fn' returned (or the commit's failure). Must be quick
+ * and must not call back into the store's write functions. */
+typedef void (*cr_store_done_fn)(void *done_ctx, cr_rc rc);
+
+/* An asynchronous write, for callers that must not block a thread. The
+ * caller owns it and keeps it (and what it points to) alive until 'done'
+ * is called. */
+struct cr_store_async {
+    cr_store_txn_fn fn;
+    void *ctx;
+    struct cr_err *err;
+    cr_store_done_fn done;
+    void *done_ctx;
+};
+
+/* Queue 'a' and return at once; a->done is called when the write is
+ * durable or undone. Returns CR_OK when queued, CR_EUNAVAILABLE (and does
+ * not call done) when the store is closing. */
+cr_rc
+cr_store_write_async(struct cr_store *s, struct cr_store_async *a);
+
 /* Inside a transaction: the current state of type/id. CR_ENOTFOUND if it
  * never existed; CR_OK otherwise (meta->is_deleted tells a deleted one). */
 cr_rc

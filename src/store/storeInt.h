@@ -33,6 +33,7 @@ struct job {
     struct cr_err *err;
     cr_rc rc;
     bool is_done;
+    struct cr_store_async *async;   /* NULL for a blocking caller */
     struct job *next;
 };
 

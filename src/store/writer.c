@@ -9,6 +9,7 @@
  * pthreads and core/. */
 #include "store/storeInt.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static void
@@ -70,6 +71,23 @@ writer_main(void *arg)
 
         run_batch(s, batch);
 
+        /* Asynchronous callers first, outside the lock; their job memory
+         * is theirs again once done() is called, so read next before. */
+        {
+            struct job **pp = &batch;
+            while (*pp) {
+                struct job *cur = *pp;
+                if (cur->async) {
+                    struct cr_store_async *a = cur->async;
+                    cr_rc rc = cur->rc;
+                    *pp = cur->next;
+                    free(cur);
+                    a->done(a->done_ctx, rc);
+                } else {
+                    pp = &cur->next;
+                }
+            }
+        }
         pthread_mutex_lock(&s->wlock);
         for (j = batch; j; j = j->next)
             j->is_done = true;
@@ -124,6 +142,36 @@ cr_store_write(struct cr_store *s, cr_store_txn_fn fn, void *ctx,
         pthread_cond_wait(&s->dcond, &s->wlock);
     pthread_mutex_unlock(&s->wlock);
     return j.rc;
+}
+
+cr_rc
+cr_store_write_async(struct cr_store *s, struct cr_store_async *a)
+{
+    /* The queue record is the store's: the writer frees it after done. */
+    struct job *j = calloc(1, sizeof *j);
+
+    if (j == NULL)
+        return cr_err_set(a->err, CR_ENOMEM, "exception", NULL,
+                          "out of memory");
+    j->fn = a->fn;
+    j->ctx = a->ctx;
+    j->err = a->err;
+    j->async = a;
+    pthread_mutex_lock(&s->wlock);
+    if (s->is_stopping) {
+        pthread_mutex_unlock(&s->wlock);
+        free(j);
+        return cr_err_set(a->err, CR_EUNAVAILABLE, "transient", NULL,
+                          "the server is shutting down; try again shortly");
+    }
+    if (s->tail)
+        s->tail->next = j;
+    else
+        s->head = j;
+    s->tail = j;
+    pthread_cond_signal(&s->wcond);
+    pthread_mutex_unlock(&s->wlock);
+    return CR_OK;
 }
 
 cr_rc
