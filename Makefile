@@ -11,7 +11,7 @@
 JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_GEN := -DCMAKE_EXPORT_COMPILE_COMMANDS=ON
 
-.PHONY: all build deps test unit integration demo bench generate clean npm
+.PHONY: all build deps test unit integration demo bench generate clean npm fuzz
 
 all: build
 
@@ -51,6 +51,17 @@ demo: build
 bench: build
 	@sh scripts/deps.sh bench
 	@sh bench/run.sh
+
+# Fuzz each target for FUZZ_SECONDS (default 60) with libFuzzer; new
+# findings land in tests/fuzz/corpus/<target>/ after minimising.
+FUZZ_SECONDS ?= 60
+fuzz:
+	@sh scripts/deps.sh build fuzz
+	@cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DCR_SANITIZE=ON -DCR_FUZZ=ON -DCR_TESTS=OFF -DCMAKE_C_COMPILER=clang >/dev/null
+	@cmake --build build-fuzz -j $(JOBS)
+	@for t in build-fuzz/fuzz_*; do n=$${t##*/fuzz_}; mkdir -p build-fuzz/corpus-$$n; \
+	  echo "== $$n ($(FUZZ_SECONDS) s)"; \
+	  $$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 build-fuzz/corpus-$$n tests/fuzz/corpus/$$n || exit 1; done
 
 generate: npm
 	@node tools/gen_fhir.mjs

@@ -1,6 +1,7 @@
 #!/bin/sh
 # deps.sh PROFILE...: install the Debian packages a make target needs, if any
-# are missing, and say what is being installed. Profiles: build, test, bench.
+# are missing, and say what is being installed. Profiles: build, test,
+# bench, fuzz.
 # Runs apt-get as root (directly, or through sudo when available).
 set -eu
 
@@ -10,6 +11,7 @@ for profile in "$@"; do
     build) want="$want gcc make cmake pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev libssl-dev libcurl4-openssl-dev zlib1g-dev" ;;
     test)  want="$want curl ca-certificates" ;;
     bench) want="$want nginx-light wrk curl" ;;
+    fuzz)  want="$want clang libclang-rt-14-dev" ;;
     *) echo "deps.sh: unknown profile '$profile'" >&2; exit 2 ;;
   esac
 done

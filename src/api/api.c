@@ -33,6 +33,8 @@ cr_api_create(struct cr_store *store, struct cr_keys *keys,
         a->cfg.default_count = 50;
     if (a->cfg.max_count <= 0)
         a->cfg.max_count = 1000;
+    if (a->cfg.max_bundle_entries <= 0)
+        a->cfg.max_bundle_entries = 1000;
     a->base_url = strdup(cfg->base_url ? cfg->base_url : "");
     if (a->base_url == NULL) {
         free(a);
@@ -146,10 +148,10 @@ dispatch(struct ctx *x)
             method_not_allowed(x, "GET");
         return;
     case R_SYSTEM:
-        cr_api_outcome(x, is(x, "POST") ? 501 : 405, "error",
-                       "not-supported", NULL,
-                       "batch and transaction Bundles (POST /fhir) are not "
-                       "supported by this server yet");
+        if (is(x, "POST"))
+            cr_api_bundle(x);
+        else
+            method_not_allowed(x, "POST");
         return;
     case R_SYSTEM_HIST:
     case R_TYPE_HIST:

@@ -22,6 +22,7 @@ struct cr_api_config {
     int max_json_depth;       /* default 64 */
     int default_count;        /* history page size, default 50 */
     int max_count;            /* largest _count honoured, default 1000 */
+    int max_bundle_entries;   /* entries in one batch/transaction, 1000 */
 };
 
 /* An API over 'store', verifying tokens with 'keys'. Both are borrowed and

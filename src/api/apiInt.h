@@ -108,6 +108,13 @@ cr_rc
 cr_api_parse_resource(struct ctx *x, const char *type, const char *url_id,
                       struct prepared *p, struct cr_err *err);
 
+/* prepare.c: as cr_api_parse_resource for the resource in 'text' (which
+ * must stay valid until p is freed). */
+cr_rc
+cr_api_parse_text(struct ctx *x, const char *type, const char *url_id,
+                  const char *text, size_t text_len, struct prepared *p,
+                  struct cr_err *err);
+
 /* prepare.c: produce p->json for 'id' at 'version', time 'ms'. */
 cr_rc
 cr_api_finish_resource(struct prepared *p, const char *id, int64_t version,
@@ -121,6 +128,53 @@ cr_api_prepared_free(struct prepared *p);
 void
 cr_api_new_id(char out[37]);
 
+/* crud.c: one resource write, run inside the store's writer transaction. */
+enum write_kind { W_CREATE, W_UPDATE, W_DELETE };
+enum write_result { RES_CREATED, RES_EXISTING, RES_UPDATED, RES_DELETED,
+                    RES_ALREADY_DELETED, RES_NO_MATCH };
+
+struct write_job {
+    enum write_kind kind;
+    struct prepared *p;          /* NULL for delete */
+    const char *type;
+    const char *id;              /* may be repointed to found_id */
+    const char *org;
+    int64_t if_match;            /* 0: none */
+    /* a condition (If-None-Exist, conditional update/delete), as one token */
+    const char *cond_param;
+    const char *cond_system;
+    const char *cond_code;
+    /* when the condition was resolved before the transaction: what it
+     * found then (found_id when expect_n is 1), checked again inside */
+    bool has_expect;
+    size_t expect_n;
+    /* results */
+    enum write_result result;
+    int64_t version;
+    int64_t ms;
+    char found_id[65];
+    struct cr_buf found;         /* what a conditional create found */
+    struct cr_store_meta found_meta;
+};
+
+/* crud.c: the write described by 'ctx' (a struct write_job). */
+cr_rc
+cr_api_write_in_txn(struct cr_store_txn *txn, void *ctx, struct cr_err *err);
+
+/* crud.c: If-Match value: the version, 0 if absent, -1 if malformed. */
+int64_t
+cr_api_parse_if_match(const char *h);
+
+/* crud.c: a condition "identifier=system|value" (or "_id=x") into j. */
+cr_rc
+cr_api_parse_condition(struct ctx *x, struct write_job *j, const char *h,
+                       struct cr_err *err);
+
+/* crud.c: answer a successful write as Prefer asks. */
+void
+cr_api_answer_write(struct ctx *x, unsigned status, const char *json,
+                    size_t len, const char *what);
+
 /* crud.c */
 void
 cr_api_create_resource(struct ctx *x);
@@ -132,6 +186,10 @@ void
 cr_api_update(struct ctx *x);
 void
 cr_api_delete(struct ctx *x);
+
+/* bundle.c: POST /fhir with a batch or transaction Bundle. */
+void
+cr_api_bundle(struct ctx *x);
 
 /* history.c */
 void

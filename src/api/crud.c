@@ -12,32 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum write_kind { W_CREATE, W_UPDATE, W_DELETE };
-enum write_result { RES_CREATED, RES_EXISTING, RES_UPDATED, RES_DELETED,
-                    RES_ALREADY_DELETED };
-
-struct write_job {
-    enum write_kind kind;
-    struct prepared *p;          /* NULL for delete */
-    const char *type;
-    const char *id;
-    const char *org;
-    int64_t if_match;            /* 0: none */
-    /* If-None-Exist, as one token condition */
-    const char *cond_param;
-    const char *cond_system;
-    const char *cond_code;
-    /* results */
-    enum write_result result;
-    int64_t version;
-    int64_t ms;
-    char found_id[65];
-    struct cr_buf found;         /* what a conditional create found */
-    struct cr_store_meta found_meta;
-};
-
-static cr_rc
-write_in_txn(struct cr_store_txn *txn, void *ctx, struct cr_err *err)
+cr_rc
+cr_api_write_in_txn(struct cr_store_txn *txn, void *ctx, struct cr_err *err)
 {
     struct write_job *j = ctx;
     struct cr_store_meta cur;
@@ -53,15 +29,27 @@ write_in_txn(struct cr_store_txn *txn, void *ctx, struct cr_err *err)
                                      &n, err);
         if (rc != CR_OK)
             return rc;
+        if (j->has_expect &&
+            (n != j->expect_n || (n == 1 && strcmp(ids[0], j->found_id))))
+            return cr_err_set(err, CR_ECONFLICT, "conflict", NULL,
+                              "the data matching %s?%s=%s changed while the "
+                              "request was being prepared; send it again",
+                              j->type, j->cond_param, j->cond_code);
         if (n > 1)
             return cr_err_set(err, CR_EPRECOND, "duplicate", NULL,
-                              "If-None-Exist matches %zu %s resources; it "
-                              "must match at most one", n, j->type);
+                              "the condition on %s matches %zu resources; it "
+                              "must match at most one", j->type, n);
         if (n == 1) {
             snprintf(j->found_id, sizeof j->found_id, "%s", ids[0]);
-            j->result = RES_EXISTING;
-            return cr_store_txn_read(txn, j->type, ids[0], &j->found,
-                                     &j->found_meta, err);
+            if (j->kind == W_CREATE) {
+                j->result = RES_EXISTING;
+                return cr_store_txn_read(txn, j->type, ids[0], &j->found,
+                                         &j->found_meta, err);
+            }
+            j->id = j->found_id;
+        } else if (j->kind == W_DELETE) {
+            j->result = RES_NO_MATCH;
+            return CR_OK;
         }
     }
 
@@ -135,8 +123,8 @@ cr_api_version_headers(struct ctx *x, const char *type, const char *id,
 }
 
 /* Answer a successful write according to Prefer. 'json' may be NULL. */
-static void
-answer_write(struct ctx *x, unsigned status, const char *json, size_t len,
+void
+cr_api_answer_write(struct ctx *x, unsigned status, const char *json, size_t len,
              const char *what)
 {
     struct cr_buf b = cr_buf_make(0);
@@ -156,8 +144,8 @@ answer_write(struct ctx *x, unsigned status, const char *json, size_t len,
 }
 
 /* If-Match: W/"3" or "3". Returns the version, 0 if absent, -1 if bad. */
-static int64_t
-parse_if_match(const char *h)
+int64_t
+cr_api_parse_if_match(const char *h)
 {
     char *end;
     long long v;
@@ -181,9 +169,9 @@ parse_if_match(const char *h)
 /* If-None-Exist: "identifier=system|value", "identifier=value" or
  * "_id=x" (percent-encoding allowed). Full search criteria arrive with
  * the search module. */
-static cr_rc
-parse_if_none_exist(struct ctx *x, struct write_job *j, const char *h,
-                    struct cr_err *err)
+cr_rc
+cr_api_parse_condition(struct ctx *x, struct write_job *j, const char *h,
+                       struct cr_err *err)
 {
     struct cr_arena *a = x->req->arena;
     size_t len = strlen(h), i, o = 0;
@@ -236,7 +224,7 @@ parse_if_none_exist(struct ctx *x, struct write_job *j, const char *h,
     return CR_OK;
 bad:
     return cr_err_set(err, CR_EINVAL, "not-supported", NULL,
-                      "If-None-Exist '%.100s' is not supported: use "
+                      "the condition '%.100s' is not supported: use "
                       "identifier=system|value or _id=id", h);
 }
 
@@ -264,13 +252,13 @@ answer_write_job(struct ctx *x, struct write_job *j, cr_rc rc,
         cr_api_version_headers(x, j->type, j->found_id,
                                j->found_meta.version,
                                j->found_meta.last_updated_ms, true);
-        answer_write(x, 200, j->found.ptr, j->found.len,
+        cr_api_answer_write(x, 200, j->found.ptr, j->found.len,
                      "a matching resource exists; nothing was created");
         break;
     case RES_CREATED:
     case RES_UPDATED:
         cr_api_version_headers(x, j->type, j->id, j->version, j->ms, true);
-        answer_write(x, j->result == RES_CREATED ? 201 : 200, j->p->json.ptr,
+        cr_api_answer_write(x, j->result == RES_CREATED ? 201 : 200, j->p->json.ptr,
                      j->p->json.len,
                      j->result == RES_CREATED ? "created" : "updated");
         break;
@@ -283,6 +271,10 @@ answer_write_job(struct ctx *x, struct write_job *j, cr_rc rc,
         cr_api_version_headers(x, j->type, j->id, j->version, 0, false);
         cr_api_outcome(x, 200, "information", "informational", NULL,
                        "%s/%s was already deleted", j->type, j->id);
+        break;
+    case RES_NO_MATCH:
+        cr_api_outcome(x, 200, "information", "informational", NULL,
+                       "nothing matched; nothing was deleted");
         break;
     }
 }
@@ -331,11 +323,11 @@ run_write(struct ctx *x, struct write_job *j)
     cr_arena_on_destroy(x->req->arena, free_found, &j->found);
     pw->pending = cr_http_suspend(x->req, write_answer, pw);
     if (pw->pending == NULL) {
-        pw->rc = cr_store_write(x->api->store, write_in_txn, j, &pw->err);
+        pw->rc = cr_store_write(x->api->store, cr_api_write_in_txn, j, &pw->err);
         answer_write_job(x, j, pw->rc, &pw->err);
         return;
     }
-    pw->a.fn = write_in_txn;
+    pw->a.fn = cr_api_write_in_txn;
     pw->a.ctx = j;
     pw->a.err = &pw->err;
     pw->a.done = write_done;
@@ -390,7 +382,7 @@ cr_api_create_resource(struct ctx *x)
         return;
     }
     ine = cr_http_header(x->req, "If-None-Exist");
-    if (ine && parse_if_none_exist(x, j, ine, &err) != CR_OK) {
+    if (ine && cr_api_parse_condition(x, j, ine, &err) != CR_OK) {
         cr_api_fail(x, &err);
         return;
     }
@@ -415,7 +407,7 @@ cr_api_create_resource(struct ctx *x)
         if (rc == CR_OK) {
             cr_api_version_headers(x, j->type, j->cond_code, m.version,
                                    m.last_updated_ms, true);
-            answer_write(x, 200, b.ptr, b.len,
+            cr_api_answer_write(x, 200, b.ptr, b.len,
                          "a matching resource exists; nothing was created");
             cr_buf_free(&b);
             return;
@@ -432,7 +424,7 @@ cr_api_update(struct ctx *x)
     struct write_job *j;
     struct prepared *p;
     struct cr_err err;
-    int64_t if_match = parse_if_match(cr_http_header(x->req, "If-Match"));
+    int64_t if_match = cr_api_parse_if_match(cr_http_header(x->req, "If-Match"));
 
     cr_err_clear(&err);
     if (if_match < 0) {
@@ -460,7 +452,7 @@ void
 cr_api_delete(struct ctx *x)
 {
     struct write_job *j;
-    int64_t if_match = parse_if_match(cr_http_header(x->req, "If-Match"));
+    int64_t if_match = cr_api_parse_if_match(cr_http_header(x->req, "If-Match"));
 
     if (if_match < 0) {
         cr_api_outcome(x, 400, "error", "value", NULL,

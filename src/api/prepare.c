@@ -99,6 +99,15 @@ cr_rc
 cr_api_parse_resource(struct ctx *x, const char *type, const char *url_id,
                       struct prepared *p, struct cr_err *err)
 {
+    return cr_api_parse_text(x, type, url_id, x->req->body, x->req->body_len,
+                             p, err);
+}
+
+cr_rc
+cr_api_parse_text(struct ctx *x, const char *type, const char *url_id,
+                  const char *text, size_t text_len, struct prepared *p,
+                  struct cr_err *err)
+{
     const struct cr_http_req *req = x->req;
     int limit = x->api->cfg.max_json_depth;
     json_error_t jerr;
@@ -107,16 +116,15 @@ cr_api_parse_resource(struct ctx *x, const char *type, const char *url_id,
 
     memset(p, 0, sizeof *p);
     p->json = cr_buf_make(0);
-    if (req->body_len == 0)
+    if (text_len == 0)
         return cr_err_set(err, CR_EINVAL, "required", NULL,
                           "the request has no body: send a %s resource as "
                           "FHIR JSON", type);
-    if (cr_jsontext_depth(req->body, req->body_len, limit) > limit)
+    if (cr_jsontext_depth(text, text_len, limit) > limit)
         return cr_err_set(err, CR_EINVAL, "structure", NULL,
                           "the JSON nests deeper than %d levels, the limit "
                           "for a resource", limit);
-    p->root = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES,
-                         &jerr);
+    p->root = json_loadb(text, text_len, JSON_REJECT_DUPLICATES, &jerr);
     if (p->root == NULL)
         return cr_err_set(err, CR_EINVAL, "structure", NULL,
                           "the body is not valid JSON: %s (line %d, column "
@@ -151,8 +159,8 @@ cr_api_parse_resource(struct ctx *x, const char *type, const char *url_id,
         return err->rc;
     }
     p->type = type;
-    p->text = req->body;
-    p->text_len = req->body_len;
+    p->text = text;
+    p->text_len = text_len;
     p->has_patient = cr_fhir_compartment_patient(
                          p->root, p->patient, sizeof p->patient) == CR_OK;
     extract_tokens(p, req->arena);

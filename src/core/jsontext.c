@@ -201,3 +201,62 @@ cr_jsontext_add_members(struct cr_buf *b, const char *s, size_t len,
         return;
     }
 }
+
+bool
+cr_jsontext_member(const char *s, size_t len, const char *key,
+                   size_t *out_start, size_t *out_end)
+{
+    const char *const one[] = { key, NULL };
+    size_t i = skip_ws(s, len, 0);
+
+    if (i >= len || s[i] != '{')
+        return false;
+    i++;
+    for (;;) {
+        size_t kstart, kend, vstart, vend;
+        i = skip_ws(s, len, i);
+        if (i >= len || s[i] != '"')
+            return false;
+        kstart = i;
+        kend = cr_jsontext_value_end(s, len, i);
+        i = skip_ws(s, len, kend);
+        if (i >= len || s[i] != ':')
+            return false;
+        vstart = skip_ws(s, len, i + 1);
+        vend = cr_jsontext_value_end(s, len, vstart);
+        if (is_skipped(s + kstart, kend - kstart, one)) {
+            *out_start = vstart;
+            *out_end = vend;
+            return true;
+        }
+        i = skip_ws(s, len, vend);
+        if (i < len && s[i] == ',') {
+            i++;
+            continue;
+        }
+        return false;
+    }
+}
+
+size_t
+cr_jsontext_items(const char *s, size_t len, cr_jsontext_item_fn fn,
+                  void *ctx)
+{
+    size_t i = skip_ws(s, len, 0), n = 0;
+
+    if (i >= len || s[i] != '[')
+        return 0;
+    i = skip_ws(s, len, i + 1);
+    if (i < len && s[i] == ']')
+        return 0;
+    while (i < len) {
+        size_t end = cr_jsontext_value_end(s, len, i);
+        if (!fn(ctx, n++, i, end))
+            break;
+        i = skip_ws(s, len, end);
+        if (i >= len || s[i] != ',')
+            break;
+        i = skip_ws(s, len, i + 1);
+    }
+    return n;
+}

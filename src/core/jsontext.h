@@ -35,4 +35,21 @@ void
 cr_jsontext_add_members(struct cr_buf *b, const char *s, size_t len,
                         const char *const *skip);
 
+/* In valid JSON text holding an object, find the top-level member 'key'
+ * (compared decoded) and give its value's span [*out_start, *out_end).
+ * Returns false if there is no such member. */
+bool
+cr_jsontext_member(const char *s, size_t len, const char *key,
+                   size_t *out_start, size_t *out_end);
+
+/* In valid JSON text holding an array, call fn(ctx, index, start, end)
+ * for each item's span, in order, until it returns false. Returns the
+ * number of items visited. */
+typedef bool (*cr_jsontext_item_fn)(void *ctx, size_t index, size_t start,
+                                    size_t end);
+
+size_t
+cr_jsontext_items(const char *s, size_t len, cr_jsontext_item_fn fn,
+                  void *ctx);
+
 #endif

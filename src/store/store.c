@@ -133,8 +133,8 @@ cr_store_meta_from_row(sqlite3_stmt *st, int col, struct cr_store_meta *meta)
     copy_col(st, col + 6, meta->node, sizeof meta->node);
 }
 
-static cr_rc
-acquire(struct cr_store *s, struct conn **out, struct cr_err *err)
+cr_rc
+cr_store_acquire(struct cr_store *s, struct conn **out, struct cr_err *err)
 {
     struct conn *c;
     cr_rc rc;
@@ -170,8 +170,8 @@ acquire(struct cr_store *s, struct conn **out, struct cr_err *err)
     return CR_OK;
 }
 
-static void
-release(struct cr_store *s, struct conn *c)
+void
+cr_store_release(struct cr_store *s, struct conn *c)
 {
     pthread_mutex_lock(&s->pool_lock);
     c->next_free = s->free_conns;
@@ -303,7 +303,7 @@ cr_store_read(struct cr_store *s, const char *type, const char *id,
 {
     struct conn *c;
     sqlite3_stmt *st;
-    cr_rc rc = acquire(s, &c, err);
+    cr_rc rc = cr_store_acquire(s, &c, err);
 
     if (rc != CR_OK)
         return rc;
@@ -315,7 +315,7 @@ cr_store_read(struct cr_store *s, const char *type, const char *id,
         sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
         rc = read_row(c, st, out, meta, err);
     }
-    release(s, c);
+    cr_store_release(s, c);
     return rc;
 }
 
@@ -327,7 +327,7 @@ cr_store_vread(struct cr_store *s, const char *type, const char *id,
     struct cr_store_meta cur;
     struct conn *c;
     sqlite3_stmt *st;
-    cr_rc rc = acquire(s, &c, err);
+    cr_rc rc = cr_store_acquire(s, &c, err);
 
     if (rc != CR_OK)
         return rc;
@@ -365,7 +365,7 @@ cr_store_vread(struct cr_store *s, const char *type, const char *id,
     rc = read_row(c, st, out, meta, err);
 out:
     sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
-    release(s, c);
+    cr_store_release(s, c);
     return rc;
 }
 
@@ -374,18 +374,18 @@ out:
 
 static const char *const hist_sql[3] = {
     /* instance */
-    "SELECT * FROM (SELECT " HIST_COLS " FROM resources WHERE type=?1 AND "
-    "id=?2 UNION ALL SELECT " HIST_COLS " FROM history WHERE type=?1 AND "
-    "id=?2) WHERE seq<?3 AND last_updated>=?4 ORDER BY seq DESC LIMIT ?5",
+    ("SELECT * FROM (SELECT " HIST_COLS " FROM resources WHERE type=?1 AND "
+     "id=?2 UNION ALL SELECT " HIST_COLS " FROM history WHERE type=?1 AND "
+     "id=?2) WHERE seq<?3 AND last_updated>=?4 ORDER BY seq DESC LIMIT ?5"),
     /* type */
-    "SELECT * FROM (SELECT " HIST_COLS " FROM resources WHERE type=?1 AND "
-    "seq<?3 AND last_updated>=?4 UNION ALL SELECT " HIST_COLS " FROM history"
-    " WHERE type=?1 AND seq<?3 AND last_updated>=?4) ORDER BY seq DESC "
-    "LIMIT ?5",
+    ("SELECT * FROM (SELECT " HIST_COLS " FROM resources WHERE type=?1 AND "
+     "seq<?3 AND last_updated>=?4 UNION ALL SELECT " HIST_COLS " FROM "
+     "history WHERE type=?1 AND seq<?3 AND last_updated>=?4) ORDER BY seq "
+     "DESC LIMIT ?5"),
     /* system */
-    "SELECT * FROM (SELECT " HIST_COLS " FROM resources WHERE seq<?3 AND "
-    "last_updated>=?4 UNION ALL SELECT " HIST_COLS " FROM history WHERE "
-    "seq<?3 AND last_updated>=?4) ORDER BY seq DESC LIMIT ?5",
+    ("SELECT * FROM (SELECT " HIST_COLS " FROM resources WHERE seq<?3 AND "
+     "last_updated>=?4 UNION ALL SELECT " HIST_COLS " FROM history WHERE "
+     "seq<?3 AND last_updated>=?4) ORDER BY seq DESC LIMIT ?5"),
 };
 
 static int
@@ -402,7 +402,7 @@ cr_store_history(struct cr_store *s, const char *type, const char *id,
     struct cr_store_meta meta;
     sqlite3_stmt *st = NULL;
     struct conn *c;
-    cr_rc rc = acquire(s, &c, err);
+    cr_rc rc = cr_store_acquire(s, &c, err);
     int r;
 
     if (rc != CR_OK)
@@ -434,7 +434,7 @@ cr_store_history(struct cr_store *s, const char *type, const char *id,
         rc = cr_store_sqlerr(c, "reading history", err);
 out:
     sqlite3_finalize(st);
-    release(s, c);
+    cr_store_release(s, c);
     return rc;
 }
 
@@ -443,18 +443,18 @@ cr_store_history_count(struct cr_store *s, const char *type, const char *id,
                        int64_t since_ms, int64_t *out, struct cr_err *err)
 {
     static const char *const sql[3] = {
-        "SELECT (SELECT count(*) FROM resources WHERE type=?1 AND id=?2 AND "
-        "last_updated>=?3)+(SELECT count(*) FROM history WHERE type=?1 AND "
-        "id=?2 AND last_updated>=?3)",
-        "SELECT (SELECT count(*) FROM resources WHERE type=?1 AND "
-        "last_updated>=?3)+(SELECT count(*) FROM history WHERE type=?1 AND "
-        "last_updated>=?3)",
-        "SELECT (SELECT count(*) FROM resources WHERE last_updated>=?3)+"
-        "(SELECT count(*) FROM history WHERE last_updated>=?3)",
+        ("SELECT (SELECT count(*) FROM resources WHERE type=?1 AND id=?2 AND "
+         "last_updated>=?3)+(SELECT count(*) FROM history WHERE type=?1 AND "
+         "id=?2 AND last_updated>=?3)"),
+        ("SELECT (SELECT count(*) FROM resources WHERE type=?1 AND "
+         "last_updated>=?3)+(SELECT count(*) FROM history WHERE type=?1 AND "
+         "last_updated>=?3)"),
+        ("SELECT (SELECT count(*) FROM resources WHERE last_updated>=?3)+"
+         "(SELECT count(*) FROM history WHERE last_updated>=?3)"),
     };
     sqlite3_stmt *st = NULL;
     struct conn *c;
-    cr_rc rc = acquire(s, &c, err);
+    cr_rc rc = cr_store_acquire(s, &c, err);
 
     if (rc != CR_OK)
         return rc;
@@ -474,6 +474,23 @@ cr_store_history_count(struct cr_store *s, const char *type, const char *id,
         *out = sqlite3_column_int64(st, 0);
 out:
     sqlite3_finalize(st);
-    release(s, c);
+    cr_store_release(s, c);
+    return rc;
+}
+
+cr_rc
+cr_store_find_token(struct cr_store *s, const char *type, const char *param,
+                    const char *system, const char *code,
+                    char (*out_ids)[65], size_t max, size_t *out_n,
+                    struct cr_err *err)
+{
+    struct conn *c;
+    cr_rc rc = cr_store_acquire(s, &c, err);
+
+    if (rc != CR_OK)
+        return rc;
+    rc = cr_store_conn_find_token(c, type, param, system, code, out_ids, max,
+                                  out_n, err);
+    cr_store_release(s, c);
     return rc;
 }

@@ -178,6 +178,22 @@ cr_store_txn_find_token(struct cr_store_txn *txn, const char *type,
                         const char *code, char (*out_ids)[65], size_t max,
                         size_t *out_n, struct cr_err *err);
 
+/* Inside a transaction: open a nested savepoint, so a part of the work can
+ * be undone alone (cr_store_txn_end(txn, false)) or kept (true). Nested
+ * savepoints must be ended in reverse order. */
+cr_rc
+cr_store_txn_begin(struct cr_store_txn *txn, struct cr_err *err);
+
+cr_rc
+cr_store_txn_end(struct cr_store_txn *txn, bool is_kept, struct cr_err *err);
+
+/* As cr_store_txn_find_token, outside a transaction (on a reader). */
+cr_rc
+cr_store_find_token(struct cr_store *s, const char *type, const char *param,
+                    const char *system, const char *code,
+                    char (*out_ids)[65], size_t max, size_t *out_n,
+                    struct cr_err *err);
+
 /* Append the current bytes of type/id inside a transaction (for returning
  * what a conditional create found). As cr_store_read otherwise. */
 cr_rc

@@ -89,6 +89,20 @@ cr_store_sqlerr(struct conn *c, const char *what, struct cr_err *err);
 void
 cr_store_meta_from_row(sqlite3_stmt *st, int col, struct cr_store_meta *meta);
 
+/* Find ids by one token on connection 'c' (see cr_store_find_token). */
+cr_rc
+cr_store_conn_find_token(struct conn *c, const char *type, const char *param,
+                         const char *system, const char *code,
+                         char (*out_ids)[65], size_t max, size_t *out_n,
+                         struct cr_err *err);
+
+/* Take and give back a pooled reader connection. */
+cr_rc
+cr_store_acquire(struct cr_store *s, struct conn **out, struct cr_err *err);
+
+void
+cr_store_release(struct cr_store *s, struct conn *c);
+
 /* Start and stop the writer thread. */
 cr_rc
 cr_store_writer_start(struct cr_store *s, struct cr_err *err);

@@ -318,13 +318,36 @@ cr_store_txn_put(struct cr_store_txn *txn, const struct cr_store_put *put,
 }
 
 cr_rc
-cr_store_txn_find_token(struct cr_store_txn *txn, const char *type,
-                        const char *param, const char *system,
-                        const char *code, char (*out_ids)[65], size_t max,
-                        size_t *out_n, struct cr_err *err)
+cr_store_txn_begin(struct cr_store_txn *txn, struct cr_err *err)
+{
+    if (sqlite3_exec(txn->c->db, "SAVEPOINT part", NULL, NULL, NULL) !=
+        SQLITE_OK)
+        return cr_store_sqlerr(txn->c, "starting a savepoint", err);
+    return CR_OK;
+}
+
+cr_rc
+cr_store_txn_end(struct cr_store_txn *txn, bool is_kept, struct cr_err *err)
+{
+    if (!is_kept &&
+        sqlite3_exec(txn->c->db, "ROLLBACK TO part", NULL, NULL, NULL) !=
+            SQLITE_OK)
+        return cr_store_sqlerr(txn->c, "undoing a savepoint", err);
+    if (sqlite3_exec(txn->c->db, "RELEASE part", NULL, NULL, NULL) !=
+        SQLITE_OK)
+        return cr_store_sqlerr(txn->c, "releasing a savepoint", err);
+    return CR_OK;
+}
+
+/* Find ids by one token on connection 'c'. */
+cr_rc
+cr_store_conn_find_token(struct conn *c, const char *type, const char *param,
+                         const char *system, const char *code,
+                         char (*out_ids)[65], size_t max, size_t *out_n,
+                         struct cr_err *err)
 {
     sqlite3_stmt *st = cr_store_stmt(
-        txn->c, system ? ST_FIND_TOKEN : ST_FIND_TOKEN_ANY, err);
+        c, system ? ST_FIND_TOKEN : ST_FIND_TOKEN_ANY, err);
     size_t n = 0;
     int r;
 
@@ -348,7 +371,17 @@ cr_store_txn_find_token(struct cr_store_txn *txn, const char *type,
     }
     sqlite3_reset(st);
     if (r != SQLITE_DONE)
-        return cr_store_sqlerr(txn->c, "searching index rows", err);
+        return cr_store_sqlerr(c, "searching index rows", err);
     *out_n = n;
     return CR_OK;
+}
+
+cr_rc
+cr_store_txn_find_token(struct cr_store_txn *txn, const char *type,
+                        const char *param, const char *system,
+                        const char *code, char (*out_ids)[65], size_t max,
+                        size_t *out_n, struct cr_err *err)
+{
+    return cr_store_conn_find_token(txn->c, type, param, system, code,
+                                    out_ids, max, out_n, err);
 }
