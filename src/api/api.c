@@ -165,9 +165,13 @@ dispatch(struct ctx *x)
         if (is(x, "POST"))
             cr_api_create_resource(x);
         else if (is(x, "GET"))
-            cr_api_outcome(x, 501, "error", "not-supported", NULL,
-                           "search is not supported by this server yet; "
-                           "read resources by id");
+            cr_api_search(x);
+        else
+            method_not_allowed(x, "GET, POST");
+        return;
+    case R_TYPE_SEARCH:
+        if (is(x, "POST") || is(x, "GET"))
+            cr_api_search(x);
         else
             method_not_allowed(x, "POST");
         return;

@@ -24,6 +24,7 @@ enum route_kind {
     R_SYSTEM_HIST,   /* /fhir/_history */
     R_TYPE,          /* /fhir/T */
     R_TYPE_HIST,     /* /fhir/T/_history */
+    R_TYPE_SEARCH,   /* /fhir/T/_search */
     R_INSTANCE,      /* /fhir/T/id */
     R_INST_HIST,     /* /fhir/T/id/_history */
     R_VERSION        /* /fhir/T/id/_history/vid */
@@ -96,8 +97,8 @@ struct prepared {
     char patient[65];
     bool has_patient;
     struct cr_buf json;         /* the bytes to store and serve */
-    struct cr_store_token *tokens;
-    size_t ntokens;
+    struct cr_fhir_index_row *rows;   /* search index rows (request arena) */
+    size_t nrows;
 };
 
 /* prepare.c: parse and validate req->body as a resource of 'type'.
@@ -190,6 +191,10 @@ cr_api_delete(struct ctx *x);
 /* bundle.c: POST /fhir with a batch or transaction Bundle. */
 void
 cr_api_bundle(struct ctx *x);
+
+/* search.c: GET /fhir/T?... and POST /fhir/T/_search. */
+void
+cr_api_search(struct ctx *x);
 
 /* history.c */
 void

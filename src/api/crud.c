@@ -98,8 +98,8 @@ cr_api_write_in_txn(struct cr_store_txn *txn, void *ctx, struct cr_err *err)
         put.json = j->p->json.ptr;
         put.len = j->p->json.len;
         put.patient = j->p->has_patient ? j->p->patient : NULL;
-        put.tokens = j->p->tokens;
-        put.ntokens = j->p->ntokens;
+        put.rows = j->p->rows;
+        put.nrows = j->p->nrows;
         j->result = exists ? RES_UPDATED : RES_CREATED;
     }
     return cr_store_txn_put(txn, &put, err);

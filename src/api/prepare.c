@@ -12,6 +12,7 @@
 #include "core/clock.h"
 #include "core/jsontext.h"
 #include "fhir/fhir.h"
+#include "fhir/search.h"
 
 #include <openssl/rand.h>
 #include <stdio.h>
@@ -50,49 +51,56 @@ cr_api_new_id(char out[37])
     out[j] = '\0';
 }
 
-static void
-add_token(struct prepared *p, struct cr_arena *a, const char *param,
-          const char *system, const char *code)
+struct collect {
+    struct prepared *p;
+    struct cr_arena *a;
+    size_t cap;
+    bool is_oom;
+};
+
+static const char *
+keep(struct collect *c, const char *s)
 {
-    if (p->ntokens % 8 == 0) {
-        struct cr_store_token *t =
-            cr_arena_alloc(a, (p->ntokens + 8) * sizeof *t);
-        if (t == NULL)
-            return;
-        if (p->ntokens)
-            memcpy(t, p->tokens, p->ntokens * sizeof *t);
-        p->tokens = t;
-    }
-    p->tokens[p->ntokens].param = param;
-    p->tokens[p->ntokens].system = system;
-    p->tokens[p->ntokens].code = code;
-    p->ntokens++;
+    char *d;
+
+    if (s == NULL)
+        return NULL;
+    d = cr_arena_strndup(c->a, s, strlen(s));
+    if (d == NULL)
+        c->is_oom = true;
+    return d;
 }
 
-/* Index rows for identifier (system|value); the search issue extends this
- * to every search parameter. Strings are borrowed from p->root. */
-static void
-extract_tokens(struct prepared *p, struct cr_arena *a)
+/* Copy one index row (its strings are valid only during the call). */
+static int
+collect_row(void *ctx, const struct cr_fhir_index_row *row)
 {
-    json_t *ids = json_object_get(p->root, "identifier");
-    size_t i;
-    json_t *idf;
+    struct collect *c = ctx;
+    struct prepared *p = c->p;
+    struct cr_fhir_index_row *r;
 
-    if (json_is_object(ids)) {
-        json_t *v = json_object_get(ids, "value");
-        if (json_is_string(v))
-            add_token(p, a, "identifier",
-                      json_string_value(json_object_get(ids, "system")),
-                      json_string_value(v));
-        return;
+    if (p->nrows == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 32;
+        struct cr_fhir_index_row *n = cr_arena_alloc(c->a, cap * sizeof *n);
+        if (n == NULL) {
+            c->is_oom = true;
+            return 1;
+        }
+        if (p->nrows)
+            memcpy(n, p->rows, p->nrows * sizeof *n);
+        p->rows = n;
+        c->cap = cap;
     }
-    json_array_foreach(ids, i, idf) {
-        json_t *v = json_object_get(idf, "value");
-        if (json_is_string(v))
-            add_token(p, a, "identifier",
-                      json_string_value(json_object_get(idf, "system")),
-                      json_string_value(v));
-    }
+    r = &p->rows[p->nrows++];
+    *r = *row;
+    r->param = keep(c, row->param);
+    r->system = keep(c, row->system);
+    r->code = keep(c, row->code);
+    r->text = keep(c, row->text);
+    r->raw = keep(c, row->raw);
+    r->ref_type = keep(c, row->ref_type);
+    r->ref_id = keep(c, row->ref_id);
+    return c->is_oom;
 }
 
 cr_rc
@@ -163,7 +171,15 @@ cr_api_parse_text(struct ctx *x, const char *type, const char *url_id,
     p->text_len = text_len;
     p->has_patient = cr_fhir_compartment_patient(
                          p->root, p->patient, sizeof p->patient) == CR_OK;
-    extract_tokens(p, req->arena);
+    {
+        struct collect c = { p, req->arena, 0, false };
+        cr_rc rc = cr_fhir_index(p->root, collect_row, &c, err);
+        if (rc != CR_OK)
+            return rc;
+        if (c.is_oom)
+            return cr_err_set(err, CR_ENOMEM, "exception", NULL,
+                              "out of memory indexing the resource");
+    }
     return CR_OK;
 }
 

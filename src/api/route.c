@@ -70,6 +70,10 @@ cr_api_route(struct ctx *x, struct cr_err *err)
         r->kind = R_TYPE_HIST;
         return CR_OK;
     }
+    if (n == 2 && lens[1] == 7 && memcmp(segs[1], "_search", 7) == 0) {
+        r->kind = R_TYPE_SEARCH;
+        return CR_OK;
+    }
     if (!cr_fhir_valid_id(segs[1], lens[1]))
         return cr_err_set(err, CR_EINVAL, "value", NULL,
                           "'%.*s' is not a valid resource id (1-64 of "

@@ -25,7 +25,10 @@ cr_clock_mono_us(void)
 void
 cr_clock_instant(int64_t ms, char *out, size_t out_size)
 {
-    time_t secs = (time_t)(ms / 1000);
+    /* Floor division, so times before 1970 format correctly. */
+    int64_t fl = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
+    time_t secs = (time_t)fl;
+    int frac = (int)(ms - fl * 1000);
     struct tm tm;
 
     if (gmtime_r(&secs, &tm) == NULL) {
@@ -34,7 +37,7 @@ cr_clock_instant(int64_t ms, char *out, size_t out_size)
     }
     snprintf(out, out_size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
              tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-             tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+             tm.tm_min, tm.tm_sec, frac);
 }
 
 void

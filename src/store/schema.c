@@ -31,7 +31,49 @@ static const char *const migrations[] = {
     "  system TEXT, code TEXT NOT NULL);"
     "CREATE INDEX idx_token_lookup ON idx_token(type, param, code, system);"
     "CREATE INDEX idx_token_res ON idx_token(type, id);",
+
+    /* 2: one table per kind of search value, each keyed by the resource
+     * first (rows are replaced with each version) with an index for the
+     * lookups searches make. Rows are rebuilt from the stored resources
+     * (reindex, below). */
+    "DROP TABLE idx_token;"
+    "CREATE TABLE idx_token("
+    "  type TEXT NOT NULL, id TEXT NOT NULL, param TEXT NOT NULL,"
+    "  system TEXT NOT NULL, code TEXT NOT NULL, text TEXT NOT NULL,"
+    "  PRIMARY KEY(type, id, param, system, code, text)) WITHOUT ROWID;"
+    "CREATE INDEX idx_token_code ON idx_token(type, param, code, system);"
+    "CREATE INDEX idx_token_text ON idx_token(type, param, text);"
+    "CREATE TABLE idx_string("
+    "  type TEXT NOT NULL, id TEXT NOT NULL, param TEXT NOT NULL,"
+    "  norm TEXT NOT NULL, raw TEXT NOT NULL,"
+    "  PRIMARY KEY(type, id, param, norm, raw)) WITHOUT ROWID;"
+    "CREATE INDEX idx_string_norm ON idx_string(type, param, norm);"
+    "CREATE TABLE idx_date("
+    "  type TEXT NOT NULL, id TEXT NOT NULL, param TEXT NOT NULL,"
+    "  lo INTEGER NOT NULL, hi INTEGER NOT NULL,"
+    "  PRIMARY KEY(type, id, param, lo, hi)) WITHOUT ROWID;"
+    "CREATE INDEX idx_date_lo ON idx_date(type, param, lo);"
+    "CREATE TABLE idx_ref("
+    "  type TEXT NOT NULL, id TEXT NOT NULL, param TEXT NOT NULL,"
+    "  ref_type TEXT NOT NULL, ref_id TEXT NOT NULL,"
+    "  PRIMARY KEY(type, id, param, ref_type, ref_id)) WITHOUT ROWID;"
+    "CREATE INDEX idx_ref_target ON idx_ref(ref_id, ref_type, type, param);"
+    "CREATE TABLE idx_number("
+    "  type TEXT NOT NULL, id TEXT NOT NULL, param TEXT NOT NULL,"
+    "  num REAL, lo REAL NOT NULL, hi REAL NOT NULL,"
+    "  system TEXT NOT NULL, code TEXT NOT NULL,"
+    "  PRIMARY KEY(type, id, param, lo, hi, system, code)) WITHOUT ROWID;"
+    "CREATE INDEX idx_number_num ON idx_number(type, param, num);",
 };
+
+/* Steps that need more than SQL, run after the SQL of the same version. */
+static cr_rc
+after_step(struct conn *c, int version, struct cr_err *err)
+{
+    if (version == 2)
+        return cr_store_reindex(c, err);
+    return CR_OK;
+}
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -64,6 +106,10 @@ cr_store_migrate(struct conn *c, struct cr_err *err)
             cr_rc rc = cr_store_sqlerr(c, "migrating the schema", err);
             sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
             return rc;
+        }
+        if (after_step(c, v + 1, err) != CR_OK) {
+            sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+            return err ? err->rc : CR_EIO;
         }
         if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
             return cr_store_sqlerr(c, "committing a migration", err);

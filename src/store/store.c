@@ -25,9 +25,6 @@ static const char *const stmt_sql[ST__COUNT] = {
                         "SELECT seq,type,id,version,last_updated,deleted,"
                         "patient,org,node,json FROM resources "
                         "WHERE type=?1 AND id=?2",
-    [ST_DEL_TOKENS] = "DELETE FROM idx_token WHERE type=?1 AND id=?2",
-    [ST_ADD_TOKEN] = "INSERT INTO idx_token(type,id,param,system,code) "
-                     "VALUES(?1,?2,?3,?4,?5)",
     [ST_FIND_TOKEN] = "SELECT DISTINCT id FROM idx_token WHERE type=?1 AND "
                       "param=?2 AND code=?3 AND system=?4 ORDER BY id",
     [ST_FIND_TOKEN_ANY] = "SELECT DISTINCT id FROM idx_token WHERE type=?1 "
@@ -97,7 +94,9 @@ cr_store_stmt(struct conn *c, int which, struct cr_err *err)
     sqlite3_stmt *st = c->st[which];
 
     if (st == NULL) {
-        if (sqlite3_prepare_v3(c->db, stmt_sql[which], -1,
+        const char *sql = stmt_sql[which] ? stmt_sql[which]
+                                          : cr_store_index_sql(which);
+        if (sqlite3_prepare_v3(c->db, sql, -1,
                                SQLITE_PREPARE_PERSISTENT, &st,
                                NULL) != SQLITE_OK) {
             cr_store_sqlerr(c, "preparing a statement", err);
@@ -136,7 +135,7 @@ cr_store_meta_from_row(sqlite3_stmt *st, int col, struct cr_store_meta *meta)
 cr_rc
 cr_store_acquire(struct cr_store *s, struct conn **out, struct cr_err *err)
 {
-    struct conn *c;
+    struct conn *c = NULL;
     cr_rc rc;
 
     pthread_mutex_lock(&s->pool_lock);
@@ -301,7 +300,7 @@ cr_store_read(struct cr_store *s, const char *type, const char *id,
               struct cr_buf *out, struct cr_store_meta *meta,
               struct cr_err *err)
 {
-    struct conn *c;
+    struct conn *c = NULL;
     sqlite3_stmt *st;
     cr_rc rc = cr_store_acquire(s, &c, err);
 
@@ -325,7 +324,7 @@ cr_store_vread(struct cr_store *s, const char *type, const char *id,
                struct cr_store_meta *meta, struct cr_err *err)
 {
     struct cr_store_meta cur;
-    struct conn *c;
+    struct conn *c = NULL;
     sqlite3_stmt *st;
     cr_rc rc = cr_store_acquire(s, &c, err);
 
@@ -401,7 +400,7 @@ cr_store_history(struct cr_store *s, const char *type, const char *id,
 {
     struct cr_store_meta meta;
     sqlite3_stmt *st = NULL;
-    struct conn *c;
+    struct conn *c = NULL;
     cr_rc rc = cr_store_acquire(s, &c, err);
     int r;
 
@@ -453,7 +452,7 @@ cr_store_history_count(struct cr_store *s, const char *type, const char *id,
          "(SELECT count(*) FROM history WHERE last_updated>=?3)"),
     };
     sqlite3_stmt *st = NULL;
-    struct conn *c;
+    struct conn *c = NULL;
     cr_rc rc = cr_store_acquire(s, &c, err);
 
     if (rc != CR_OK)
@@ -484,7 +483,7 @@ cr_store_find_token(struct cr_store *s, const char *type, const char *param,
                     char (*out_ids)[65], size_t max, size_t *out_n,
                     struct cr_err *err)
 {
-    struct conn *c;
+    struct conn *c = NULL;
     cr_rc rc = cr_store_acquire(s, &c, err);
 
     if (rc != CR_OK)

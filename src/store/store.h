@@ -8,12 +8,13 @@
  *
  * The store knows nothing of HTTP, tokens or policy: callers (api/) decide
  * what to write and hand over finished bytes. All functions are thread-safe
- * unless stated otherwise. Depends on core/. */
+ * unless stated otherwise. Depends on core/ and fhir/ (index rows). */
 #ifndef CR_STORE_STORE_H
 #define CR_STORE_STORE_H
 
 #include "core/buf.h"
 #include "core/err.h"
+#include "fhir/search.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -34,13 +35,6 @@ struct cr_store_meta {
     char node[33];         /* node that holds it */
 };
 
-/* One index row, written with the resource in the same transaction. A token
- * row is (param, system, code); later index kinds add their own fields. */
-struct cr_store_token {
-    const char *param;
-    const char *system;    /* may be NULL */
-    const char *code;
-};
 
 /* A resource version to write. 'json' must be the final bytes to serve,
  * meta.versionId and meta.lastUpdated already set to 'version' and
@@ -55,8 +49,8 @@ struct cr_store_put {
     bool is_delete;
     const char *patient;        /* NULL if in no patient compartment */
     const char *org;
-    const struct cr_store_token *tokens;
-    size_t ntokens;
+    const struct cr_fhir_index_row *rows;  /* index rows (fhir/search.h) */
+    size_t nrows;
 };
 
 /* Options for cr_store_open. Zeroed fields take defaults. */
@@ -200,5 +194,60 @@ cr_rc
 cr_store_txn_read(struct cr_store_txn *txn, const char *type, const char *id,
                   struct cr_buf *out, struct cr_store_meta *meta,
                   struct cr_err *err);
+
+/* ---- search (query.c) ---- */
+
+struct cr_search_plan;
+struct cr_search_include;
+
+/* A resource a search yields. 'json' is the stored bytes (not
+ * NUL-terminated); valid only during the call. */
+typedef cr_rc (*cr_store_row_fn)(void *ctx, const char *type, const char *id,
+                                 const struct cr_store_meta *meta,
+                                 const char *json, size_t len);
+
+#define CR_STORE_CURSOR_MAX 1024
+
+/* Run 'plan' (search/search.h): call 'fn' for at most plan->count
+ * matching resources, in the plan's order, for the page plan->cursor
+ * names (NULL: the first). out_next and out_prev get the cursors (URL-safe
+ * text) of the pages after and before, or "" when there is none.
+ * CR_EINVAL if the cursor is not one this store made. */
+cr_rc
+cr_store_search(struct cr_store *s, const struct cr_search_plan *plan,
+                cr_store_row_fn fn, void *ctx,
+                char out_next[CR_STORE_CURSOR_MAX],
+                char out_prev[CR_STORE_CURSOR_MAX], struct cr_err *err);
+
+/* How many resources 'plan' matches in all. */
+cr_rc
+cr_store_search_count(struct cr_store *s, const struct cr_search_plan *plan,
+                      int64_t *out, struct cr_err *err);
+
+/* The resources 'inc' brings in for the resources of type 'type' whose
+ * ids are in the JSON array text 'ids_json' (["a","b"]): what they refer
+ * to (_include) or what refers to them (_revinclude). Every one, no cap. */
+cr_rc
+cr_store_include(struct cr_store *s, const struct cr_search_include *inc,
+                 const char *type, const char *ids_json, cr_store_row_fn fn,
+                 void *ctx, struct cr_err *err);
+
+/* Patient/$everything: what to take. */
+struct cr_store_everything {
+    const char *patient_id;
+    const char *types_json;     /* JSON array of types, or NULL for all */
+    int64_t since_ms;           /* 0: no bound */
+    int64_t start_ms, end_ms;   /* care dates; INT64_MIN/MAX: open */
+    int count;                  /* page size */
+    const char *cursor;         /* from a next link, or NULL */
+};
+
+/* The patient, every resource in their compartment, and the
+ * Practitioners, Organizations, Locations and Medications those refer to,
+ * each exactly once across pages, in a stable order. */
+cr_rc
+cr_store_everything(struct cr_store *s, const struct cr_store_everything *q,
+                    cr_store_row_fn fn, void *ctx,
+                    char out_next[CR_STORE_CURSOR_MAX], struct cr_err *err);
 
 #endif

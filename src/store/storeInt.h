@@ -5,6 +5,8 @@
 
 #include "store/store.h"
 
+#include "fhir/search.h"
+
 #include <pthread.h>
 #include <sqlite3.h>
 
@@ -14,10 +16,18 @@ enum {
     ST_CURRENT,
     ST_PUT_RES,
     ST_MOVE_TO_HIST,
-    ST_DEL_TOKENS,
-    ST_ADD_TOKEN,
     ST_FIND_TOKEN,
     ST_FIND_TOKEN_ANY,
+    ST_DEL_TOKEN,
+    ST_DEL_STRING,
+    ST_DEL_DATE,
+    ST_DEL_REF,
+    ST_DEL_NUMBER,
+    ST_ADD_TOKEN,
+    ST_ADD_STRING,
+    ST_ADD_DATE,
+    ST_ADD_REF,
+    ST_ADD_NUMBER,
     ST__COUNT
 };
 
@@ -88,6 +98,23 @@ cr_store_sqlerr(struct conn *c, const char *what, struct cr_err *err);
  * org, node starting at column 'col'. */
 void
 cr_store_meta_from_row(sqlite3_stmt *st, int col, struct cr_store_meta *meta);
+
+/* rows.c: the SQL of index statement 'which' (ST_DEL_* and ST_ADD_*). */
+const char *
+cr_store_index_sql(int which);
+
+/* rows.c: replace the index rows of type/id with 'rows' (none for a
+ * delete), on the writer connection inside its transaction. 'has_old':
+ * earlier rows may exist and are removed first. */
+cr_rc
+cr_store_index_put(struct conn *c, const char *type, const char *id,
+                   bool has_old, const struct cr_fhir_index_row *rows,
+                   size_t nrows, struct cr_err *err);
+
+/* rows.c: rebuild every index row from the stored resources (schema
+ * migration 2, and after a change of search parameter tables). */
+cr_rc
+cr_store_reindex(struct conn *c, struct cr_err *err);
 
 /* Find ids by one token on connection 'c' (see cr_store_find_token). */
 cr_rc

@@ -247,7 +247,6 @@ cr_store_txn_put(struct cr_store_txn *txn, const struct cr_store_put *put,
     struct cr_store *s = txn->store;
     struct cr_store_meta cur;
     sqlite3_stmt *st;
-    size_t i;
     cr_rc rc;
 
     rc = cr_store_txn_current(txn, put->type, put->id, &cur, err);
@@ -264,13 +263,6 @@ cr_store_txn_put(struct cr_store_txn *txn, const struct cr_store_put *put,
         sqlite3_bind_text(st, 2, put->id, -1, SQLITE_STATIC);
         if (sqlite3_step(st) != SQLITE_DONE)
             return cr_store_sqlerr(txn->c, "keeping the old version", err);
-        st = cr_store_stmt(txn->c, ST_DEL_TOKENS, err);
-        if (st == NULL)
-            return CR_EIO;
-        sqlite3_bind_text(st, 1, put->type, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, put->id, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) != SQLITE_DONE)
-            return cr_store_sqlerr(txn->c, "clearing index rows", err);
     } else if (rc == CR_ENOTFOUND) {
         if (put->version != 1)
             return cr_err_set(err, CR_ECONFLICT, "conflict", NULL,
@@ -299,22 +291,9 @@ cr_store_txn_put(struct cr_store_txn *txn, const struct cr_store_put *put,
         return cr_store_sqlerr(txn->c, "writing the resource", err);
     s->next_seq++;
 
-    if (put->is_delete)
-        return CR_OK;
-    for (i = 0; i < put->ntokens; i++) {
-        const struct cr_store_token *t = &put->tokens[i];
-        st = cr_store_stmt(txn->c, ST_ADD_TOKEN, err);
-        if (st == NULL)
-            return CR_EIO;
-        sqlite3_bind_text(st, 1, put->type, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, put->id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, t->param, -1, SQLITE_STATIC);
-        bind_opt(st, 4, t->system);
-        sqlite3_bind_text(st, 5, t->code ? t->code : "", -1, SQLITE_STATIC);
-        if (sqlite3_step(st) != SQLITE_DONE)
-            return cr_store_sqlerr(txn->c, "writing index rows", err);
-    }
-    return CR_OK;
+    return cr_store_index_put(txn->c, put->type, put->id, rc == CR_OK,
+                              put->is_delete ? NULL : put->rows,
+                              put->is_delete ? 0 : put->nrows, err);
 }
 
 cr_rc

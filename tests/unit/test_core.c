@@ -105,6 +105,10 @@ TEST(clock_formats_instant_and_http_date)
     char s[40];
     cr_clock_instant(1795255504123LL, s, sizeof s);
     CHECK_EQ_STR(s, "2026-11-21T10:05:04.123Z");
+    cr_clock_instant(-1, s, sizeof s);
+    CHECK_EQ_STR(s, "1969-12-31T23:59:59.999Z");
+    cr_clock_instant(-86400000LL * 365 - 1500, s, sizeof s);
+    CHECK_EQ_STR(s, "1968-12-31T23:59:58.500Z");
     cr_clock_http_date(1795255504123LL, s, sizeof s);
     CHECK_EQ_STR(s, "Sat, 21 Nov 2026 10:05:04 GMT");
 }

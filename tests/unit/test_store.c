@@ -47,10 +47,15 @@ static cr_rc
 put(struct cr_store *s, const char *id, int64_t version, const char *json,
     bool is_delete)
 {
-    struct cr_store_token tok = { "identifier", "urn:sys", id };
+    struct cr_fhir_index_row tok;
     struct put_ctx p;
     struct cr_err err;
     memset(&p, 0, sizeof p);
+    memset(&tok, 0, sizeof tok);
+    tok.kind = CR_SP_TOKEN;
+    tok.param = "identifier";
+    tok.system = "urn:sys";
+    tok.code = id;
     p.put.type = "Patient";
     p.put.id = id;
     p.put.version = version;
@@ -60,8 +65,8 @@ put(struct cr_store *s, const char *id, int64_t version, const char *json,
     p.put.is_delete = is_delete;
     p.put.patient = id;
     p.put.org = "X1";
-    p.put.tokens = &tok;
-    p.put.ntokens = 1;
+    p.put.rows = &tok;
+    p.put.nrows = 1;
     cr_err_clear(&err);
     return cr_store_write(s, do_put, &p, &err);
 }

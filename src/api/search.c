@@ -1,0 +1,459 @@
+/* search.c: GET /fhir/T?... and POST /fhir/T/_search as a searchset Bundle.
+ *
+ * The query is parsed into a plan (search/), the store runs it a page at a
+ * time with keyset cursors, and this file assembles the Bundle from the
+ * stored bytes: matches, then everything _include/_revinclude bring in for
+ * that page (all of it, de-duplicated, with :iterate followed until
+ * nothing new appears), then an outcome entry naming parameters ignored
+ * under Prefer: handling=lenient. Depends on search/, store/, fhir/,
+ * core/, jansson. */
+#include "api/apiInt.h"
+
+#include "core/clock.h"
+#include "core/jsontext.h"
+#include "search/search.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_ARGS 256
+#define MAX_ITERATE 4
+
+struct args {
+    struct cr_search_arg a[MAX_ARGS];
+    size_t n;
+    bool is_full;
+};
+
+static bool
+take_arg(void *ctx, const char *name, const char *value)
+{
+    struct args *g = ctx;
+
+    if (g->n == MAX_ARGS) {
+        g->is_full = true;
+        return false;
+    }
+    g->a[g->n].name = name;
+    g->a[g->n].value = value;
+    g->n++;
+    return true;
+}
+
+static int
+hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = (char)tolower((unsigned char)c);
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+/* application/x-www-form-urlencoded body of POST _search into args. */
+static bool
+form_args(struct ctx *x, struct args *g)
+{
+    const char *b = x->req->body, *end = b + x->req->body_len;
+    char *buf = cr_arena_alloc(x->req->arena, x->req->body_len + 1), *o;
+
+    if (buf == NULL)
+        return false;
+    o = buf;
+    while (b < end) {
+        const char *amp = memchr(b, '&', (size_t)(end - b));
+        const char *stop = amp ? amp : end;
+        char *name = o, *value = NULL;
+        for (; b < stop; b++) {
+            char c = *b;
+            if (c == '=' && value == NULL) {
+                *o++ = '\0';
+                value = o;
+                continue;
+            }
+            if (c == '+')
+                c = ' ';
+            else if (c == '%' && stop - b > 2 && hexval(b[1]) >= 0 &&
+                     hexval(b[2]) >= 0) {
+                c = (char)(hexval(b[1]) * 16 + hexval(b[2]));
+                b += 2;
+            }
+            *o++ = c;
+        }
+        *o++ = '\0';
+        if (*name && !take_arg(g, name, value ? value : ""))
+            return false;
+        b = stop < end ? stop + 1 : end;
+    }
+    return true;
+}
+
+/* ---- de-duplication of entries ---- */
+
+struct seen {
+    char **keys;
+    size_t cap, n;
+};
+
+static uint64_t
+hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+/* Add "type/id"; false if it was there already (or out of memory). */
+static bool
+seen_add(struct seen *s, struct cr_arena *a, const char *type,
+         const char *id)
+{
+    char key[200];
+    size_t i;
+
+    snprintf(key, sizeof key, "%s/%s", type, id);
+    if (s->n * 2 >= s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 256;
+        char **n = cr_arena_calloc(a, cap, sizeof *n);
+        if (n == NULL)
+            return false;
+        for (i = 0; i < s->cap; i++)
+            if (s->keys[i]) {
+                size_t j = hash(s->keys[i]) & (cap - 1);
+                while (n[j])
+                    j = (j + 1) & (cap - 1);
+                n[j] = s->keys[i];
+            }
+        s->keys = n;
+        s->cap = cap;
+    }
+    i = hash(key) & (s->cap - 1);
+    while (s->keys[i]) {
+        if (strcmp(s->keys[i], key) == 0)
+            return false;
+        i = (i + 1) & (s->cap - 1);
+    }
+    s->keys[i] = cr_arena_strndup(a, key, strlen(key));
+    s->n++;
+    return s->keys[i] != NULL;
+}
+
+/* ---- the Bundle ---- */
+
+struct page {
+    struct ctx *x;
+    const struct cr_search_plan *plan;
+    struct cr_buf *b;
+    int nentries;
+    struct seen seen;
+    /* ids per type of what the last round added, as JSON arrays */
+    struct round {
+        const char *type;
+        struct cr_buf ids;
+    } rounds[40];
+    size_t nrounds;
+    const char *mode;
+};
+
+static struct cr_buf *
+round_ids(struct page *pg, const char *type)
+{
+    size_t i;
+
+    for (i = 0; i < pg->nrounds; i++)
+        if (strcmp(pg->rounds[i].type, type) == 0)
+            return &pg->rounds[i].ids;
+    if (pg->nrounds == sizeof pg->rounds / sizeof pg->rounds[0])
+        return NULL;
+    pg->rounds[pg->nrounds].type = cr_arena_strndup(pg->x->req->arena, type,
+                                                    strlen(type));
+    pg->rounds[pg->nrounds].ids = cr_buf_make(0);
+    return &pg->rounds[pg->nrounds++].ids;
+}
+
+/* The resource with only the _elements asked for (and the mandatory
+ * ones), marked SUBSETTED. Text is copied member by member. */
+static void
+add_subset(struct page *pg, const char *json, size_t len)
+{
+    struct cr_buf *b = pg->b;
+    const char *const *el = pg->plan->elements;
+    size_t s0, s1;
+    json_t *meta = NULL, *tags;
+    char *meta_text;
+
+    cr_buf_addc(b, '{');
+    if (cr_jsontext_member(json, len, "resourceType", &s0, &s1)) {
+        cr_buf_adds(b, "\"resourceType\":");
+        cr_buf_add(b, json + s0, s1 - s0);
+    }
+    if (cr_jsontext_member(json, len, "id", &s0, &s1)) {
+        cr_buf_adds(b, ",\"id\":");
+        cr_buf_add(b, json + s0, s1 - s0);
+    }
+    if (cr_jsontext_member(json, len, "meta", &s0, &s1))
+        meta = json_loadb(json + s0, s1 - s0, 0, NULL);
+    if (meta == NULL)
+        meta = json_object();
+    tags = json_object_get(meta, "tag");
+    if (!json_is_array(tags)) {
+        tags = json_array();
+        json_object_set_new(meta, "tag", tags);
+    }
+    json_array_append_new(tags, json_pack(
+        "{s:s,s:s,s:s}", "system",
+        "http://terminology.hl7.org/CodeSystem/v3-ObservationValue", "code",
+        "SUBSETTED", "display", "subsetted"));
+    meta_text = json_dumps(meta, JSON_COMPACT);
+    json_decref(meta);
+    if (meta_text) {
+        cr_buf_adds(b, ",\"meta\":");
+        cr_buf_adds(b, meta_text);
+        free(meta_text);
+    }
+    for (; el && *el; el++) {
+        if (strcmp(*el, "id") == 0 || strcmp(*el, "meta") == 0 ||
+            strcmp(*el, "resourceType") == 0)
+            continue;
+        if (cr_jsontext_member(json, len, *el, &s0, &s1)) {
+            cr_buf_addc(b, ',');
+            cr_buf_add_json_str(b, *el);
+            cr_buf_addc(b, ':');
+            cr_buf_add(b, json + s0, s1 - s0);
+        }
+    }
+    cr_buf_addc(b, '}');
+}
+
+static cr_rc
+add_entry(void *ctx, const char *type, const char *id,
+          const struct cr_store_meta *meta, const char *json, size_t len)
+{
+    struct page *pg = ctx;
+    struct cr_buf *b = pg->b, *ids;
+
+    (void)meta;
+    if (!seen_add(&pg->seen, pg->x->req->arena, type, id))
+        return CR_OK;   /* already in the Bundle */
+    ids = round_ids(pg, type);
+    if (ids) {
+        cr_buf_addc(ids, ids->len ? ',' : '[');
+        cr_buf_add_json_str(ids, id);
+    }
+    if (pg->nentries++)
+        cr_buf_addc(b, ',');
+    cr_buf_addf(b, "{\"fullUrl\":\"%s/%s/%s\",\"resource\":",
+                pg->x->api->base_url, type, id);
+    if (pg->plan->elements && strcmp(pg->mode, "match") == 0)
+        add_subset(pg, json, len);
+    else
+        cr_buf_add(b, json, len);
+    cr_buf_addf(b, ",\"search\":{\"mode\":\"%s\"}}", pg->mode);
+    return b->rc;
+}
+
+static void
+free_rounds(struct page *pg)
+{
+    size_t i;
+
+    for (i = 0; i < pg->nrounds; i++)
+        cr_buf_free(&pg->rounds[i].ids);
+    pg->nrounds = 0;
+}
+
+/* Run every include over what the previous round added; repeat for
+ * :iterate ones while anything new comes in. */
+static cr_rc
+includes(struct page *pg, struct cr_err *err)
+{
+    const struct cr_search_plan *plan = pg->plan;
+    int round;
+    size_t i, k;
+    cr_rc rc;
+
+    pg->mode = "include";
+    for (round = 0; round <= MAX_ITERATE; round++) {
+        struct round prev[40];
+        size_t nprev = pg->nrounds;
+        bool is_any = false;
+
+        if (nprev == 0)
+            break;
+        memcpy(prev, pg->rounds, nprev * sizeof prev[0]);
+        pg->nrounds = 0;
+        for (k = 0; k < nprev; k++)
+            cr_buf_addc(&prev[k].ids, ']');
+        for (i = 0; i < plan->nincludes; i++) {
+            const struct cr_search_include *inc = &plan->includes[i];
+            if (round > 0 && !inc->is_iterate)
+                continue;
+            for (k = 0; k < nprev; k++) {
+                const char *type = prev[k].type;
+                bool applies = inc->is_rev
+                    ? (inc->target_type == NULL ||
+                       strcmp(inc->target_type, type) == 0)
+                    : strcmp(inc->source_type, type) == 0;
+                if (!applies || prev[k].ids.rc != CR_OK)
+                    continue;
+                is_any = true;
+                rc = cr_store_include(pg->x->api->store, inc, type,
+                                      prev[k].ids.ptr, add_entry, pg, err);
+                if (rc != CR_OK) {
+                    for (k = 0; k < nprev; k++)
+                        cr_buf_free(&prev[k].ids);
+                    return rc;
+                }
+            }
+        }
+        for (k = 0; k < nprev; k++)
+            cr_buf_free(&prev[k].ids);
+        if (!is_any)
+            break;
+    }
+    free_rounds(pg);
+    return CR_OK;
+}
+
+static void
+add_link(struct cr_buf *b, struct ctx *x, const struct cr_search_plan *plan,
+         const char *rel, const char *cursor, bool is_first)
+{
+    if (!is_first)
+        cr_buf_addc(b, ',');
+    cr_buf_addf(b, "{\"relation\":\"%s\",\"url\":\"%s/%s?", rel,
+                x->api->base_url, plan->type);
+    cr_buf_add_json_esc(b, plan->canonical_query,
+                        strlen(plan->canonical_query));
+    if (cursor && *cursor)
+        cr_buf_addf(b, "%s_page=%s", *plan->canonical_query ? "&" : "",
+                    cursor);
+    cr_buf_adds(b, "\"}");
+}
+
+void
+cr_api_search(struct ctx *x)
+{
+    struct args *g = cr_arena_calloc(x->req->arena, 1, sizeof *g);
+    struct cr_search_limits lim;
+    struct cr_search_plan plan;
+    struct cr_buf b = cr_buf_make(0), entries = cr_buf_make(0);
+    struct page pg;
+    struct cr_err err;
+    char next[CR_STORE_CURSOR_MAX], prev[CR_STORE_CURSOR_MAX];
+    char bid[37], now[32];
+    const char *prefer = cr_http_header(x->req, "Prefer");
+    int64_t total = -1;
+    cr_rc rc;
+
+    cr_err_clear(&err);
+    if (g == NULL) {
+        cr_api_outcome(x, 503, "error", "transient", NULL,
+                       "the server is out of memory; try again shortly");
+        return;
+    }
+    cr_http_args(x->req, take_arg, g);
+    if (x->route.kind == R_TYPE_SEARCH) {
+        const char *ct = cr_http_header(x->req, "Content-Type");
+        if (x->req->body_len &&
+            (ct == NULL ||
+             strncmp(ct, "application/x-www-form-urlencoded", 33) != 0)) {
+            cr_api_outcome(x, 415, "error", "not-supported", NULL,
+                           "POST _search takes its parameters as "
+                           "application/x-www-form-urlencoded");
+            return;
+        }
+        if (!form_args(x, g)) {
+            g->is_full = true;
+        }
+    }
+    if (g->is_full) {
+        cr_api_outcome(x, 400, "error", "too-costly", NULL,
+                       "a search takes at most %d parameters", MAX_ARGS);
+        return;
+    }
+    memset(&lim, 0, sizeof lim);
+    lim.default_count = x->api->cfg.default_count;
+    lim.max_count = x->api->cfg.max_count;
+    lim.is_lenient = prefer && strstr(prefer, "handling=lenient");
+    if (cr_search_parse(x->req->arena, x->route.type, g->a, g->n, &lim,
+                        &plan, &err) != CR_OK) {
+        cr_api_fail(x, &err);
+        return;
+    }
+
+    if (plan.total != CR_TOTAL_NONE || plan.is_summary_count) {
+        rc = cr_store_search_count(x->api->store, &plan, &total, &err);
+        if (rc != CR_OK) {
+            cr_api_fail(x, &err);
+            return;
+        }
+    }
+    memset(&pg, 0, sizeof pg);
+    pg.x = x;
+    pg.plan = &plan;
+    pg.b = &entries;
+    pg.mode = "match";
+    next[0] = prev[0] = '\0';
+    if (!plan.is_summary_count) {
+        rc = cr_store_search(x->api->store, &plan, add_entry, &pg, next,
+                             prev, &err);
+        if (rc == CR_OK && plan.nincludes)
+            rc = includes(&pg, &err);
+        free_rounds(&pg);
+        if (rc != CR_OK) {
+            cr_buf_free(&entries);
+            cr_api_fail(x, &err);
+            return;
+        }
+    }
+    if (plan.ignored) {
+        const char **ig;
+        if (pg.nentries++)
+            cr_buf_addc(&entries, ',');
+        cr_buf_adds(&entries, "{\"resource\":{\"resourceType\":"
+                              "\"OperationOutcome\",\"issue\":[");
+        for (ig = plan.ignored; *ig; ig++) {
+            if (ig != plan.ignored)
+                cr_buf_addc(&entries, ',');
+            cr_buf_adds(&entries, "{\"severity\":\"warning\",\"code\":"
+                                  "\"not-supported\",\"diagnostics\":");
+            {
+                char msg[200];
+                snprintf(msg, sizeof msg, "parameter '%.100s' is not "
+                         "supported and was ignored", *ig);
+                cr_buf_add_json_str(&entries, msg);
+            }
+            cr_buf_addc(&entries, '}');
+        }
+        cr_buf_adds(&entries, "]},\"search\":{\"mode\":\"outcome\"}}");
+    }
+
+    cr_api_new_id(bid);
+    cr_clock_instant(cr_clock_now_ms(), now, sizeof now);
+    cr_buf_addf(&b, "{\"resourceType\":\"Bundle\",\"id\":\"%s\",\"meta\":{"
+                    "\"lastUpdated\":\"%s\"},\"type\":\"searchset\"", bid,
+                now);
+    if (total >= 0)
+        cr_buf_addf(&b, ",\"total\":%lld", (long long)total);
+    cr_buf_adds(&b, ",\"link\":[");
+    add_link(&b, x, &plan, "self", plan.cursor, true);
+    if (next[0])
+        add_link(&b, x, &plan, "next", next, false);
+    if (prev[0])
+        add_link(&b, x, &plan, "previous", prev, false);
+    cr_buf_addc(&b, ']');
+    if (entries.len) {
+        cr_buf_adds(&b, ",\"entry\":[");
+        cr_buf_add(&b, entries.ptr, entries.len);
+        cr_buf_addc(&b, ']');
+    }
+    cr_buf_addc(&b, '}');
+    cr_buf_free(&entries);
+    cr_api_send_buf(x, 200, &b);
+}

@@ -1,0 +1,1113 @@
+/* query.c: running search plans, includes and $everything in SQLite.
+ *
+ * SQL text is assembled only from the fixed fragments in this file; every
+ * value from a request is bound as a parameter. One clause drives (an
+ * "id IN (...)" over the most selective index), the others are probes
+ * ("EXISTS" on the resource's own index rows, which the (type, id, ...)
+ * keys make cheap). Pages are cut with keyset cursors (the sort keys and
+ * the id of the last row), so concurrent writes never shift a page.
+ * Depends on SQLite, search/ (the plan's types), fhir/, core/, jansson and
+ * OpenSSL (base64 for cursors). */
+#include "store/storeInt.h"
+
+#include "core/buf.h"
+#include "search/search.h"
+
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+enum bind_kind { B_TEXT, B_INT, B_REAL };
+
+struct bind {
+    enum bind_kind kind;
+    const char *s;
+    int64_t i;
+    double d;
+};
+
+struct q {
+    struct cr_buf sql;
+    struct bind *b;
+    size_t n, cap;
+    char **owned;          /* strings made here, freed with the query */
+    size_t nowned, cap_owned;
+    int depth;             /* alias counter */
+    bool is_oom;
+};
+
+static void
+qs(struct q *q, const char *sql)
+{
+    cr_buf_adds(&q->sql, sql);
+}
+
+static struct bind *
+bnew(struct q *q)
+{
+    if (q->n == q->cap) {
+        size_t cap = q->cap ? q->cap * 2 : 16;
+        struct bind *n = realloc(q->b, cap * sizeof *n);
+        if (n == NULL) {
+            q->is_oom = true;
+            return NULL;
+        }
+        q->b = n;
+        q->cap = cap;
+    }
+    cr_buf_addc(&q->sql, '?');
+    return &q->b[q->n++];
+}
+
+static void
+bt(struct q *q, const char *s)
+{
+    struct bind *b = bnew(q);
+    if (b) {
+        b->kind = B_TEXT;
+        b->s = s ? s : "";
+    }
+}
+
+static void
+bi(struct q *q, int64_t i)
+{
+    struct bind *b = bnew(q);
+    if (b) {
+        b->kind = B_INT;
+        b->i = i;
+    }
+}
+
+static void
+bd(struct q *q, double d)
+{
+    struct bind *b = bnew(q);
+    if (b) {
+        b->kind = B_REAL;
+        b->d = d;
+    }
+}
+
+/* A string that lives as long as the query. */
+static const char *
+own(struct q *q, char *s)
+{
+    if (s == NULL) {
+        q->is_oom = true;
+        return "";
+    }
+    if (q->nowned == q->cap_owned) {
+        size_t cap = q->cap_owned ? q->cap_owned * 2 : 8;
+        char **n = realloc(q->owned, cap * sizeof *n);
+        if (n == NULL) {
+            free(s);
+            q->is_oom = true;
+            return "";
+        }
+        q->owned = n;
+        q->cap_owned = cap;
+    }
+    q->owned[q->nowned++] = s;
+    return s;
+}
+
+static void
+q_free(struct q *q)
+{
+    size_t i;
+
+    for (i = 0; i < q->nowned; i++)
+        free(q->owned[i]);
+    free(q->owned);
+    free(q->b);
+    cr_buf_free(&q->sql);
+}
+
+static const char *
+table_of(enum cr_fhir_sp_type kind)
+{
+    switch (kind) {
+    case CR_SP_TOKEN:
+    case CR_SP_URI: return "idx_token";
+    case CR_SP_STRING: return "idx_string";
+    case CR_SP_DATE: return "idx_date";
+    case CR_SP_REFERENCE: return "idx_ref";
+    case CR_SP_NUMBER:
+    case CR_SP_QUANTITY: return "idx_number";
+    default: return NULL;
+    }
+}
+
+/* "prefix" -> the first string after every string starting with it. */
+static const char *
+prefix_end(struct q *q, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    char *s = malloc(n + 5);
+
+    if (s) {
+        memcpy(s, prefix, n);
+        memcpy(s + n, "\xf4\x8f\xbf\xbf", 5);   /* U+10FFFF, then NUL */
+    }
+    return own(q, s);
+}
+
+/* Range comparison of a row range [lo, hi] (column names given) against a
+ * search range [qlo, qhi] with a prefix, for dates (integers). */
+static void
+date_cond(struct q *q, const char *lo, const char *hi,
+          const struct cr_search_value *v)
+{
+    int64_t d;
+
+    switch (v->prefix) {
+    case CR_PFX_EQ:
+        cr_buf_addf(&q->sql, "(%s>=", lo); bi(q, v->lo);
+        cr_buf_addf(&q->sql, " AND %s<=", hi); bi(q, v->hi);
+        qs(q, ")");
+        break;
+    case CR_PFX_NE:
+        cr_buf_addf(&q->sql, "NOT (%s>=", lo); bi(q, v->lo);
+        cr_buf_addf(&q->sql, " AND %s<=", hi); bi(q, v->hi);
+        qs(q, ")");
+        break;
+    case CR_PFX_GT:
+        cr_buf_addf(&q->sql, "%s>", hi); bi(q, v->hi);
+        break;
+    case CR_PFX_LT:
+        cr_buf_addf(&q->sql, "%s<", lo); bi(q, v->lo);
+        break;
+    case CR_PFX_GE:
+        cr_buf_addf(&q->sql, "(%s>", hi); bi(q, v->hi);
+        cr_buf_addf(&q->sql, " OR (%s>=", lo); bi(q, v->lo);
+        cr_buf_addf(&q->sql, " AND %s<=", hi); bi(q, v->hi);
+        qs(q, "))");
+        break;
+    case CR_PFX_LE:
+        cr_buf_addf(&q->sql, "(%s<", lo); bi(q, v->lo);
+        cr_buf_addf(&q->sql, " OR (%s>=", lo); bi(q, v->lo);
+        cr_buf_addf(&q->sql, " AND %s<=", hi); bi(q, v->hi);
+        qs(q, "))");
+        break;
+    case CR_PFX_SA:
+        cr_buf_addf(&q->sql, "%s>", lo); bi(q, v->hi);
+        break;
+    case CR_PFX_EB:
+        cr_buf_addf(&q->sql, "%s<", hi); bi(q, v->lo);
+        break;
+    case CR_PFX_AP:
+        /* within a tenth of the distance to now, and at least a day */
+        {
+            int64_t now_ms = (int64_t)time(NULL) * 1000;
+            int64_t dist = now_ms > v->lo ? now_ms - v->lo : v->lo - now_ms;
+            d = dist / 10;
+            if (d < 86400000)
+                d = 86400000;
+        }
+        cr_buf_addf(&q->sql, "(%s<=", lo); bi(q, v->hi + d);
+        cr_buf_addf(&q->sql, " AND %s>=", hi); bi(q, v->lo - d);
+        qs(q, ")");
+        break;
+    }
+}
+
+static void
+number_cond(struct q *q, const char *col, const struct cr_search_value *v)
+{
+    double span = v->num * 0.1 < 0 ? -v->num * 0.1 : v->num * 0.1;
+
+    switch (v->prefix) {
+    case CR_PFX_EQ:
+        cr_buf_addf(&q->sql, "(%s>=", col); bd(q, v->num_lo);
+        cr_buf_addf(&q->sql, " AND %s<", col); bd(q, v->num_hi);
+        qs(q, ")");
+        break;
+    case CR_PFX_NE:
+        cr_buf_addf(&q->sql, "NOT (%s>=", col); bd(q, v->num_lo);
+        cr_buf_addf(&q->sql, " AND %s<", col); bd(q, v->num_hi);
+        qs(q, ")");
+        break;
+    case CR_PFX_GT:
+    case CR_PFX_SA:
+        cr_buf_addf(&q->sql, "%s>", col); bd(q, v->num);
+        break;
+    case CR_PFX_LT:
+    case CR_PFX_EB:
+        cr_buf_addf(&q->sql, "%s<", col); bd(q, v->num);
+        break;
+    case CR_PFX_GE:
+        cr_buf_addf(&q->sql, "%s>=", col); bd(q, v->num);
+        break;
+    case CR_PFX_LE:
+        cr_buf_addf(&q->sql, "%s<=", col); bd(q, v->num);
+        break;
+    case CR_PFX_AP:
+        cr_buf_addf(&q->sql, "(%s>=", col); bd(q, v->num - span);
+        cr_buf_addf(&q->sql, " AND %s<=", col); bd(q, v->num + span);
+        qs(q, ")");
+        break;
+    }
+}
+
+/* Condition on index alias 'a' for one value of clause 'c'. */
+static void
+value_cond(struct q *q, const char *a, const struct cr_search_clause *c,
+           const struct cr_search_value *v)
+{
+    char col[48], col2[48];
+
+    switch (c->kind) {
+    case CR_SP_TOKEN:
+    case CR_SP_URI:
+        if (c->modifier == CR_MOD_TEXT) {
+            cr_buf_addf(&q->sql, "(%s.text>=", a); bt(q, v->text);
+            cr_buf_addf(&q->sql, " AND %s.text<", a);
+            bt(q, prefix_end(q, v->text));
+            qs(q, ")");
+            return;
+        }
+        qs(q, "(");
+        if (v->code) {
+            cr_buf_addf(&q->sql, "%s.code=", a);
+            bt(q, v->code);
+        } else {
+            cr_buf_addf(&q->sql, "1");
+        }
+        if (v->system && *v->system && v->code) {
+            /* A code element has an implicit system (its binding's):
+             * its rows carry none, so they match any system asked for. */
+            cr_buf_addf(&q->sql, " AND %s.system IN (", a);
+            bt(q, v->system);
+            qs(q, ",'')");
+        } else if (v->system) {
+            cr_buf_addf(&q->sql, " AND %s.system=", a);
+            bt(q, v->system);
+        }
+        qs(q, ")");
+        return;
+    case CR_SP_STRING:
+        if (c->modifier == CR_MOD_EXACT) {
+            cr_buf_addf(&q->sql, "%s.raw=", a);
+            bt(q, v->text);
+        } else if (c->modifier == CR_MOD_CONTAINS) {
+            cr_buf_addf(&q->sql, "instr(%s.norm,", a);
+            bt(q, v->text);
+            qs(q, ")>0");
+        } else {
+            cr_buf_addf(&q->sql, "(%s.norm>=", a); bt(q, v->text);
+            cr_buf_addf(&q->sql, " AND %s.norm<", a);
+            bt(q, prefix_end(q, v->text));
+            qs(q, ")");
+        }
+        return;
+    case CR_SP_DATE:
+        snprintf(col, sizeof col, "%s.lo", a);
+        snprintf(col2, sizeof col2, "%s.hi", a);
+        date_cond(q, col, col2, v);
+        return;
+    case CR_SP_NUMBER:
+    case CR_SP_QUANTITY:
+        snprintf(col, sizeof col, "%s.num", a);
+        qs(q, "(");
+        number_cond(q, col, v);
+        if (v->unit_code) {
+            cr_buf_addf(&q->sql, " AND %s.code=", a);
+            bt(q, v->unit_code);
+        }
+        if (v->unit_system) {
+            cr_buf_addf(&q->sql, " AND %s.system=", a);
+            bt(q, v->unit_system);
+        }
+        qs(q, ")");
+        return;
+    case CR_SP_REFERENCE:
+        cr_buf_addf(&q->sql, "(%s.ref_id=", a);
+        bt(q, v->ref_id);
+        if (v->ref_type) {
+            cr_buf_addf(&q->sql, " AND %s.ref_type=", a);
+            bt(q, v->ref_type);
+        }
+        qs(q, ")");
+        return;
+    default:
+        qs(q, "0");
+    }
+}
+
+static void
+values_cond(struct q *q, const char *a, const struct cr_search_clause *c)
+{
+    size_t i;
+
+    qs(q, "(");
+    for (i = 0; i < c->nvalues; i++) {
+        if (i)
+            qs(q, " OR ");
+        value_cond(q, a, c, &c->values[i]);
+    }
+    qs(q, ")");
+}
+
+static bool
+is_positive(const struct cr_search_clause *c)
+{
+    return c->kind != CR_SP_SPECIAL_ID &&
+           c->kind != CR_SP_SPECIAL_LASTUPDATED && c->inner == NULL &&
+           c->modifier != CR_MOD_NOT && c->modifier != CR_MOD_MISSING;
+}
+
+static void probe(struct q *q, const char *r, const char *type,
+                  const struct cr_search_clause *c);
+
+/* SELECT the ids of resources of 'type' that match 'c'. */
+static void
+idset(struct q *q, const char *type, const struct cr_search_clause *c)
+{
+    char a[16];
+
+    snprintf(a, sizeof a, "t%d", ++q->depth);
+    if (c->has_type) {
+        cr_buf_addf(&q->sql, "SELECT %s.ref_id FROM idx_ref %s WHERE "
+                             "%s.type=", a, a, a);
+        bt(q, c->has_type);
+        cr_buf_addf(&q->sql, " AND %s.param=", a);
+        bt(q, c->has_ref);
+        cr_buf_addf(&q->sql, " AND %s.ref_type=", a);
+        bt(q, type);
+        cr_buf_addf(&q->sql, " AND %s.id IN (", a);
+        idset(q, c->has_type, c->inner);
+        qs(q, ")");
+        return;
+    }
+    if (c->inner) {
+        cr_buf_addf(&q->sql, "SELECT %s.id FROM idx_ref %s WHERE %s.type=",
+                    a, a, a);
+        bt(q, type);
+        cr_buf_addf(&q->sql, " AND %s.param=", a);
+        bt(q, c->param);
+        cr_buf_addf(&q->sql, " AND %s.ref_type=", a);
+        bt(q, c->chain_type);
+        cr_buf_addf(&q->sql, " AND %s.ref_id IN (", a);
+        idset(q, c->chain_type, c->inner);
+        qs(q, ")");
+        return;
+    }
+    if (is_positive(c)) {
+        cr_buf_addf(&q->sql, "SELECT %s.id FROM %s %s WHERE %s.type=", a,
+                    table_of(c->kind), a, a);
+        bt(q, type);
+        cr_buf_addf(&q->sql, " AND %s.param=", a);
+        bt(q, c->param);
+        qs(q, " AND ");
+        values_cond(q, a, c);
+        return;
+    }
+    cr_buf_addf(&q->sql, "SELECT %s.id FROM resources %s WHERE %s.type=", a,
+                a, a);
+    bt(q, type);
+    cr_buf_addf(&q->sql, " AND %s.deleted=0 AND ", a);
+    probe(q, a, type, c);
+}
+
+/* A condition on resource alias 'r' (of 'type') for clause 'c'. */
+static void
+probe(struct q *q, const char *r, const char *type,
+      const struct cr_search_clause *c)
+{
+    char a[16];
+    size_t i;
+
+    if (c->kind == CR_SP_SPECIAL_ID) {
+        cr_buf_addf(&q->sql, "%s.id IN (", r);
+        for (i = 0; i < c->nvalues; i++) {
+            if (i)
+                qs(q, ",");
+            bt(q, c->values[i].code);
+        }
+        qs(q, ")");
+        return;
+    }
+    if (c->kind == CR_SP_SPECIAL_LASTUPDATED) {
+        char col[48];
+        snprintf(col, sizeof col, "%s.last_updated", r);
+        qs(q, "(");
+        for (i = 0; i < c->nvalues; i++) {
+            if (i)
+                qs(q, " OR ");
+            date_cond(q, col, col, &c->values[i]);
+        }
+        qs(q, ")");
+        return;
+    }
+    if (c->inner || c->has_type) {
+        cr_buf_addf(&q->sql, "%s.id IN (", r);
+        idset(q, type, c);
+        qs(q, ")");
+        return;
+    }
+    snprintf(a, sizeof a, "p%d", ++q->depth);
+    if (c->modifier == CR_MOD_MISSING) {
+        bool is_missing = c->nvalues && c->values[0].is_missing;
+        cr_buf_addf(&q->sql, "%sEXISTS(SELECT 1 FROM %s %s WHERE %s.type=",
+                    is_missing ? "NOT " : "", table_of(c->kind), a, a);
+        bt(q, type);
+        cr_buf_addf(&q->sql, " AND %s.id=%s.id AND %s.param=", a, r, a);
+        bt(q, c->param);
+        qs(q, ")");
+        return;
+    }
+    cr_buf_addf(&q->sql, "%sEXISTS(SELECT 1 FROM %s %s WHERE %s.type=",
+                c->modifier == CR_MOD_NOT ? "NOT " : "", table_of(c->kind), a,
+                a);
+    bt(q, type);
+    cr_buf_addf(&q->sql, " AND %s.id=%s.id AND %s.param=", a, r, a);
+    bt(q, c->param);
+    qs(q, " AND ");
+    values_cond(q, a, c);
+    qs(q, ")");
+}
+
+/* How well a clause narrows the search when it drives (lower is better);
+ * -1: it cannot drive. */
+static int
+drive_rank(const struct cr_search_clause *c)
+{
+    if (c->kind == CR_SP_SPECIAL_ID)
+        return 0;
+    if (c->kind == CR_SP_SPECIAL_LASTUPDATED || c->modifier == CR_MOD_NOT ||
+        c->modifier == CR_MOD_MISSING || c->modifier == CR_MOD_CONTAINS)
+        return -1;
+    if (c->has_type || c->inner)
+        return 5;
+    switch (c->kind) {
+    case CR_SP_REFERENCE: return 1;
+    case CR_SP_TOKEN:
+    case CR_SP_URI: return c->modifier == CR_MOD_TEXT ? 4 : 2;
+    case CR_SP_STRING: return 3;
+    default: return 6;
+    }
+}
+
+/* The WHERE conditions for plan (on alias r). */
+static void
+where(struct q *q, const struct cr_search_plan *plan)
+{
+    size_t i, drive = SIZE_MAX;
+    int best = 100;
+
+    qs(q, "r.type=");
+    bt(q, plan->type);
+    qs(q, " AND r.deleted=0");
+    for (i = 0; i < plan->nclauses; i++) {
+        int rank = drive_rank(&plan->clauses[i]);
+        if (rank >= 0 && rank < best) {
+            best = rank;
+            drive = i;
+        }
+    }
+    if (drive != SIZE_MAX && plan->clauses[drive].kind != CR_SP_SPECIAL_ID) {
+        qs(q, " AND r.id IN (");
+        idset(q, plan->type, &plan->clauses[drive]);
+        qs(q, ")");
+    }
+    for (i = 0; i < plan->nclauses; i++) {
+        if (i == drive && plan->clauses[i].kind != CR_SP_SPECIAL_ID)
+            continue;
+        qs(q, " AND ");
+        probe(q, "r", plan->type, &plan->clauses[i]);
+    }
+}
+
+/* The sort key expression for sort 's' (NULLs last either way). */
+static void
+sort_key(struct q *q, const struct cr_search_sort *s)
+{
+    const char *t = table_of(s->kind);
+
+    if (strcmp(s->param, "_id") == 0) {
+        qs(q, "r.id");
+        return;
+    }
+    if (strcmp(s->param, "_lastUpdated") == 0 ||
+        s->kind == CR_SP_SPECIAL_LASTUPDATED) {
+        qs(q, "r.last_updated");
+        return;
+    }
+    switch (s->kind) {
+    case CR_SP_STRING:
+        cr_buf_addf(&q->sql, "ifnull((SELECT %s(k.norm) FROM %s k WHERE "
+                             "k.type=r.type AND k.id=r.id AND k.param=",
+                    s->is_desc ? "max" : "min", t);
+        bt(q, s->param);
+        cr_buf_addf(&q->sql, "),%s)", s->is_desc ? "''" : "char(1114111)");
+        break;
+    case CR_SP_TOKEN:
+    case CR_SP_URI:
+        cr_buf_addf(&q->sql, "ifnull((SELECT %s(k.code) FROM %s k WHERE "
+                             "k.type=r.type AND k.id=r.id AND k.param=",
+                    s->is_desc ? "max" : "min", t);
+        bt(q, s->param);
+        cr_buf_addf(&q->sql, "),%s)", s->is_desc ? "''" : "char(1114111)");
+        break;
+    case CR_SP_DATE:
+        cr_buf_addf(&q->sql, "ifnull((SELECT %s FROM %s k WHERE "
+                             "k.type=r.type AND k.id=r.id AND k.param=",
+                    s->is_desc ? "max(k.hi)" : "min(k.lo)", t);
+        bt(q, s->param);
+        cr_buf_addf(&q->sql, "),%s)", s->is_desc ? "-9223372036854775807"
+                                                 : "9223372036854775807");
+        break;
+    default:
+        cr_buf_addf(&q->sql, "ifnull((SELECT %s(k.num) FROM %s k WHERE "
+                             "k.type=r.type AND k.id=r.id AND k.param=",
+                    s->is_desc ? "max" : "min", t);
+        bt(q, s->param);
+        cr_buf_addf(&q->sql, "),%s)", s->is_desc ? "-1e308" : "1e308");
+        break;
+    }
+}
+
+static cr_rc
+prepare(struct conn *c, struct q *q, sqlite3_stmt **out, struct cr_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    size_t i;
+
+    if (q->is_oom || q->sql.rc != CR_OK)
+        return cr_err_set(err, CR_ENOMEM, "exception", NULL,
+                          "out of memory building a query");
+    if (sqlite3_prepare_v2(c->db, q->sql.ptr, (int)q->sql.len, &st, NULL) !=
+        SQLITE_OK)
+        return cr_store_sqlerr(c, "preparing a search", err);
+    for (i = 0; i < q->n; i++) {
+        const struct bind *b = &q->b[i];
+        int k = (int)i + 1;
+        if (b->kind == B_TEXT)
+            sqlite3_bind_text(st, k, b->s, -1, SQLITE_STATIC);
+        else if (b->kind == B_INT)
+            sqlite3_bind_int64(st, k, b->i);
+        else
+            sqlite3_bind_double(st, k, b->d);
+    }
+    *out = st;
+    return CR_OK;
+}
+
+/* ---- cursors: base64url of a JSON array of the last row's keys ---- */
+
+static void
+encode_cursor(sqlite3_stmt *st, int dir, int first_key, int nkeys,
+              int id_col, char out[CR_STORE_CURSOR_MAX])
+{
+    json_t *a = json_array();
+    unsigned char b64[CR_STORE_CURSOR_MAX];
+    char *text;
+    int i, n;
+    size_t len, k;
+
+    out[0] = '\0';
+    if (a == NULL)
+        return;
+    json_array_append_new(a, json_integer(dir));
+    for (i = 0; i < nkeys + 1; i++) {
+        int col = i < nkeys ? first_key + i : id_col;
+        switch (sqlite3_column_type(st, col)) {
+        case SQLITE_INTEGER:
+            json_array_append_new(a, json_integer(
+                                         sqlite3_column_int64(st, col)));
+            break;
+        case SQLITE_FLOAT:
+            json_array_append_new(a, json_real(
+                                         sqlite3_column_double(st, col)));
+            break;
+        default:
+            json_array_append_new(a, json_string(
+                (const char *)sqlite3_column_text(st, col)));
+        }
+    }
+    text = json_dumps(a, JSON_COMPACT);
+    json_decref(a);
+    if (text == NULL)
+        return;
+    len = strlen(text);
+    if (len * 4 / 3 + 4 >= sizeof b64) {
+        free(text);
+        return;
+    }
+    n = EVP_EncodeBlock(b64, (const unsigned char *)text, (int)len);
+    free(text);
+    for (k = 0; k < (size_t)n && b64[k] != '='; k++)
+        out[k] = b64[k] == '+' ? '-' : b64[k] == '/' ? '_' : (char)b64[k];
+    out[k] = '\0';
+}
+
+static json_t *
+decode_cursor(const char *cursor, size_t nkeys)
+{
+    size_t len = strlen(cursor), k, padded;
+    char in[CR_STORE_CURSOR_MAX + 4];
+    unsigned char out[CR_STORE_CURSOR_MAX];
+    json_t *a;
+    int n;
+
+    if (len == 0 || len >= CR_STORE_CURSOR_MAX)
+        return NULL;
+    for (k = 0; k < len; k++) {
+        char c = cursor[k];
+        if (c == '-')
+            c = '+';
+        else if (c == '_')
+            c = '/';
+        else if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                   (c >= '0' && c <= '9')))
+            return NULL;
+        in[k] = c;
+    }
+    padded = (len + 3) / 4 * 4;
+    for (; k < padded; k++)
+        in[k] = '=';
+    in[k] = '\0';
+    n = EVP_DecodeBlock(out, (const unsigned char *)in, (int)padded);
+    if (n < 0)
+        return NULL;
+    while (n > 0 && out[n - 1] == '\0')
+        n--;
+    a = json_loadb((const char *)out, (size_t)n, 0, NULL);
+    if (!json_is_array(a) || json_array_size(a) != nkeys + 2 ||
+        !json_is_integer(json_array_get(a, 0)) ||
+        !json_is_string(json_array_get(a, nkeys + 1))) {
+        json_decref(a);
+        return NULL;
+    }
+    /* drop the direction: callers see [keys..., id] */
+    {
+        json_int_t dir = json_integer_value(json_array_get(a, 0));
+        if (dir != 0 && dir != 1) {
+            json_decref(a);
+            return NULL;
+        }
+        json_array_remove(a, 0);
+        json_array_append_new(a, json_integer(dir));
+    }
+    for (k = 0; k < nkeys; k++) {
+        json_t *v = json_array_get(a, k);
+        if (!json_is_string(v) && !json_is_integer(v) && !json_is_real(v)) {
+            json_decref(a);
+            return NULL;
+        }
+    }
+    return a;
+}
+
+static void
+bind_json(struct q *q, json_t *v)
+{
+    if (json_is_integer(v))
+        bi(q, json_integer_value(v));
+    else if (json_is_real(v))
+        bd(q, json_real_value(v));
+    else
+        bt(q, json_string_value(v));
+}
+
+/* (k0,k1,...,id) after the cursor, each key in its own direction. */
+static void
+after_cursor(struct q *q, const struct cr_search_plan *plan, json_t *cur,
+             bool is_before)
+{
+    size_t n = plan->nsort, i, k;
+
+    qs(q, " AND (");
+    for (i = 0; i <= n; i++) {
+        if (i)
+            qs(q, " OR ");
+        qs(q, "(");
+        for (k = 0; k < i; k++) {
+            cr_buf_addf(&q->sql, "k%zu=", k);
+            bind_json(q, json_array_get(cur, k));
+            qs(q, " AND ");
+        }
+        if (i < n) {
+            cr_buf_addf(&q->sql, "k%zu%s", i,
+                        plan->sort[i].is_desc != is_before ? "<" : ">");
+            bind_json(q, json_array_get(cur, i));
+        } else {
+            qs(q, is_before ? "id<" : "id>");
+            bind_json(q, json_array_get(cur, n));
+        }
+        qs(q, ")");
+    }
+    qs(q, ")");
+}
+
+#define ROW_COLS "r.id AS id,r.version,r.last_updated,r.seq,r.deleted," \
+                 "r.patient,r.org,r.node,r.json"
+
+/* One row kept for a page read backwards (it is emitted reversed). */
+struct kept {
+    char *id;
+    struct cr_store_meta meta;
+    char *json;
+    size_t len;
+};
+
+cr_rc
+cr_store_search(struct cr_store *s, const struct cr_search_plan *plan,
+                cr_store_row_fn fn, void *ctx,
+                char out_next[CR_STORE_CURSOR_MAX],
+                char out_prev[CR_STORE_CURSOR_MAX], struct cr_err *err)
+{
+    struct q q;
+    struct conn *c = NULL;
+    sqlite3_stmt *st = NULL;
+    json_t *cur = NULL;
+    struct cr_store_meta meta;
+    struct kept *kept = NULL;
+    int nrows = 0, nkept = 0, r, nk = (int)plan->nsort;
+    bool is_before = false, has_more = false;
+    char first[CR_STORE_CURSOR_MAX], last[CR_STORE_CURSOR_MAX];
+    size_t i;
+    cr_rc rc;
+
+    memset(&q, 0, sizeof q);
+    q.sql = cr_buf_make(1 << 20);
+    out_next[0] = out_prev[0] = first[0] = last[0] = '\0';
+    if (plan->cursor) {
+        cur = decode_cursor(plan->cursor, plan->nsort);
+        if (cur == NULL)
+            return cr_err_set(err, CR_EINVAL, "value", "_page",
+                              "the _page cursor is not one this server "
+                              "made; start the search again");
+        is_before = json_integer_value(json_array_get(cur, nk + 1)) == 1;
+    }
+    qs(&q, "SELECT * FROM (SELECT " ROW_COLS);
+    for (i = 0; i < plan->nsort; i++) {
+        qs(&q, ",");
+        sort_key(&q, &plan->sort[i]);
+        cr_buf_addf(&q.sql, " AS k%zu", i);
+    }
+    qs(&q, " FROM resources r WHERE ");
+    where(&q, plan);
+    qs(&q, ") WHERE 1");
+    if (cur)
+        after_cursor(&q, plan, cur, is_before);
+    qs(&q, " ORDER BY ");
+    for (i = 0; i < plan->nsort; i++)
+        cr_buf_addf(&q.sql, "k%zu%s,", i,
+                    plan->sort[i].is_desc != is_before ? " DESC" : "");
+    qs(&q, is_before ? "id DESC LIMIT " : "id LIMIT ");
+    bi(&q, (int64_t)plan->count + 1);
+
+    rc = cr_store_acquire(s, &c, err);
+    if (rc != CR_OK)
+        goto out;
+    rc = prepare(c, &q, &st, err);
+    if (rc != CR_OK)
+        goto out;
+    if (is_before && plan->count > 0) {
+        kept = calloc((size_t)plan->count, sizeof *kept);
+        if (kept == NULL) {
+            rc = cr_err_set(err, CR_ENOMEM, "exception", NULL,
+                            "out of memory");
+            goto out;
+        }
+    }
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *id = (const char *)sqlite3_column_text(st, 0);
+        if (nrows == plan->count) {
+            has_more = true;
+            break;
+        }
+        cr_store_meta_from_row(st, 1, &meta);
+        if (nrows == 0)
+            encode_cursor(st, is_before ? 0 : 1, 9, nk, 0, first);
+        encode_cursor(st, is_before ? 1 : 0, 9, nk, 0, last);
+        if (kept) {
+            struct kept *k = &kept[nkept++];
+            size_t len = (size_t)sqlite3_column_bytes(st, 8);
+            k->id = strdup(id);
+            k->meta = meta;
+            k->json = malloc(len ? len : 1);
+            k->len = len;
+            if (k->id == NULL || k->json == NULL) {
+                rc = cr_err_set(err, CR_ENOMEM, "exception", NULL,
+                                "out of memory");
+                goto out;
+            }
+            memcpy(k->json, sqlite3_column_blob(st, 8), len);
+        } else {
+            rc = fn(ctx, plan->type, id, &meta, sqlite3_column_blob(st, 8),
+                    (size_t)sqlite3_column_bytes(st, 8));
+            if (rc != CR_OK)
+                goto out;
+        }
+        nrows++;
+    }
+    if (r != SQLITE_ROW && r != SQLITE_DONE) {
+        rc = cr_store_sqlerr(c, "searching", err);
+        goto out;
+    }
+    if (!is_before) {
+        /* forwards: more rows -> next; came from a cursor -> previous */
+        if (has_more)
+            memcpy(out_next, last, sizeof last);
+        if (cur && nrows)
+            memcpy(out_prev, first, sizeof first);
+    } else {
+        /* backwards: rows came last-first; 'first' is the page's last row
+         * (cursor for next) and 'last' its first (cursor for previous) */
+        for (i = (size_t)nkept; i-- > 0;) {
+            rc = fn(ctx, plan->type, kept[i].id, &kept[i].meta, kept[i].json,
+                    kept[i].len);
+            if (rc != CR_OK)
+                goto out;
+        }
+        if (nrows)
+            memcpy(out_next, first, sizeof first);
+        if (has_more)
+            memcpy(out_prev, last, sizeof last);
+    }
+out:
+    if (kept) {
+        for (i = 0; i < (size_t)nkept; i++) {
+            free(kept[i].id);
+            free(kept[i].json);
+        }
+        free(kept);
+    }
+    sqlite3_finalize(st);
+    if (c)
+        cr_store_release(s, c);
+    json_decref(cur);
+    q_free(&q);
+    return rc;
+}
+
+cr_rc
+cr_store_search_count(struct cr_store *s, const struct cr_search_plan *plan,
+                      int64_t *out, struct cr_err *err)
+{
+    struct q q;
+    struct conn *c = NULL;
+    sqlite3_stmt *st = NULL;
+    cr_rc rc;
+
+    memset(&q, 0, sizeof q);
+    q.sql = cr_buf_make(1 << 20);
+    qs(&q, "SELECT count(*) FROM resources r WHERE ");
+    where(&q, plan);
+    rc = cr_store_acquire(s, &c, err);
+    if (rc != CR_OK)
+        goto out;
+    rc = prepare(c, &q, &st, err);
+    if (rc != CR_OK)
+        goto out;
+    if (sqlite3_step(st) != SQLITE_ROW)
+        rc = cr_store_sqlerr(c, "counting", err);
+    else
+        *out = sqlite3_column_int64(st, 0);
+out:
+    sqlite3_finalize(st);
+    if (c)
+        cr_store_release(s, c);
+    q_free(&q);
+    return rc;
+}
+
+#define INC_COLS "r2.type,r2.id,r2.version,r2.last_updated,r2.seq," \
+                 "r2.deleted,r2.patient,r2.org,r2.node,r2.json"
+
+static cr_rc
+stream(struct cr_store *s, struct q *q, cr_store_row_fn fn, void *ctx,
+       int limit, char *out_next, struct cr_err *err)
+{
+    struct conn *c = NULL;
+    sqlite3_stmt *st = NULL;
+    struct cr_store_meta meta;
+    int r, n = 0;
+    cr_rc rc = cr_store_acquire(s, &c, err);
+
+    if (rc != CR_OK)
+        return rc;
+    rc = prepare(c, q, &st, err);
+    if (rc != CR_OK)
+        goto out;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        if (limit > 0 && n == limit)
+            break;
+        cr_store_meta_from_row(st, 2, &meta);
+        rc = fn(ctx, (const char *)sqlite3_column_text(st, 0),
+                (const char *)sqlite3_column_text(st, 1), &meta,
+                sqlite3_column_blob(st, 9),
+                (size_t)sqlite3_column_bytes(st, 9));
+        if (rc != CR_OK)
+            goto out;
+        n++;
+        if (out_next && n == limit) {
+            /* cursor: group, type, id (columns 10, 0, 1) */
+            json_t *a = json_pack("[i,i,s,s]", (json_int_t)0,
+                                  (json_int_t)sqlite3_column_int64(st, 10),
+                                  (const char *)sqlite3_column_text(st, 0),
+                                  (const char *)sqlite3_column_text(st, 1));
+            char *text = a ? json_dumps(a, JSON_COMPACT) : NULL;
+            unsigned char b64[CR_STORE_CURSOR_MAX];
+            size_t k, len = text ? strlen(text) : 0;
+            out_next[0] = '\0';
+            if (text && len * 4 / 3 + 4 < sizeof b64) {
+                int m = EVP_EncodeBlock(b64, (const unsigned char *)text,
+                                        (int)len);
+                for (k = 0; k < (size_t)m && b64[k] != '='; k++)
+                    out_next[k] = b64[k] == '+' ? '-'
+                                : b64[k] == '/' ? '_' : (char)b64[k];
+                out_next[k] = '\0';
+            }
+            free(text);
+            json_decref(a);
+        }
+    }
+    if (r == SQLITE_DONE && out_next)
+        out_next[0] = '\0';
+    else if (r != SQLITE_ROW && r != SQLITE_DONE)
+        rc = cr_store_sqlerr(c, "reading", err);
+out:
+    sqlite3_finalize(st);
+    cr_store_release(s, c);
+    return rc;
+}
+
+cr_rc
+cr_store_include(struct cr_store *s, const struct cr_search_include *inc,
+                 const char *type, const char *ids_json, cr_store_row_fn fn,
+                 void *ctx, struct cr_err *err)
+{
+    struct q q;
+    cr_rc rc;
+
+    memset(&q, 0, sizeof q);
+    q.sql = cr_buf_make(65536);
+    if (!inc->is_rev) {
+        /* what the page's resources refer to */
+        qs(&q, "SELECT DISTINCT " INC_COLS " FROM idx_ref x JOIN resources "
+               "r2 ON r2.type=x.ref_type AND r2.id=x.ref_id WHERE x.type=");
+        bt(&q, type);
+        qs(&q, " AND x.id IN (SELECT value FROM json_each(");
+        bt(&q, ids_json);
+        qs(&q, ")) AND r2.deleted=0");
+    } else {
+        /* what refers to the page's resources */
+        qs(&q, "SELECT DISTINCT " INC_COLS " FROM idx_ref x JOIN resources "
+               "r2 ON r2.type=x.type AND r2.id=x.id WHERE x.ref_id IN "
+               "(SELECT value FROM json_each(");
+        bt(&q, ids_json);
+        qs(&q, ")) AND x.ref_type=");
+        bt(&q, type);
+        qs(&q, " AND x.type=");
+        bt(&q, inc->source_type);
+        qs(&q, " AND r2.deleted=0");
+    }
+    if (strcmp(inc->param, "*") != 0) {
+        qs(&q, " AND x.param=");
+        bt(&q, inc->param);
+    }
+    if (!inc->is_rev && inc->target_type) {
+        qs(&q, " AND x.ref_type=");
+        bt(&q, inc->target_type);
+    }
+    qs(&q, " ORDER BY r2.type, r2.id");
+    rc = stream(s, &q, fn, ctx, 0, NULL, err);
+    q_free(&q);
+    return rc;
+}
+
+cr_rc
+cr_store_everything(struct cr_store *s, const struct cr_store_everything *e,
+                    cr_store_row_fn fn, void *ctx,
+                    char out_next[CR_STORE_CURSOR_MAX], struct cr_err *err)
+{
+    struct q q;
+    json_t *cur = NULL;
+    cr_rc rc;
+    int pass;
+
+    memset(&q, 0, sizeof q);
+    q.sql = cr_buf_make(65536);
+    out_next[0] = '\0';
+    if (e->cursor) {
+        size_t n = strlen(e->cursor);
+        cur = decode_cursor(e->cursor, 2);
+        if (cur == NULL || n == 0 ||
+            !json_is_integer(json_array_get(cur, 0)) ||
+            !json_is_string(json_array_get(cur, 1))) {
+            json_decref(cur);
+            return cr_err_set(err, CR_EINVAL, "value", "_page",
+                              "the _page cursor is not one this server "
+                              "made; start again from the first page");
+        }
+    }
+    qs(&q, "SELECT type,id,version,last_updated,seq,deleted,patient,org,"
+           "node,json,grp FROM (");
+    for (pass = 0; pass < 2; pass++) {
+        if (pass) {
+            qs(&q, " UNION ALL SELECT r2.type,r2.id,r2.version,"
+                   "r2.last_updated,r2.seq,r2.deleted,r2.patient,r2.org,"
+                   "r2.node,r2.json,1 AS grp FROM resources r2 WHERE "
+                   "r2.deleted=0 AND r2.type IN ('Practitioner',"
+                   "'Organization','Location','Medication') AND "
+                   "(r2.type,r2.id) IN (SELECT x.ref_type,x.ref_id FROM "
+                   "resources r JOIN idx_ref x ON x.type=r.type AND "
+                   "x.id=r.id WHERE r.patient=");
+            bt(&q, e->patient_id);
+            qs(&q, " AND r.deleted=0");
+        } else {
+            qs(&q, "SELECT r.type,r.id,r.version,r.last_updated,r.seq,"
+                   "r.deleted,r.patient,r.org,r.node,r.json,0 AS grp FROM "
+                   "resources r WHERE r.patient=");
+            bt(&q, e->patient_id);
+            qs(&q, " AND r.deleted=0");
+        }
+        if (e->types_json) {
+            qs(&q, pass ? " AND r2.type" : " AND r.type");
+            qs(&q, " IN (SELECT value FROM json_each(");
+            bt(&q, e->types_json);
+            qs(&q, "))");
+        }
+        if (e->since_ms) {
+            qs(&q, pass ? " AND r2.last_updated>=" : " AND r.last_updated>=");
+            bi(&q, e->since_ms);
+        }
+        if (!pass && (e->start_ms != INT64_MIN || e->end_ms != INT64_MAX)) {
+            /* care dates: keep the patient, resources with no dates, and
+             * those whose dates overlap the window */
+            qs(&q, " AND (r.type='Patient' OR NOT EXISTS(SELECT 1 FROM "
+                   "idx_date d WHERE d.type=r.type AND d.id=r.id) OR "
+                   "EXISTS(SELECT 1 FROM idx_date d WHERE d.type=r.type AND "
+                   "d.id=r.id AND d.hi>=");
+            bi(&q, e->start_ms);
+            qs(&q, " AND d.lo<=");
+            bi(&q, e->end_ms);
+            qs(&q, "))");
+        }
+        if (pass)
+            qs(&q, ")");
+    }
+    qs(&q, ")");
+    if (cur) {
+        qs(&q, " WHERE (grp,type,id)>(");
+        bi(&q, json_integer_value(json_array_get(cur, 0)));
+        qs(&q, ",");
+        bt(&q, json_string_value(json_array_get(cur, 1)));
+        qs(&q, ",");
+        bt(&q, json_string_value(json_array_get(cur, 2)));
+        qs(&q, ")");
+    }
+    qs(&q, " ORDER BY grp,type,id LIMIT ");
+    bi(&q, (int64_t)e->count + 1);
+    rc = stream(s, &q, fn, ctx, e->count, out_next, err);
+    json_decref(cur);
+    q_free(&q);
+    return rc;
+}

@@ -1,0 +1,204 @@
+/* rows.c: search index rows, one table per kind of value.
+ *
+ * Every table is keyed by (type, id, ...) so a resource's rows are replaced
+ * by a prefix delete when it changes, and has a second index for the
+ * lookups searches make (see schema.c). Rows come from fhir/'s extraction
+ * (cr_fhir_index) done by the caller, off the writer thread. Depends on
+ * SQLite, fhir/ and core/. */
+#include "store/storeInt.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <string.h>
+
+static const char *const index_sql[ST__COUNT] = {
+    [ST_DEL_TOKEN] = "DELETE FROM idx_token WHERE type=?1 AND id=?2",
+    [ST_DEL_STRING] = "DELETE FROM idx_string WHERE type=?1 AND id=?2",
+    [ST_DEL_DATE] = "DELETE FROM idx_date WHERE type=?1 AND id=?2",
+    [ST_DEL_REF] = "DELETE FROM idx_ref WHERE type=?1 AND id=?2",
+    [ST_DEL_NUMBER] = "DELETE FROM idx_number WHERE type=?1 AND id=?2",
+    [ST_ADD_TOKEN] = "INSERT OR IGNORE INTO idx_token(type,id,param,system,"
+                     "code,text) VALUES(?1,?2,?3,?4,?5,?6)",
+    [ST_ADD_STRING] = "INSERT OR IGNORE INTO idx_string(type,id,param,norm,"
+                      "raw) VALUES(?1,?2,?3,?4,?5)",
+    [ST_ADD_DATE] = "INSERT OR IGNORE INTO idx_date(type,id,param,lo,hi) "
+                    "VALUES(?1,?2,?3,?4,?5)",
+    [ST_ADD_REF] = "INSERT OR IGNORE INTO idx_ref(type,id,param,ref_type,"
+                   "ref_id) VALUES(?1,?2,?3,?4,?5)",
+    [ST_ADD_NUMBER] = "INSERT OR IGNORE INTO idx_number(type,id,param,num,"
+                      "lo,hi,system,code) VALUES(?1,?2,?3,?4,?5,?6,?7,?8)",
+};
+
+const char *
+cr_store_index_sql(int which)
+{
+    return index_sql[which];
+}
+
+static void
+bind_s(sqlite3_stmt *st, int i, const char *s)
+{
+    sqlite3_bind_text(st, i, s ? s : "", -1, SQLITE_STATIC);
+}
+
+static cr_rc
+add_row(struct conn *c, const char *type, const char *id,
+        const struct cr_fhir_index_row *r, struct cr_err *err)
+{
+    sqlite3_stmt *st;
+    int which;
+
+    switch (r->kind) {
+    case CR_SP_TOKEN:
+    case CR_SP_URI:
+        which = ST_ADD_TOKEN;
+        break;
+    case CR_SP_STRING:
+        which = ST_ADD_STRING;
+        break;
+    case CR_SP_DATE:
+        which = ST_ADD_DATE;
+        break;
+    case CR_SP_REFERENCE:
+        if (r->ref_type == NULL || r->ref_id == NULL)
+            return CR_OK;
+        which = ST_ADD_REF;
+        break;
+    case CR_SP_NUMBER:
+    case CR_SP_QUANTITY:
+        which = ST_ADD_NUMBER;
+        break;
+    default:
+        return CR_OK;
+    }
+    st = cr_store_stmt(c, which, err);
+    if (st == NULL)
+        return CR_EIO;
+    bind_s(st, 1, type);
+    bind_s(st, 2, id);
+    bind_s(st, 3, r->param);
+    switch (r->kind) {
+    case CR_SP_TOKEN:
+        bind_s(st, 4, r->system);
+        bind_s(st, 5, r->code);
+        bind_s(st, 6, r->text);
+        break;
+    case CR_SP_URI:
+        /* URIs match exactly, as tokens without a system do. */
+        bind_s(st, 4, "");
+        bind_s(st, 5, r->code ? r->code : r->raw);
+        bind_s(st, 6, "");
+        break;
+    case CR_SP_STRING:
+        bind_s(st, 4, r->text);
+        bind_s(st, 5, r->raw);
+        break;
+    case CR_SP_DATE:
+        sqlite3_bind_int64(st, 4, r->lo);
+        sqlite3_bind_int64(st, 5, r->hi);
+        break;
+    case CR_SP_REFERENCE:
+        bind_s(st, 4, r->ref_type);
+        bind_s(st, 5, r->ref_id);
+        break;
+    default:
+        if (isnan(r->num))
+            sqlite3_bind_null(st, 4);
+        else
+            sqlite3_bind_double(st, 4, r->num);
+        sqlite3_bind_double(st, 5, r->num_lo);
+        sqlite3_bind_double(st, 6, r->num_hi);
+        bind_s(st, 7, r->system);
+        bind_s(st, 8, r->code);
+        break;
+    }
+    if (sqlite3_step(st) != SQLITE_DONE)
+        return cr_store_sqlerr(c, "writing index rows", err);
+    return CR_OK;
+}
+
+cr_rc
+cr_store_index_put(struct conn *c, const char *type, const char *id,
+                   bool has_old, const struct cr_fhir_index_row *rows,
+                   size_t nrows, struct cr_err *err)
+{
+    size_t i;
+    int which;
+    cr_rc rc;
+
+    if (has_old) {
+        for (which = ST_DEL_TOKEN; which <= ST_DEL_NUMBER; which++) {
+            sqlite3_stmt *st = cr_store_stmt(c, which, err);
+            if (st == NULL)
+                return CR_EIO;
+            bind_s(st, 1, type);
+            bind_s(st, 2, id);
+            if (sqlite3_step(st) != SQLITE_DONE)
+                return cr_store_sqlerr(c, "clearing index rows", err);
+        }
+    }
+    for (i = 0; i < nrows; i++) {
+        rc = add_row(c, type, id, &rows[i], err);
+        if (rc != CR_OK)
+            return rc;
+    }
+    return CR_OK;
+}
+
+struct reindex_ctx {
+    struct conn *c;
+    const char *type;
+    const char *id;
+    struct cr_err *err;
+    cr_rc rc;
+};
+
+static int
+reindex_row(void *ctx, const struct cr_fhir_index_row *row)
+{
+    struct reindex_ctx *r = ctx;
+
+    r->rc = add_row(r->c, r->type, r->id, row, r->err);
+    return r->rc != CR_OK;
+}
+
+cr_rc
+cr_store_reindex(struct conn *c, struct cr_err *err)
+{
+    static const char *const clear =
+        "DELETE FROM idx_token; DELETE FROM idx_string; DELETE FROM idx_date;"
+        "DELETE FROM idx_ref; DELETE FROM idx_number;";
+    sqlite3_stmt *st = NULL;
+    cr_rc rc = CR_OK;
+    int r;
+
+    if (sqlite3_exec(c->db, clear, NULL, NULL, NULL) != SQLITE_OK)
+        return cr_store_sqlerr(c, "clearing the index", err);
+    if (sqlite3_prepare_v2(c->db, "SELECT type, id, json FROM resources "
+                                  "WHERE deleted=0", -1, &st, NULL) !=
+        SQLITE_OK)
+        return cr_store_sqlerr(c, "reading resources to index", err);
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        struct reindex_ctx ctx;
+        json_t *root = json_loadb(sqlite3_column_blob(st, 2),
+                                  (size_t)sqlite3_column_bytes(st, 2), 0,
+                                  NULL);
+        if (root == NULL)
+            continue;   /* never stored unparsable; skip rather than stop */
+        ctx.c = c;
+        ctx.type = (const char *)sqlite3_column_text(st, 0);
+        ctx.id = (const char *)sqlite3_column_text(st, 1);
+        ctx.err = err;
+        ctx.rc = CR_OK;
+        cr_fhir_index(root, reindex_row, &ctx, err);
+        json_decref(root);
+        if (ctx.rc != CR_OK) {
+            rc = ctx.rc;
+            break;
+        }
+    }
+    if (rc == CR_OK && r != SQLITE_DONE)
+        rc = cr_store_sqlerr(c, "reading resources to index", err);
+    sqlite3_finalize(st);
+    return rc;
+}
