@@ -185,6 +185,20 @@ dispatch(struct ctx *x)
         else
             method_not_allowed(x, "GET, PUT, DELETE");
         return;
+    case R_TYPE_OP:
+    case R_INSTANCE_OP:
+        if (strcmp(x->route.op, "everything") == 0 &&
+            strcmp(x->route.type, "Patient") == 0) {
+            if (is(x, "GET"))
+                cr_api_everything(x);
+            else
+                method_not_allowed(x, "GET");
+            return;
+        }
+        cr_api_outcome(x, 404, "error", "not-supported", NULL,
+                       "operation $%.60s is not supported on %s; see "
+                       "/fhir/metadata", x->route.op, x->route.type);
+        return;
     case R_VERSION:
         if (is(x, "GET") || is(x, "HEAD"))
             cr_api_vread(x);

@@ -27,7 +27,9 @@ enum route_kind {
     R_TYPE_SEARCH,   /* /fhir/T/_search */
     R_INSTANCE,      /* /fhir/T/id */
     R_INST_HIST,     /* /fhir/T/id/_history */
-    R_VERSION        /* /fhir/T/id/_history/vid */
+    R_VERSION,       /* /fhir/T/id/_history/vid */
+    R_TYPE_OP,       /* /fhir/T/$op */
+    R_INSTANCE_OP    /* /fhir/T/id/$op */
 };
 
 struct route {
@@ -35,6 +37,7 @@ struct route {
     const char *type;    /* arena copies */
     const char *id;
     int64_t version;
+    const char *op;      /* operation name without '$' */
 };
 
 enum prefer_return { PREFER_REPRESENTATION, PREFER_MINIMAL, PREFER_OUTCOME };
@@ -191,6 +194,10 @@ cr_api_delete(struct ctx *x);
 /* bundle.c: POST /fhir with a batch or transaction Bundle. */
 void
 cr_api_bundle(struct ctx *x);
+
+/* everything.c: Patient/$everything, by id or by NHS number. */
+void
+cr_api_everything(struct ctx *x);
 
 /* search.c: GET /fhir/T?... and POST /fhir/T/_search. */
 void

@@ -8,6 +8,7 @@
 
 #include "core/clock.h"
 #include "fhir/fhir.h"
+#include "fhir/search.h"
 
 void
 cr_api_metadata(struct ctx *x)
@@ -39,6 +40,10 @@ cr_api_metadata(struct ctx *x)
                     "a key this node trusts; see docs/api.md.\"},"
                     "\"resource\":[");
     for (i = 0; i < n; i++) {
+        const struct cr_fhir_sp *const *sps;
+        size_t nsp = cr_fhir_search_params(types[i], &sps), k;
+        bool any_ref = false;
+
         if (i)
             cr_buf_addc(&b, ',');
         cr_buf_adds(&b, "{\"type\":\"");
@@ -47,13 +52,52 @@ cr_api_metadata(struct ctx *x)
                         "{\"code\":\"read\"},{\"code\":\"vread\"},"
                         "{\"code\":\"update\"},{\"code\":\"delete\"},"
                         "{\"code\":\"history-instance\"},"
-                        "{\"code\":\"history-type\"},{\"code\":\"create\"}],"
+                        "{\"code\":\"history-type\"},{\"code\":\"create\"},"
+                        "{\"code\":\"search-type\"}],"
                         "\"versioning\":\"versioned-update\","
                         "\"readHistory\":true,\"updateCreate\":true,"
                         "\"conditionalCreate\":true,"
-                        "\"conditionalUpdate\":false,"
-                        "\"conditionalDelete\":\"not-supported\"}");
+                        "\"conditionalUpdate\":true,"
+                        "\"conditionalDelete\":\"single\"");
+        for (k = 0; k < nsp; k++)
+            if (sps[k]->type == CR_SP_REFERENCE)
+                any_ref = true;
+        if (any_ref) {
+            /* what _include and _revinclude take */
+            bool first = true;
+            cr_buf_adds(&b, ",\"searchInclude\":[\"*\"");
+            for (k = 0; k < nsp; k++)
+                if (sps[k]->type == CR_SP_REFERENCE) {
+                    cr_buf_addf(&b, ",\"%s:%s\"", types[i], sps[k]->code);
+                    first = false;
+                }
+            (void)first;
+            cr_buf_addc(&b, ']');
+        }
+        cr_buf_adds(&b, ",\"searchParam\":[");
+        for (k = 0; k < nsp; k++) {
+            static const char *const tn[] = {
+                "token", "string", "date", "reference", "number",
+                "quantity", "uri", "token", "date" };
+            if (k)
+                cr_buf_addc(&b, ',');
+            cr_buf_adds(&b, "{\"name\":");
+            cr_buf_add_json_str(&b, sps[k]->code);
+            if (sps[k]->url) {
+                cr_buf_adds(&b, ",\"definition\":");
+                cr_buf_add_json_str(&b, sps[k]->url);
+            }
+            cr_buf_addf(&b, ",\"type\":\"%s\"}", tn[sps[k]->type]);
+        }
+        cr_buf_addc(&b, ']');
+        if (strcmp(types[i], "Patient") == 0)
+            cr_buf_adds(&b, ",\"operation\":[{\"name\":\"everything\","
+                            "\"definition\":\"http://hl7.org/fhir/"
+                            "OperationDefinition/Patient-everything\"}]");
+        cr_buf_addc(&b, '}');
     }
-    cr_buf_adds(&b, "],\"interaction\":[{\"code\":\"history-system\"}]}]}");
+    cr_buf_adds(&b, "],\"interaction\":[{\"code\":\"transaction\"},"
+                    "{\"code\":\"batch\"},"
+                    "{\"code\":\"history-system\"}]}]}");
     cr_api_send_buf(x, 200, &b);
 }

@@ -74,6 +74,11 @@ cr_api_route(struct ctx *x, struct cr_err *err)
         r->kind = R_TYPE_SEARCH;
         return CR_OK;
     }
+    if (n == 2 && lens[1] > 1 && segs[1][0] == '$') {
+        r->kind = R_TYPE_OP;
+        r->op = cr_arena_strndup(x->req->arena, segs[1] + 1, lens[1] - 1);
+        return r->op ? CR_OK : CR_ENOMEM;
+    }
     if (!cr_fhir_valid_id(segs[1], lens[1]))
         return cr_err_set(err, CR_EINVAL, "value", NULL,
                           "'%.*s' is not a valid resource id (1-64 of "
@@ -86,10 +91,14 @@ cr_api_route(struct ctx *x, struct cr_err *err)
         r->kind = R_INSTANCE;
         return CR_OK;
     }
+    if (n == 3 && lens[2] > 1 && segs[2][0] == '$') {
+        r->kind = R_INSTANCE_OP;
+        r->op = cr_arena_strndup(x->req->arena, segs[2] + 1, lens[2] - 1);
+        return r->op ? CR_OK : CR_ENOMEM;
+    }
     if (lens[2] != 8 || memcmp(segs[2], "_history", 8) != 0)
-        return cr_err_set(err, CR_ENOTFOUND, "not-supported", NULL,
-                          "no such endpoint: %s (operations are not "
-                          "supported yet)", path);
+        return cr_err_set(err, CR_ENOTFOUND, "not-found", NULL,
+                          "no such endpoint: %s", path);
     if (n == 3) {
         r->kind = R_INST_HIST;
         return CR_OK;

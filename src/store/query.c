@@ -1054,7 +1054,7 @@ cr_store_everything(struct cr_store *s, const struct cr_store_everything *e,
         if (pass) {
             qs(&q, " UNION ALL SELECT r2.type,r2.id,r2.version,"
                    "r2.last_updated,r2.seq,r2.deleted,r2.patient,r2.org,"
-                   "r2.node,r2.json,1 AS grp FROM resources r2 WHERE "
+                   "r2.node,r2.json,2 AS grp FROM resources r2 WHERE "
                    "r2.deleted=0 AND r2.type IN ('Practitioner',"
                    "'Organization','Location','Medication') AND "
                    "(r2.type,r2.id) IN (SELECT x.ref_type,x.ref_id FROM "
@@ -1064,7 +1064,8 @@ cr_store_everything(struct cr_store *s, const struct cr_store_everything *e,
             qs(&q, " AND r.deleted=0");
         } else {
             qs(&q, "SELECT r.type,r.id,r.version,r.last_updated,r.seq,"
-                   "r.deleted,r.patient,r.org,r.node,r.json,0 AS grp FROM "
+                   "r.deleted,r.patient,r.org,r.node,r.json,CASE WHEN "
+                   "r.type='Patient' THEN 0 ELSE 1 END AS grp FROM "
                    "resources r WHERE r.patient=");
             bt(&q, e->patient_id);
             qs(&q, " AND r.deleted=0");
