@@ -166,8 +166,12 @@ dispatch(struct ctx *x)
             cr_api_create_resource(x);
         else if (is(x, "GET"))
             cr_api_search(x);
+        else if (is(x, "PUT"))
+            cr_api_conditional_update(x);
+        else if (is(x, "DELETE"))
+            cr_api_conditional_delete(x);
         else
-            method_not_allowed(x, "GET, POST");
+            method_not_allowed(x, "GET, POST, PUT, DELETE");
         return;
     case R_TYPE_SEARCH:
         if (is(x, "POST") || is(x, "GET"))

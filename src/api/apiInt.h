@@ -190,6 +190,10 @@ void
 cr_api_update(struct ctx *x);
 void
 cr_api_delete(struct ctx *x);
+void
+cr_api_conditional_update(struct ctx *x);
+void
+cr_api_conditional_delete(struct ctx *x);
 
 /* bundle.c: POST /fhir with a batch or transaction Bundle. */
 void

@@ -46,6 +46,15 @@ cr_api_write_in_txn(struct cr_store_txn *txn, void *ctx, struct cr_err *err)
                 return cr_store_txn_read(txn, j->type, ids[0], &j->found,
                                          &j->found_meta, err);
             }
+            if (j->kind == W_UPDATE && j->p) {
+                json_t *bid = json_object_get(j->p->root, "id");
+                if (bid && (!json_is_string(bid) ||
+                            strcmp(json_string_value(bid), ids[0]) != 0))
+                    return cr_err_set(err, CR_EINVAL, "invalid", "id",
+                                      "the resource's id does not match "
+                                      "%s/%s, which the condition found",
+                                      j->type, ids[0]);
+            }
             j->id = j->found_id;
         } else if (j->kind == W_DELETE) {
             j->result = RES_NO_MATCH;
@@ -528,4 +537,125 @@ cr_api_vread(struct ctx *x)
     rc = cr_store_vread(x->api->store, x->route.type, x->route.id,
                         x->route.version, &b, &m, &err);
     answer_read(x, rc, &b, &m, &err);
+}
+
+/* The query of a conditional update or delete as one condition text
+ * ("identifier=..." or "_id=..."). */
+struct cond_args {
+    const char *name;
+    const char *value;
+    int n;
+};
+
+static bool
+take_cond(void *ctx, const char *name, const char *value)
+{
+    struct cond_args *c = ctx;
+
+    if (strcmp(name, "_format") == 0)
+        return true;
+    c->name = name;
+    c->value = value;
+    c->n++;
+    return true;
+}
+
+static bool
+condition_from_query(struct ctx *x, struct write_job *j)
+{
+    struct cond_args c = { NULL, NULL, 0 };
+    struct cr_err err;
+    size_t n;
+    char *text;
+
+    cr_err_clear(&err);
+    cr_http_args(x->req, take_cond, &c);
+    if (c.n != 1 || (strcmp(c.name, "identifier") != 0 &&
+                     strcmp(c.name, "_id") != 0)) {
+        cr_api_outcome(x, 400, "error", "not-supported", NULL,
+                       "a conditional %s takes one condition: "
+                       "identifier=system|value (or _id=id)",
+                       j->kind == W_DELETE ? "delete" : "update");
+        return false;
+    }
+    n = strlen(c.name) + strlen(c.value) + 2;
+    text = cr_arena_alloc(x->req->arena, n);
+    if (text == NULL) {
+        cr_api_outcome(x, 503, "error", "transient", NULL,
+                       "the server is out of memory; try again shortly");
+        return false;
+    }
+    /* already decoded: encode '%' so the condition parser leaves it */
+    snprintf(text, n, "%s=%s", c.name, c.value);
+    if (strchr(c.value, '%')) {
+        cr_api_outcome(x, 400, "error", "not-supported", NULL,
+                       "the condition value may not contain '%%'");
+        return false;
+    }
+    if (cr_api_parse_condition(x, j, text, &err) != CR_OK) {
+        cr_api_fail(x, &err);
+        return false;
+    }
+    if (strcmp(j->cond_param, "_id") == 0) {
+        /* _id=x is the resource x itself: act on it directly */
+        j->id = j->cond_code;
+        j->cond_param = NULL;
+    }
+    return true;
+}
+
+void
+cr_api_conditional_update(struct ctx *x)
+{
+    struct write_job *j;
+    struct prepared *p;
+    struct cr_err err;
+    char *id;
+
+    cr_err_clear(&err);
+    if (!cr_api_check_content_type(x) || !new_job(x, &j, &p))
+        return;
+    j->kind = W_UPDATE;
+    if (!condition_from_query(x, j))
+        return;
+    if (cr_api_parse_resource(x, x->route.type, NULL, p, &err) != CR_OK) {
+        cr_api_fail(x, &err);
+        return;
+    }
+    if (j->id == NULL) {
+        /* no match: create, with the body's id if it has one */
+        json_t *bid = json_object_get(p->root, "id");
+        id = cr_arena_alloc(x->req->arena, 65);
+        if (id == NULL) {
+            cr_api_outcome(x, 503, "error", "transient", NULL,
+                           "the server is out of memory; try again shortly");
+            return;
+        }
+        if (json_is_string(bid))
+            snprintf(id, 65, "%s", json_string_value(bid));
+        else
+            cr_api_new_id(id);
+        j->id = id;
+    }
+    j->p = p;
+    j->type = x->route.type;
+    j->org = x->principal.org;
+    run_write(x, j);
+}
+
+void
+cr_api_conditional_delete(struct ctx *x)
+{
+    struct write_job *j;
+
+    if (!new_job(x, &j, NULL))
+        return;
+    j->kind = W_DELETE;
+    if (!condition_from_query(x, j))
+        return;
+    j->type = x->route.type;
+    j->org = x->principal.org;
+    if (j->id == NULL)
+        j->id = "";
+    run_write(x, j);
 }
