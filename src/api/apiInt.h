@@ -119,6 +119,13 @@ cr_api_parse_text(struct ctx *x, const char *type, const char *url_id,
                   const char *text, size_t text_len, struct prepared *p,
                   struct cr_err *err);
 
+/* prepare.c: the same without a request: memory from 'arena'; 'type'
+ * NULL takes the body's resourceType (which must be served). */
+cr_rc
+cr_api_prepare(struct cr_api *api, struct cr_arena *arena, const char *type,
+               const char *url_id, const char *text, size_t text_len,
+               struct prepared *p, struct cr_err *err);
+
 /* prepare.c: produce p->json for 'id' at 'version', time 'ms'. */
 cr_rc
 cr_api_finish_resource(struct prepared *p, const char *id, int64_t version,

@@ -116,8 +116,16 @@ cr_api_parse_text(struct ctx *x, const char *type, const char *url_id,
                   const char *text, size_t text_len, struct prepared *p,
                   struct cr_err *err)
 {
-    const struct cr_http_req *req = x->req;
-    int limit = x->api->cfg.max_json_depth;
+    return cr_api_prepare(x->api, x->req->arena, type, url_id, text,
+                          text_len, p, err);
+}
+
+cr_rc
+cr_api_prepare(struct cr_api *api, struct cr_arena *arena, const char *type,
+               const char *url_id, const char *text, size_t text_len,
+               struct prepared *p, struct cr_err *err)
+{
+    int limit = api->cfg.max_json_depth;
     json_error_t jerr;
     json_t *rt, *id;
     const char *rts;
@@ -127,7 +135,7 @@ cr_api_parse_text(struct ctx *x, const char *type, const char *url_id,
     if (text_len == 0)
         return cr_err_set(err, CR_EINVAL, "required", NULL,
                           "the request has no body: send a %s resource as "
-                          "FHIR JSON", type);
+                          "FHIR JSON", type ? type : "FHIR");
     if (cr_jsontext_depth(text, text_len, limit) > limit)
         return cr_err_set(err, CR_EINVAL, "structure", NULL,
                           "the JSON nests deeper than %d levels, the limit "
@@ -143,10 +151,17 @@ cr_api_parse_text(struct ctx *x, const char *type, const char *url_id,
     rt = json_object_get(p->root, "resourceType");
     if (!json_is_string(rt))
         return cr_err_set(err, CR_EINVAL, "required", "resourceType",
-                          "the resource has no resourceType: expected \"%s\"",
-                          type);
+                          "the resource has no resourceType%s%s%s",
+                          type ? ": expected \"" : "", type ? type : "",
+                          type ? "\"" : "");
     rts = json_string_value(rt);
-    if (strcmp(rts, type) != 0)
+    if (type == NULL) {
+        if (!cr_fhir_is_supported_type(rts))
+            return cr_err_set(err, CR_EUNSUPPORTED, "not-supported",
+                              "resourceType", "this server does not serve "
+                              "%.64s resources", rts);
+        type = rts;
+    } else if (strcmp(rts, type) != 0)
         return cr_err_set(err, CR_EINVAL, "invalid", "resourceType",
                           "resourceType '%.64s' does not match the %s in "
                           "the URL", rts, type);
@@ -172,7 +187,7 @@ cr_api_parse_text(struct ctx *x, const char *type, const char *url_id,
     p->has_patient = cr_fhir_compartment_patient(
                          p->root, p->patient, sizeof p->patient) == CR_OK;
     {
-        struct collect c = { p, req->arena, 0, false };
+        struct collect c = { p, arena, 0, false };
         cr_rc rc = cr_fhir_index(p->root, collect_row, &c, err);
         if (rc != CR_OK)
             return rc;

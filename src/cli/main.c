@@ -1,5 +1,6 @@
 /* main.c: the carerecord command: dispatch to a subcommand.
  * Each subcommand lives in its own cmd_*.c. */
+#include "cli/cmd_import.h"
 #include "cli/cmd_serve.h"
 
 #if __has_include("cli/cmd_token.h")
@@ -23,6 +24,7 @@ static const char usage[] =
     "Commands:\n"
     "  serve    run a node (FHIR API under /fhir)\n"
     "  token    mint a signed access token (development and tests)\n"
+    "  import   load NDJSON files into a node's store\n"
     "  synth    generate a synthetic London population as NDJSON\n"
     "  version  print the version\n"
     "\n"
@@ -44,6 +46,8 @@ main(int argc, char **argv)
     }
     if (strcmp(cmd, "serve") == 0)
         return cr_cli_serve(argc - 1, argv + 1);
+    if (strcmp(cmd, "import") == 0)
+        return cr_cli_import(argc - 1, argv + 1);
 #ifdef HAVE_TOKEN
     if (strcmp(cmd, "token") == 0)
         return cr_cli_token(argc - 1, argv + 1);

@@ -132,12 +132,12 @@ table_of(enum cr_fhir_sp_type kind)
 {
     switch (kind) {
     case CR_SP_TOKEN:
-    case CR_SP_URI: return "idx_token";
-    case CR_SP_STRING: return "idx_string";
-    case CR_SP_DATE: return "idx_date";
-    case CR_SP_REFERENCE: return "idx_ref";
+    case CR_SP_URI: return "ix_token";
+    case CR_SP_STRING: return "ix_string";
+    case CR_SP_DATE: return "ix_date";
+    case CR_SP_REFERENCE: return "ix_ref";
     case CR_SP_NUMBER:
-    case CR_SP_QUANTITY: return "idx_number";
+    case CR_SP_QUANTITY: return "ix_number";
     default: return NULL;
     }
 }
@@ -253,83 +253,98 @@ number_cond(struct q *q, const char *col, const struct cr_search_value *v)
     }
 }
 
-/* Condition on index alias 'a' for one value of clause 'c'. */
+/* Condition on index alias 'a' for one value of clause 'c' on 'type'. */
 static void
-value_cond(struct q *q, const char *a, const struct cr_search_clause *c,
-           const struct cr_search_value *v)
+value_cond(struct q *q, const char *a, const char *type,
+           const struct cr_search_clause *c, const struct cr_search_value *v)
 {
+    int64_t hp = cr_store_hash2(type, c->param);
     char col[48], col2[48];
+    size_t i;
 
     switch (c->kind) {
     case CR_SP_TOKEN:
     case CR_SP_URI:
         if (c->modifier == CR_MOD_TEXT) {
-            cr_buf_addf(&q->sql, "(%s.text>=", a); bt(q, v->text);
+            cr_buf_addf(&q->sql, "(%s.hp=", a); bi(q, hp);
+            cr_buf_addf(&q->sql, " AND %s.text>=", a); bt(q, v->text);
             cr_buf_addf(&q->sql, " AND %s.text<", a);
             bt(q, prefix_end(q, v->text));
             qs(q, ")");
-            return;
-        }
-        qs(q, "(");
-        if (v->code) {
-            cr_buf_addf(&q->sql, "%s.code=", a);
-            bt(q, v->code);
-        } else {
-            cr_buf_addf(&q->sql, "1");
-        }
-        if (v->system && *v->system && v->code) {
+        } else if (v->code && v->system && *v->system) {
             /* A code element has an implicit system (its binding's):
              * its rows carry none, so they match any system asked for. */
-            cr_buf_addf(&q->sql, " AND %s.system IN (", a);
-            bt(q, v->system);
-            qs(q, ",'')");
-        } else if (v->system) {
-            cr_buf_addf(&q->sql, " AND %s.system=", a);
-            bt(q, v->system);
+            cr_buf_addf(&q->sql, "%s.hsc IN (", a);
+            bi(q, cr_store_hash4(type, c->param, v->system, v->code));
+            qs(q, ",");
+            bi(q, cr_store_hash4(type, c->param, "", v->code));
+            qs(q, ")");
+        } else if (v->code && v->system) {
+            cr_buf_addf(&q->sql, "%s.hsc=", a);
+            bi(q, cr_store_hash4(type, c->param, "", v->code));
+        } else if (v->code) {
+            cr_buf_addf(&q->sql, "%s.hc=", a);
+            bi(q, cr_store_hash3(type, c->param, v->code));
+        } else {
+            cr_buf_addf(&q->sql, "%s.hs=", a);
+            bi(q, cr_store_hash3(type, c->param, v->system));
         }
-        qs(q, ")");
         return;
     case CR_SP_STRING:
+        cr_buf_addf(&q->sql, "(%s.hp=", a); bi(q, hp);
         if (c->modifier == CR_MOD_EXACT) {
-            cr_buf_addf(&q->sql, "%s.raw=", a);
+            cr_buf_addf(&q->sql, " AND %s.raw=", a);
             bt(q, v->text);
         } else if (c->modifier == CR_MOD_CONTAINS) {
-            cr_buf_addf(&q->sql, "instr(%s.norm,", a);
+            cr_buf_addf(&q->sql, " AND instr(%s.norm,", a);
             bt(q, v->text);
             qs(q, ")>0");
         } else {
-            cr_buf_addf(&q->sql, "(%s.norm>=", a); bt(q, v->text);
+            cr_buf_addf(&q->sql, " AND %s.norm>=", a); bt(q, v->text);
             cr_buf_addf(&q->sql, " AND %s.norm<", a);
             bt(q, prefix_end(q, v->text));
-            qs(q, ")");
         }
+        qs(q, ")");
         return;
     case CR_SP_DATE:
         snprintf(col, sizeof col, "%s.lo", a);
         snprintf(col2, sizeof col2, "%s.hi", a);
+        cr_buf_addf(&q->sql, "(%s.hp=", a); bi(q, hp);
+        qs(q, " AND ");
         date_cond(q, col, col2, v);
+        qs(q, ")");
         return;
     case CR_SP_NUMBER:
     case CR_SP_QUANTITY:
         snprintf(col, sizeof col, "%s.num", a);
-        qs(q, "(");
+        cr_buf_addf(&q->sql, "(%s.hp=", a); bi(q, hp);
+        qs(q, " AND ");
         number_cond(q, col, v);
-        if (v->unit_code) {
-            cr_buf_addf(&q->sql, " AND %s.code=", a);
-            bt(q, v->unit_code);
-        }
-        if (v->unit_system) {
-            cr_buf_addf(&q->sql, " AND %s.system=", a);
-            bt(q, v->unit_system);
+        if (v->unit_code && v->unit_system) {
+            cr_buf_addf(&q->sql, " AND %s.hu=", a);
+            bi(q, cr_store_hash2(v->unit_system, v->unit_code));
+        } else if (v->unit_code) {
+            cr_buf_addf(&q->sql, " AND %s.hcu=", a);
+            bi(q, cr_store_hash2("", v->unit_code));
         }
         qs(q, ")");
         return;
     case CR_SP_REFERENCE:
-        cr_buf_addf(&q->sql, "(%s.ref_id=", a);
-        bt(q, v->ref_id);
+        cr_buf_addf(&q->sql, "(%s.hp=", a); bi(q, hp);
         if (v->ref_type) {
-            cr_buf_addf(&q->sql, " AND %s.ref_type=", a);
-            bt(q, v->ref_type);
+            cr_buf_addf(&q->sql, " AND %s.ht=", a);
+            bi(q, cr_store_hash_ref(v->ref_type, v->ref_id));
+        } else {
+            /* a bare id: any of the types the parameter may refer to */
+            cr_buf_addf(&q->sql, " AND %s.ht IN (", a);
+            for (i = 0; i < c->ntargets; i++) {
+                if (i)
+                    qs(q, ",");
+                bi(q, cr_store_hash_ref(c->targets[i], v->ref_id));
+            }
+            if (c->ntargets == 0)
+                qs(q, "NULL");
+            qs(q, ")");
         }
         qs(q, ")");
         return;
@@ -339,7 +354,8 @@ value_cond(struct q *q, const char *a, const struct cr_search_clause *c,
 }
 
 static void
-values_cond(struct q *q, const char *a, const struct cr_search_clause *c)
+values_cond(struct q *q, const char *a, const char *type,
+            const struct cr_search_clause *c)
 {
     size_t i;
 
@@ -347,7 +363,7 @@ values_cond(struct q *q, const char *a, const struct cr_search_clause *c)
     for (i = 0; i < c->nvalues; i++) {
         if (i)
             qs(q, " OR ");
-        value_cond(q, a, c, &c->values[i]);
+        value_cond(q, a, type, c, &c->values[i]);
     }
     qs(q, ")");
 }
@@ -363,7 +379,7 @@ is_positive(const struct cr_search_clause *c)
 static void probe(struct q *q, const char *r, const char *type,
                   const struct cr_search_clause *c);
 
-/* SELECT the ids of resources of 'type' that match 'c'. */
+/* SELECT the rids of resources of 'type' that match 'c'. */
 static void
 idset(struct q *q, const char *type, const struct cr_search_clause *c)
 {
@@ -371,42 +387,34 @@ idset(struct q *q, const char *type, const struct cr_search_clause *c)
 
     snprintf(a, sizeof a, "t%d", ++q->depth);
     if (c->has_type) {
-        cr_buf_addf(&q->sql, "SELECT %s.ref_id FROM idx_ref %s WHERE "
-                             "%s.type=", a, a, a);
-        bt(q, c->has_type);
-        cr_buf_addf(&q->sql, " AND %s.param=", a);
-        bt(q, c->has_ref);
-        cr_buf_addf(&q->sql, " AND %s.ref_type=", a);
+        cr_buf_addf(&q->sql, "SELECT %s.rid FROM resources %s WHERE %s.type=",
+                    a, a, a);
         bt(q, type);
-        cr_buf_addf(&q->sql, " AND %s.id IN (", a);
+        cr_buf_addf(&q->sql, " AND %s.h IN (SELECT x%s.ht FROM ix_ref x%s "
+                             "WHERE x%s.hp=", a, a, a, a);
+        bi(q, cr_store_hash2(c->has_type, c->has_ref));
+        cr_buf_addf(&q->sql, " AND x%s.rid IN (", a);
         idset(q, c->has_type, c->inner);
-        qs(q, ")");
+        qs(q, "))");
         return;
     }
     if (c->inner) {
-        cr_buf_addf(&q->sql, "SELECT %s.id FROM idx_ref %s WHERE %s.type=",
-                    a, a, a);
-        bt(q, type);
-        cr_buf_addf(&q->sql, " AND %s.param=", a);
-        bt(q, c->param);
-        cr_buf_addf(&q->sql, " AND %s.ref_type=", a);
-        bt(q, c->chain_type);
-        cr_buf_addf(&q->sql, " AND %s.ref_id IN (", a);
+        cr_buf_addf(&q->sql, "SELECT %s.rid FROM ix_ref %s WHERE %s.hp=", a,
+                    a, a);
+        bi(q, cr_store_hash2(type, c->param));
+        cr_buf_addf(&q->sql, " AND %s.ht IN (SELECT y%s.h FROM resources y%s "
+                             "WHERE y%s.rid IN (", a, a, a, a);
         idset(q, c->chain_type, c->inner);
-        qs(q, ")");
+        qs(q, "))");
         return;
     }
     if (is_positive(c)) {
-        cr_buf_addf(&q->sql, "SELECT %s.id FROM %s %s WHERE %s.type=", a,
-                    table_of(c->kind), a, a);
-        bt(q, type);
-        cr_buf_addf(&q->sql, " AND %s.param=", a);
-        bt(q, c->param);
-        qs(q, " AND ");
-        values_cond(q, a, c);
+        cr_buf_addf(&q->sql, "SELECT %s.rid FROM %s %s WHERE ", a,
+                    table_of(c->kind), a);
+        values_cond(q, a, type, c);
         return;
     }
-    cr_buf_addf(&q->sql, "SELECT %s.id FROM resources %s WHERE %s.type=", a,
+    cr_buf_addf(&q->sql, "SELECT %s.rid FROM resources %s WHERE %s.type=", a,
                 a, a);
     bt(q, type);
     cr_buf_addf(&q->sql, " AND %s.deleted=0 AND ", a);
@@ -444,7 +452,7 @@ probe(struct q *q, const char *r, const char *type,
         return;
     }
     if (c->inner || c->has_type) {
-        cr_buf_addf(&q->sql, "%s.id IN (", r);
+        cr_buf_addf(&q->sql, "%s.rid IN (", r);
         idset(q, type, c);
         qs(q, ")");
         return;
@@ -452,22 +460,17 @@ probe(struct q *q, const char *r, const char *type,
     snprintf(a, sizeof a, "p%d", ++q->depth);
     if (c->modifier == CR_MOD_MISSING) {
         bool is_missing = c->nvalues && c->values[0].is_missing;
-        cr_buf_addf(&q->sql, "%sEXISTS(SELECT 1 FROM %s %s WHERE %s.type=",
-                    is_missing ? "NOT " : "", table_of(c->kind), a, a);
-        bt(q, type);
-        cr_buf_addf(&q->sql, " AND %s.id=%s.id AND %s.param=", a, r, a);
-        bt(q, c->param);
+        cr_buf_addf(&q->sql, "%sEXISTS(SELECT 1 FROM %s %s WHERE %s.rid=%s.rid"
+                             " AND %s.hp=", is_missing ? "NOT " : "",
+                    table_of(c->kind), a, a, r, a);
+        bi(q, cr_store_hash2(type, c->param));
         qs(q, ")");
         return;
     }
-    cr_buf_addf(&q->sql, "%sEXISTS(SELECT 1 FROM %s %s WHERE %s.type=",
-                c->modifier == CR_MOD_NOT ? "NOT " : "", table_of(c->kind), a,
-                a);
-    bt(q, type);
-    cr_buf_addf(&q->sql, " AND %s.id=%s.id AND %s.param=", a, r, a);
-    bt(q, c->param);
-    qs(q, " AND ");
-    values_cond(q, a, c);
+    cr_buf_addf(&q->sql, "%sEXISTS(SELECT 1 FROM %s %s WHERE %s.rid=%s.rid "
+                         "AND ", c->modifier == CR_MOD_NOT ? "NOT " : "",
+                table_of(c->kind), a, a, r);
+    values_cond(q, a, type, c);
     qs(q, ")");
 }
 
@@ -486,7 +489,15 @@ drive_rank(const struct cr_search_clause *c)
     switch (c->kind) {
     case CR_SP_REFERENCE: return 1;
     case CR_SP_TOKEN:
-    case CR_SP_URI: return c->modifier == CR_MOD_TEXT ? 4 : 2;
+    case CR_SP_URI: {
+        size_t i;
+        if (c->modifier == CR_MOD_TEXT)
+            return -1;
+        for (i = 0; i < c->nvalues; i++)
+            if (c->values[i].code == NULL)
+                return -1;      /* "system|": no index on system alone */
+        return 2;
+    }
     case CR_SP_STRING: return 3;
     default: return 6;
     }
@@ -510,7 +521,7 @@ where(struct q *q, const struct cr_search_plan *plan)
         }
     }
     if (drive != SIZE_MAX && plan->clauses[drive].kind != CR_SP_SPECIAL_ID) {
-        qs(q, " AND r.id IN (");
+        qs(q, " AND r.rid IN (");
         idset(q, plan->type, &plan->clauses[drive]);
         qs(q, ")");
     }
@@ -524,9 +535,10 @@ where(struct q *q, const struct cr_search_plan *plan)
 
 /* The sort key expression for sort 's' (NULLs last either way). */
 static void
-sort_key(struct q *q, const struct cr_search_sort *s)
+sort_key(struct q *q, const char *type, const struct cr_search_sort *s)
 {
     const char *t = table_of(s->kind);
+    const char *agg = s->is_desc ? "max" : "min";
 
     if (strcmp(s->param, "_id") == 0) {
         qs(q, "r.id");
@@ -539,33 +551,26 @@ sort_key(struct q *q, const struct cr_search_sort *s)
     }
     switch (s->kind) {
     case CR_SP_STRING:
-        cr_buf_addf(&q->sql, "ifnull((SELECT %s(k.norm) FROM %s k WHERE "
-                             "k.type=r.type AND k.id=r.id AND k.param=",
-                    s->is_desc ? "max" : "min", t);
-        bt(q, s->param);
-        cr_buf_addf(&q->sql, "),%s)", s->is_desc ? "''" : "char(1114111)");
-        break;
     case CR_SP_TOKEN:
     case CR_SP_URI:
-        cr_buf_addf(&q->sql, "ifnull((SELECT %s(k.code) FROM %s k WHERE "
-                             "k.type=r.type AND k.id=r.id AND k.param=",
-                    s->is_desc ? "max" : "min", t);
-        bt(q, s->param);
+        cr_buf_addf(&q->sql, "ifnull((SELECT %s(k.%s) FROM %s k WHERE "
+                             "k.rid=r.rid AND k.hp=", agg,
+                    s->kind == CR_SP_STRING ? "norm" : "code", t);
+        bi(q, cr_store_hash2(type, s->param));
         cr_buf_addf(&q->sql, "),%s)", s->is_desc ? "''" : "char(1114111)");
         break;
     case CR_SP_DATE:
         cr_buf_addf(&q->sql, "ifnull((SELECT %s FROM %s k WHERE "
-                             "k.type=r.type AND k.id=r.id AND k.param=",
+                             "k.rid=r.rid AND k.hp=",
                     s->is_desc ? "max(k.hi)" : "min(k.lo)", t);
-        bt(q, s->param);
+        bi(q, cr_store_hash2(type, s->param));
         cr_buf_addf(&q->sql, "),%s)", s->is_desc ? "-9223372036854775807"
                                                  : "9223372036854775807");
         break;
     default:
         cr_buf_addf(&q->sql, "ifnull((SELECT %s(k.num) FROM %s k WHERE "
-                             "k.type=r.type AND k.id=r.id AND k.param=",
-                    s->is_desc ? "max" : "min", t);
-        bt(q, s->param);
+                             "k.rid=r.rid AND k.hp=", agg, t);
+        bi(q, cr_store_hash2(type, s->param));
         cr_buf_addf(&q->sql, "),%s)", s->is_desc ? "-1e308" : "1e308");
         break;
     }
@@ -787,7 +792,7 @@ cr_store_search(struct cr_store *s, const struct cr_search_plan *plan,
     qs(&q, "SELECT * FROM (SELECT " ROW_COLS);
     for (i = 0; i < plan->nsort; i++) {
         qs(&q, ",");
-        sort_key(&q, &plan->sort[i]);
+        sort_key(&q, plan->type, &plan->sort[i]);
         cr_buf_addf(&q.sql, " AS k%zu", i);
     }
     qs(&q, " FROM resources r WHERE ");
@@ -991,31 +996,36 @@ cr_store_include(struct cr_store *s, const struct cr_search_include *inc,
     q.sql = cr_buf_make(65536);
     if (!inc->is_rev) {
         /* what the page's resources refer to */
-        qs(&q, "SELECT DISTINCT " INC_COLS " FROM idx_ref x JOIN resources "
-               "r2 ON r2.type=x.ref_type AND r2.id=x.ref_id WHERE x.type=");
+        qs(&q, "SELECT DISTINCT " INC_COLS " FROM ix_ref x JOIN resources "
+               "r2 ON r2.h=x.ht WHERE x.rid IN (SELECT rr.rid FROM resources "
+               "rr WHERE rr.type=");
         bt(&q, type);
-        qs(&q, " AND x.id IN (SELECT value FROM json_each(");
+        qs(&q, " AND rr.id IN (SELECT value FROM json_each(");
         bt(&q, ids_json);
-        qs(&q, ")) AND r2.deleted=0");
+        qs(&q, "))) AND r2.deleted=0");
+        if (strcmp(inc->param, "*") != 0) {
+            qs(&q, " AND x.hp=");
+            bi(&q, cr_store_hash2(type, inc->param));
+        }
+        if (inc->target_type) {
+            qs(&q, " AND r2.type=");
+            bt(&q, inc->target_type);
+        }
     } else {
         /* what refers to the page's resources */
-        qs(&q, "SELECT DISTINCT " INC_COLS " FROM idx_ref x JOIN resources "
-               "r2 ON r2.type=x.type AND r2.id=x.id WHERE x.ref_id IN "
-               "(SELECT value FROM json_each(");
-        bt(&q, ids_json);
-        qs(&q, ")) AND x.ref_type=");
+        qs(&q, "SELECT DISTINCT " INC_COLS " FROM ix_ref x JOIN resources "
+               "r2 ON r2.rid=x.rid WHERE x.ht IN (SELECT rr.h FROM resources "
+               "rr WHERE rr.type=");
         bt(&q, type);
-        qs(&q, " AND x.type=");
+        qs(&q, " AND rr.id IN (SELECT value FROM json_each(");
+        bt(&q, ids_json);
+        qs(&q, "))) AND r2.type=");
         bt(&q, inc->source_type);
         qs(&q, " AND r2.deleted=0");
-    }
-    if (strcmp(inc->param, "*") != 0) {
-        qs(&q, " AND x.param=");
-        bt(&q, inc->param);
-    }
-    if (!inc->is_rev && inc->target_type) {
-        qs(&q, " AND x.ref_type=");
-        bt(&q, inc->target_type);
+        if (strcmp(inc->param, "*") != 0) {
+            qs(&q, " AND x.hp=");
+            bi(&q, cr_store_hash2(inc->source_type, inc->param));
+        }
     }
     qs(&q, " ORDER BY r2.type, r2.id");
     rc = stream(s, &q, fn, ctx, 0, NULL, err);
@@ -1057,9 +1067,8 @@ cr_store_everything(struct cr_store *s, const struct cr_store_everything *e,
                    "r2.node,r2.json,2 AS grp FROM resources r2 WHERE "
                    "r2.deleted=0 AND r2.type IN ('Practitioner',"
                    "'Organization','Location','Medication') AND "
-                   "(r2.type,r2.id) IN (SELECT x.ref_type,x.ref_id FROM "
-                   "resources r JOIN idx_ref x ON x.type=r.type AND "
-                   "x.id=r.id WHERE r.patient=");
+                   "r2.h IN (SELECT x.ht FROM resources r JOIN ix_ref x "
+                   "ON x.rid=r.rid WHERE r.patient=");
             bt(&q, e->patient_id);
             qs(&q, " AND r.deleted=0");
         } else {
@@ -1084,9 +1093,8 @@ cr_store_everything(struct cr_store *s, const struct cr_store_everything *e,
             /* care dates: keep the patient, resources with no dates, and
              * those whose dates overlap the window */
             qs(&q, " AND (r.type='Patient' OR NOT EXISTS(SELECT 1 FROM "
-                   "idx_date d WHERE d.type=r.type AND d.id=r.id) OR "
-                   "EXISTS(SELECT 1 FROM idx_date d WHERE d.type=r.type AND "
-                   "d.id=r.id AND d.hi>=");
+                   "ix_date d WHERE d.rid=r.rid) OR EXISTS(SELECT 1 FROM "
+                   "ix_date d WHERE d.rid=r.rid AND d.hi>=");
             bi(&q, e->start_ms);
             qs(&q, " AND d.lo<=");
             bi(&q, e->end_ms);

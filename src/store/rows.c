@@ -1,10 +1,11 @@
 /* rows.c: search index rows, one table per kind of value.
  *
- * Every table is keyed by (type, id, ...) so a resource's rows are replaced
- * by a prefix delete when it changes, and has a second index for the
- * lookups searches make (see schema.c). Rows come from fhir/'s extraction
- * (cr_fhir_index) done by the caller, off the writer thread. Depends on
- * SQLite, fhir/ and core/. */
+ * Every table is keyed by the resource's rid first, so a resource's rows
+ * are replaced by a prefix delete when it changes and a search can probe
+ * one resource cheaply; a second index answers the lookups searches make,
+ * by 64-bit hash keys (hash.c) rather than repeated text. Rows come from
+ * fhir/'s extraction (cr_fhir_index), done by the caller off the writer
+ * thread. Depends on SQLite, fhir/, jansson, core/. */
 #include "store/storeInt.h"
 
 #include <jansson.h>
@@ -12,21 +13,20 @@
 #include <string.h>
 
 static const char *const index_sql[ST__COUNT] = {
-    [ST_DEL_TOKEN] = "DELETE FROM idx_token WHERE type=?1 AND id=?2",
-    [ST_DEL_STRING] = "DELETE FROM idx_string WHERE type=?1 AND id=?2",
-    [ST_DEL_DATE] = "DELETE FROM idx_date WHERE type=?1 AND id=?2",
-    [ST_DEL_REF] = "DELETE FROM idx_ref WHERE type=?1 AND id=?2",
-    [ST_DEL_NUMBER] = "DELETE FROM idx_number WHERE type=?1 AND id=?2",
-    [ST_ADD_TOKEN] = "INSERT OR IGNORE INTO idx_token(type,id,param,system,"
-                     "code,text) VALUES(?1,?2,?3,?4,?5,?6)",
-    [ST_ADD_STRING] = "INSERT OR IGNORE INTO idx_string(type,id,param,norm,"
-                      "raw) VALUES(?1,?2,?3,?4,?5)",
-    [ST_ADD_DATE] = "INSERT OR IGNORE INTO idx_date(type,id,param,lo,hi) "
-                    "VALUES(?1,?2,?3,?4,?5)",
-    [ST_ADD_REF] = "INSERT OR IGNORE INTO idx_ref(type,id,param,ref_type,"
-                   "ref_id) VALUES(?1,?2,?3,?4,?5)",
-    [ST_ADD_NUMBER] = "INSERT OR IGNORE INTO idx_number(type,id,param,num,"
-                      "lo,hi,system,code) VALUES(?1,?2,?3,?4,?5,?6,?7,?8)",
+    [ST_DEL_TOKEN] = "DELETE FROM ix_token WHERE rid=?1",
+    [ST_DEL_STRING] = "DELETE FROM ix_string WHERE rid=?1",
+    [ST_DEL_DATE] = "DELETE FROM ix_date WHERE rid=?1",
+    [ST_DEL_REF] = "DELETE FROM ix_ref WHERE rid=?1",
+    [ST_DEL_NUMBER] = "DELETE FROM ix_number WHERE rid=?1",
+    [ST_ADD_TOKEN] = "INSERT OR IGNORE INTO ix_token(rid,hsc,hc,hs,code,text,"
+                     "hp) VALUES(?1,?2,?3,?4,?5,?6,?7)",
+    [ST_ADD_STRING] = "INSERT OR IGNORE INTO ix_string(rid,hp,norm,raw) "
+                      "VALUES(?1,?2,?3,?4)",
+    [ST_ADD_DATE] = "INSERT OR IGNORE INTO ix_date(rid,hp,lo,hi) "
+                    "VALUES(?1,?2,?3,?4)",
+    [ST_ADD_REF] = "INSERT OR IGNORE INTO ix_ref(rid,hp,ht) VALUES(?1,?2,?3)",
+    [ST_ADD_NUMBER] = "INSERT OR IGNORE INTO ix_number(rid,hp,num,lo,hi,hu,"
+                      "hcu) VALUES(?1,?2,?3,?4,?5,?6,?7)",
 };
 
 const char *
@@ -42,10 +42,11 @@ bind_s(sqlite3_stmt *st, int i, const char *s)
 }
 
 static cr_rc
-add_row(struct conn *c, const char *type, const char *id,
+add_row(struct conn *c, const char *type, int64_t rid,
         const struct cr_fhir_index_row *r, struct cr_err *err)
 {
     sqlite3_stmt *st;
+    const char *code;
     int which;
 
     switch (r->kind) {
@@ -74,42 +75,49 @@ add_row(struct conn *c, const char *type, const char *id,
     st = cr_store_stmt(c, which, err);
     if (st == NULL)
         return CR_EIO;
-    bind_s(st, 1, type);
-    bind_s(st, 2, id);
-    bind_s(st, 3, r->param);
+    sqlite3_bind_int64(st, 1, rid);
     switch (r->kind) {
     case CR_SP_TOKEN:
-        bind_s(st, 4, r->system);
-        bind_s(st, 5, r->code);
-        bind_s(st, 6, r->text);
-        break;
     case CR_SP_URI:
         /* URIs match exactly, as tokens without a system do. */
-        bind_s(st, 4, "");
-        bind_s(st, 5, r->code ? r->code : r->raw);
-        bind_s(st, 6, "");
+        code = r->kind == CR_SP_URI ? (r->code ? r->code : r->raw) : r->code;
+        sqlite3_bind_int64(st, 2, cr_store_hash4(type, r->param,
+                                                 r->kind == CR_SP_URI
+                                                     ? "" : r->system,
+                                                 code));
+        sqlite3_bind_int64(st, 3, cr_store_hash3(type, r->param, code));
+        sqlite3_bind_int64(st, 4, cr_store_hash3(type, r->param,
+                                                 r->kind == CR_SP_URI
+                                                     ? "" : r->system));
+        bind_s(st, 5, code);
+        bind_s(st, 6, r->kind == CR_SP_URI ? "" : r->text);
+        sqlite3_bind_int64(st, 7, cr_store_hash2(type, r->param));
         break;
     case CR_SP_STRING:
-        bind_s(st, 4, r->text);
-        bind_s(st, 5, r->raw);
+        sqlite3_bind_int64(st, 2, cr_store_hash2(type, r->param));
+        bind_s(st, 3, r->text);
+        bind_s(st, 4, r->raw);
         break;
     case CR_SP_DATE:
-        sqlite3_bind_int64(st, 4, r->lo);
-        sqlite3_bind_int64(st, 5, r->hi);
+        sqlite3_bind_int64(st, 2, cr_store_hash2(type, r->param));
+        sqlite3_bind_int64(st, 3, r->lo);
+        sqlite3_bind_int64(st, 4, r->hi);
         break;
     case CR_SP_REFERENCE:
-        bind_s(st, 4, r->ref_type);
-        bind_s(st, 5, r->ref_id);
+        sqlite3_bind_int64(st, 2, cr_store_hash2(type, r->param));
+        sqlite3_bind_int64(st, 3, cr_store_hash_ref(r->ref_type, r->ref_id));
         break;
     default:
+        sqlite3_bind_int64(st, 2, cr_store_hash2(type, r->param));
         if (isnan(r->num))
-            sqlite3_bind_null(st, 4);
+            sqlite3_bind_null(st, 3);
         else
-            sqlite3_bind_double(st, 4, r->num);
-        sqlite3_bind_double(st, 5, r->num_lo);
-        sqlite3_bind_double(st, 6, r->num_hi);
-        bind_s(st, 7, r->system);
-        bind_s(st, 8, r->code);
+            sqlite3_bind_double(st, 3, r->num);
+        sqlite3_bind_double(st, 4, r->num_lo);
+        sqlite3_bind_double(st, 5, r->num_hi);
+        sqlite3_bind_int64(st, 6, r->code ? cr_store_hash2(r->system, r->code)
+                                          : 0);
+        sqlite3_bind_int64(st, 7, r->code ? cr_store_hash2("", r->code) : 0);
         break;
     }
     if (sqlite3_step(st) != SQLITE_DONE)
@@ -118,7 +126,7 @@ add_row(struct conn *c, const char *type, const char *id,
 }
 
 cr_rc
-cr_store_index_put(struct conn *c, const char *type, const char *id,
+cr_store_index_put(struct conn *c, const char *type, int64_t rid,
                    bool has_old, const struct cr_fhir_index_row *rows,
                    size_t nrows, struct cr_err *err)
 {
@@ -131,14 +139,13 @@ cr_store_index_put(struct conn *c, const char *type, const char *id,
             sqlite3_stmt *st = cr_store_stmt(c, which, err);
             if (st == NULL)
                 return CR_EIO;
-            bind_s(st, 1, type);
-            bind_s(st, 2, id);
+            sqlite3_bind_int64(st, 1, rid);
             if (sqlite3_step(st) != SQLITE_DONE)
                 return cr_store_sqlerr(c, "clearing index rows", err);
         }
     }
     for (i = 0; i < nrows; i++) {
-        rc = add_row(c, type, id, &rows[i], err);
+        rc = add_row(c, type, rid, &rows[i], err);
         if (rc != CR_OK)
             return rc;
     }
@@ -148,7 +155,7 @@ cr_store_index_put(struct conn *c, const char *type, const char *id,
 struct reindex_ctx {
     struct conn *c;
     const char *type;
-    const char *id;
+    int64_t rid;
     struct cr_err *err;
     cr_rc rc;
 };
@@ -158,7 +165,7 @@ reindex_row(void *ctx, const struct cr_fhir_index_row *row)
 {
     struct reindex_ctx *r = ctx;
 
-    r->rc = add_row(r->c, r->type, r->id, row, r->err);
+    r->rc = add_row(r->c, r->type, r->rid, row, r->err);
     return r->rc != CR_OK;
 }
 
@@ -166,15 +173,15 @@ cr_rc
 cr_store_reindex(struct conn *c, struct cr_err *err)
 {
     static const char *const clear =
-        "DELETE FROM idx_token; DELETE FROM idx_string; DELETE FROM idx_date;"
-        "DELETE FROM idx_ref; DELETE FROM idx_number;";
+        "DELETE FROM ix_token; DELETE FROM ix_string; DELETE FROM ix_date;"
+        "DELETE FROM ix_ref; DELETE FROM ix_number;";
     sqlite3_stmt *st = NULL;
     cr_rc rc = CR_OK;
     int r;
 
     if (sqlite3_exec(c->db, clear, NULL, NULL, NULL) != SQLITE_OK)
         return cr_store_sqlerr(c, "clearing the index", err);
-    if (sqlite3_prepare_v2(c->db, "SELECT type, id, json FROM resources "
+    if (sqlite3_prepare_v2(c->db, "SELECT type, rid, json FROM resources "
                                   "WHERE deleted=0", -1, &st, NULL) !=
         SQLITE_OK)
         return cr_store_sqlerr(c, "reading resources to index", err);
@@ -187,7 +194,7 @@ cr_store_reindex(struct conn *c, struct cr_err *err)
             continue;   /* never stored unparsable; skip rather than stop */
         ctx.c = c;
         ctx.type = (const char *)sqlite3_column_text(st, 0);
-        ctx.id = (const char *)sqlite3_column_text(st, 1);
+        ctx.rid = sqlite3_column_int64(st, 1);
         ctx.err = err;
         ctx.rc = CR_OK;
         cr_fhir_index(root, reindex_row, &ctx, err);

@@ -64,18 +64,80 @@ static const char *const migrations[] = {
     "  system TEXT NOT NULL, code TEXT NOT NULL,"
     "  PRIMARY KEY(type, id, param, lo, hi, system, code)) WITHOUT ROWID;"
     "CREATE INDEX idx_number_num ON idx_number(type, param, num);",
+
+    /* 3: resources get integer row ids (rid) and a hash of "Type/id" (h);
+     * index rows are keyed by rid and by 64-bit hashes of what searches
+     * look up (hash.c), so each row is a few integers instead of repeated
+     * text. Large rows leave the WITHOUT ROWID table, as SQLite advises.
+     * Rows are rebuilt from the resources (reindex). */
+    "CREATE TABLE resources3("
+    "  rid INTEGER PRIMARY KEY, type TEXT NOT NULL, id TEXT NOT NULL,"
+    "  h INTEGER NOT NULL, version INTEGER NOT NULL,"
+    "  last_updated INTEGER NOT NULL, seq INTEGER NOT NULL,"
+    "  deleted INTEGER NOT NULL DEFAULT 0, patient TEXT, org TEXT,"
+    "  node TEXT, json BLOB);"
+    "INSERT INTO resources3(type,id,h,version,last_updated,seq,deleted,"
+    "  patient,org,node,json) SELECT type,id,cr_hash(type,id),version,"
+    "  last_updated,seq,deleted,patient,org,node,json FROM resources "
+    "  ORDER BY seq;"
+    "DROP TABLE resources;"
+    "ALTER TABLE resources3 RENAME TO resources;"
+    "CREATE UNIQUE INDEX resources_tid ON resources(type, id);"
+    "CREATE INDEX resources_h ON resources(h);"
+    "CREATE INDEX resources_patient ON resources(patient, type, id)"
+    "  WHERE patient IS NOT NULL;"
+    "CREATE INDEX resources_type_seq ON resources(type, seq);"
+    "CREATE UNIQUE INDEX resources_seq ON resources(seq);"
+    "DROP TABLE idx_token; DROP TABLE idx_string; DROP TABLE idx_date;"
+    "DROP TABLE idx_ref; DROP TABLE idx_number;"
+    /* token and uri: hsc = H(type,param,system,code) (system "" for none),
+     * hc = H(type,param,code), hs = H(type,param,system), hp =
+     * H(type,param); code for sorting, text for :text */
+    "CREATE TABLE ix_token("
+    "  rid INTEGER NOT NULL, hsc INTEGER NOT NULL, hc INTEGER NOT NULL,"
+    "  hs INTEGER NOT NULL, hp INTEGER NOT NULL, code TEXT NOT NULL,"
+    "  text TEXT NOT NULL,"
+    "  PRIMARY KEY(rid, hsc, text)) WITHOUT ROWID;"
+    "CREATE INDEX ix_token_hsc ON ix_token(hsc);"
+    "CREATE INDEX ix_token_hc ON ix_token(hc);"
+    /* string: hp = H(type,param) */
+    "CREATE TABLE ix_string("
+    "  rid INTEGER NOT NULL, hp INTEGER NOT NULL, norm TEXT NOT NULL,"
+    "  raw TEXT NOT NULL, PRIMARY KEY(rid, hp, norm, raw)) WITHOUT ROWID;"
+    "CREATE INDEX ix_string_norm ON ix_string(hp, norm);"
+    "CREATE TABLE ix_date("
+    "  rid INTEGER NOT NULL, hp INTEGER NOT NULL, lo INTEGER NOT NULL,"
+    "  hi INTEGER NOT NULL, PRIMARY KEY(rid, hp, lo, hi)) WITHOUT ROWID;"
+    "CREATE INDEX ix_date_lo ON ix_date(hp, lo);"
+    /* reference: ht = H(target type, target id), as resources.h */
+    "CREATE TABLE ix_ref("
+    "  rid INTEGER NOT NULL, hp INTEGER NOT NULL, ht INTEGER NOT NULL,"
+    "  PRIMARY KEY(rid, hp, ht)) WITHOUT ROWID;"
+    "CREATE INDEX ix_ref_target ON ix_ref(ht, hp);"
+    /* number and quantity: hu = H(unit system, unit code), hcu = H(unit
+     * code), 0 when there is no unit */
+    "CREATE TABLE ix_number("
+    "  rid INTEGER NOT NULL, hp INTEGER NOT NULL, num REAL,"
+    "  lo REAL NOT NULL, hi REAL NOT NULL, hu INTEGER NOT NULL,"
+    "  hcu INTEGER NOT NULL,"
+    "  PRIMARY KEY(rid, hp, lo, hi, hu, hcu)) WITHOUT ROWID;"
+    "CREATE INDEX ix_number_num ON ix_number(hp, num);",
 };
+
+#define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
+#define NMIGRATIONS_TOTAL NMIGRATIONS
 
 /* Steps that need more than SQL, run after the SQL of the same version. */
 static cr_rc
 after_step(struct conn *c, int version, struct cr_err *err)
 {
-    if (version == 2)
+    /* Version 2's rows are superseded by version 3's at once: build only
+     * the newest kind. */
+    if (version == NMIGRATIONS_TOTAL)
         return cr_store_reindex(c, err);
     return CR_OK;
 }
 
-#define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
 cr_rc
 cr_store_migrate(struct conn *c, struct cr_err *err)

@@ -17,18 +17,25 @@ static const char *const stmt_sql[ST__COUNT] = {
                       "version=?3",
     [ST_CURRENT] = "SELECT version,last_updated,seq,deleted,patient,org,node"
                    " FROM resources WHERE type=?1 AND id=?2",
-    [ST_PUT_RES] = "INSERT OR REPLACE INTO resources(type,id,version,"
-                   "last_updated,seq,deleted,patient,org,node,json) "
-                   "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
+    [ST_PUT_RES] = "INSERT INTO resources(type,id,h,version,last_updated,"
+                   "seq,deleted,patient,org,node,json) "
+                   "VALUES(?1,?2,?11,?3,?4,?5,?6,?7,?8,?9,?10) "
+                   "ON CONFLICT(type,id) DO UPDATE SET "
+                   "version=excluded.version,"
+                   "last_updated=excluded.last_updated,seq=excluded.seq,"
+                   "deleted=excluded.deleted,patient=excluded.patient,"
+                   "org=excluded.org,node=excluded.node,json=excluded.json "
+                   "RETURNING rid",
     [ST_MOVE_TO_HIST] = "INSERT INTO history(seq,type,id,version,"
                         "last_updated,deleted,patient,org,node,json) "
                         "SELECT seq,type,id,version,last_updated,deleted,"
                         "patient,org,node,json FROM resources "
                         "WHERE type=?1 AND id=?2",
-    [ST_FIND_TOKEN] = "SELECT DISTINCT id FROM idx_token WHERE type=?1 AND "
-                      "param=?2 AND code=?3 AND system=?4 ORDER BY id",
-    [ST_FIND_TOKEN_ANY] = "SELECT DISTINCT id FROM idx_token WHERE type=?1 "
-                          "AND param=?2 AND code=?3 ORDER BY id",
+    [ST_FIND_TOKEN] = "SELECT DISTINCT r.id FROM ix_token t JOIN resources r "
+                      "ON r.rid=t.rid WHERE t.hsc=?1 ORDER BY r.id",
+    [ST_FIND_TOKEN_ANY] = "SELECT DISTINCT r.id FROM ix_token t JOIN "
+                          "resources r ON r.rid=t.rid WHERE t.hc=?1 "
+                          "ORDER BY r.id",
 };
 
 cr_rc
@@ -54,12 +61,23 @@ cr_store_conn_open(struct cr_store *s, bool is_writer, struct conn **out,
         goto fail;
     }
     sqlite3_busy_timeout(c->db, 10000);
+    if (cr_store_register_hash(c->db) != SQLITE_OK) {
+        rc = cr_store_sqlerr(c, "registering functions", err);
+        goto fail;
+    }
     if (sqlite3_exec(c->db,
                      "PRAGMA journal_mode=WAL;"
                      "PRAGMA synchronous=FULL;"
                      "PRAGMA temp_store=MEMORY;",
                      NULL, NULL, NULL) != SQLITE_OK) {
         rc = cr_store_sqlerr(c, "setting up the connection", err);
+        goto fail;
+    }
+    if (is_writer && s->is_bulk &&
+        sqlite3_exec(c->db, "PRAGMA synchronous=NORMAL;"
+                            "PRAGMA wal_autocheckpoint=20000;",
+                     NULL, NULL, NULL) != SQLITE_OK) {
+        rc = cr_store_sqlerr(c, "setting up bulk loading", err);
         goto fail;
     }
     if (is_writer &&
@@ -199,6 +217,7 @@ cr_store_open(const char *dir, const struct cr_store_opts *opts,
     snprintf(s->node_id, sizeof s->node_id, "%s",
              opts && opts->node_id ? opts->node_id : "local");
     s->max_batch = opts && opts->max_batch > 0 ? opts->max_batch : 256;
+    s->is_bulk = opts && opts->is_bulk;
     pthread_mutex_init(&s->pool_lock, NULL);
     pthread_mutex_init(&s->wlock, NULL);
     pthread_cond_init(&s->wcond, NULL);

@@ -57,6 +57,10 @@ struct cr_store_put {
 struct cr_store_opts {
     const char *node_id;        /* default "local" */
     int max_batch;              /* writes per group commit, default 256 */
+    bool is_bulk;               /* bulk loading: commits survive a crash of
+                                   the process but not of the machine, and
+                                   checkpoints are rarer (an interrupted
+                                   load is run again) */
 };
 
 /* Open (creating if needed) the store in directory 'dir', which must exist.

@@ -42,7 +42,8 @@ struct job {
     void *ctx;
     struct cr_err *err;
     cr_rc rc;
-    bool is_done;
+    bool is_done;                   /* guarded by wlock */
+    bool is_failed;                 /* writer thread only */
     struct cr_store_async *async;   /* NULL for a blocking caller */
     struct job *next;
 };
@@ -51,6 +52,7 @@ struct cr_store {
     char *path;
     char node_id[33];
     int max_batch;
+    bool is_bulk;
     /* readers */
     pthread_mutex_t pool_lock;
     struct conn *free_conns;
@@ -99,6 +101,22 @@ cr_store_sqlerr(struct conn *c, const char *what, struct cr_err *err);
 void
 cr_store_meta_from_row(sqlite3_stmt *st, int col, struct cr_store_meta *meta);
 
+/* hash.c: 64-bit hash keys of index rows (see hash.c). */
+int64_t
+cr_store_hash(const char *const *parts, size_t n);
+int64_t
+cr_store_hash2(const char *a, const char *b);
+int64_t
+cr_store_hash3(const char *a, const char *b, const char *c);
+int64_t
+cr_store_hash4(const char *a, const char *b, const char *c, const char *d);
+int64_t
+cr_store_hash_ref(const char *type, const char *id);
+
+/* hash.c: make cr_hash(...) available to SQL on 'db'. */
+int
+cr_store_register_hash(sqlite3 *db);
+
 /* rows.c: the SQL of index statement 'which' (ST_DEL_* and ST_ADD_*). */
 const char *
 cr_store_index_sql(int which);
@@ -107,7 +125,7 @@ cr_store_index_sql(int which);
  * delete), on the writer connection inside its transaction. 'has_old':
  * earlier rows may exist and are removed first. */
 cr_rc
-cr_store_index_put(struct conn *c, const char *type, const char *id,
+cr_store_index_put(struct conn *c, const char *type, int64_t rid,
                    bool has_old, const struct cr_fhir_index_row *rows,
                    size_t nrows, struct cr_err *err);
 

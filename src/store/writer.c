@@ -12,38 +12,59 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void
-run_batch(struct cr_store *s, struct job *batch)
+/* Run the jobs of 'batch' not yet marked done in one transaction. Returns
+ * false if a job failed: then everything was rolled back, that job keeps
+ * its error (and is_failed), and the caller runs the batch again without it.
+ * No savepoint per job: a savepoint makes SQLite copy every page the job
+ * touches into the statement journal, which costs more than the work
+ * itself in large transactions; a failing job is rare (requests are
+ * checked before they get here), so undoing the batch and running the
+ * others again is the cheaper path. Job functions are written to be run
+ * again: they compute everything from the store's current state. */
+static bool
+run_once(struct cr_store *s, struct job *batch)
 {
     struct cr_store_txn txn = { s, s->wconn };
     sqlite3 *db = s->wconn->db;
     int64_t seq_at_start = s->next_seq;
     struct job *j;
-    bool is_committed = false;
 
     if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
         for (j = batch; j; j = j->next)
-            j->rc = cr_store_sqlerr(s->wconn, "starting a write", j->err);
-        return;
+            if (!j->is_failed)
+                j->rc = cr_store_sqlerr(s->wconn, "starting a write", j->err);
+        return true;
     }
     for (j = batch; j; j = j->next) {
-        if (sqlite3_exec(db, "SAVEPOINT job", NULL, NULL, NULL) != SQLITE_OK) {
-            j->rc = cr_store_sqlerr(s->wconn, "starting a write", j->err);
+        if (j->is_failed)
             continue;
-        }
         j->rc = j->fn(&txn, j->ctx, j->err);
-        if (j->rc != CR_OK)
-            sqlite3_exec(db, "ROLLBACK TO job", NULL, NULL, NULL);
-        sqlite3_exec(db, "RELEASE job", NULL, NULL, NULL);
+        if (j->rc != CR_OK) {
+            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+            s->next_seq = seq_at_start;
+            j->is_failed = true;     /* keeps its error; not run again */
+            return false;
+        }
     }
-    is_committed = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK;
-    if (!is_committed) {
+    if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
         for (j = batch; j; j = j->next)
-            if (j->rc == CR_OK)
+            if (!j->is_failed)
                 j->rc = cr_store_sqlerr(s->wconn, "committing", j->err);
         sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
         s->next_seq = seq_at_start;
     }
+    return true;
+}
+
+static void
+run_batch(struct cr_store *s, struct job *batch)
+{
+    struct job *j;
+
+    for (j = batch; j; j = j->next)
+        j->is_failed = false;
+    while (!run_once(s, batch))
+        ;
 }
 
 static void *
@@ -247,6 +268,7 @@ cr_store_txn_put(struct cr_store_txn *txn, const struct cr_store_put *put,
     struct cr_store *s = txn->store;
     struct cr_store_meta cur;
     sqlite3_stmt *st;
+    int64_t rid;
     cr_rc rc;
 
     rc = cr_store_txn_current(txn, put->type, put->id, &cur, err);
@@ -287,11 +309,14 @@ cr_store_txn_put(struct cr_store_txn *txn, const struct cr_store_put *put,
         sqlite3_bind_null(st, 10);
     else
         sqlite3_bind_blob(st, 10, put->json, (int)put->len, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_DONE)
+    sqlite3_bind_int64(st, 11, cr_store_hash_ref(put->type, put->id));
+    if (sqlite3_step(st) != SQLITE_ROW)
         return cr_store_sqlerr(txn->c, "writing the resource", err);
+    rid = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
     s->next_seq++;
 
-    return cr_store_index_put(txn->c, put->type, put->id, rc == CR_OK,
+    return cr_store_index_put(txn->c, put->type, rid, rc == CR_OK,
                               put->is_delete ? NULL : put->rows,
                               put->is_delete ? 0 : put->nrows, err);
 }
@@ -332,11 +357,9 @@ cr_store_conn_find_token(struct conn *c, const char *type, const char *param,
 
     if (st == NULL)
         return CR_EIO;
-    sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, param, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, code, -1, SQLITE_STATIC);
-    if (system)
-        sqlite3_bind_text(st, 4, system, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 1, system ? cr_store_hash4(type, param, system,
+                                                      code)
+                                     : cr_store_hash3(type, param, code));
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
         if (n < max) {
             const unsigned char *id = sqlite3_column_text(st, 0);
