@@ -36,7 +36,7 @@ open_store(const char *dir)
 {
     struct cr_store *s = NULL;
     struct cr_err err;
-    struct cr_store_opts o = { "test", 0 };
+    struct cr_store_opts o = { "test", 0, false };
     cr_err_clear(&err);
     if (cr_store_open(dir, &o, &s, &err) != CR_OK)
         cr_unit_fail(__FILE__, __LINE__, "open: %s", err.msg);
