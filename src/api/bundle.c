@@ -917,7 +917,11 @@ cr_api_bundle(struct ctx *x)
     b->a.err = &b->err;
     b->a.done = bundle_done;
     b->a.done_ctx = b;
-    b->rc = cr_store_write_async(x->api->store, &b->a);
-    if (b->rc != CR_OK)
+    /* Once queued, the job may finish (and set b->rc) before this call
+     * returns: only a refusal to queue may be written here. */
+    rc = cr_store_write_async(x->api->store, &b->a);
+    if (rc != CR_OK) {
+        b->rc = rc;
         cr_http_resume(b->pending);
+    }
 }

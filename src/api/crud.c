@@ -96,6 +96,8 @@ cr_api_write_in_txn(struct cr_store_txn *txn, void *ctx, struct cr_err *err)
     put.version = j->version;
     put.last_updated_ms = j->ms;
     put.org = j->org;
+    put.op = j->kind == W_CREATE ? "POST" : j->kind == W_UPDATE ? "PUT"
+                                                                : "DELETE";
     if (j->kind == W_DELETE) {
         put.is_delete = true;
         put.patient = cur.patient[0] ? cur.patient : NULL;
@@ -320,6 +322,7 @@ static void
 run_write(struct ctx *x, struct write_job *j)
 {
     struct pending_write *pw = cr_arena_calloc(x->req->arena, 1, sizeof *pw);
+    cr_rc rc;
 
     if (pw == NULL) {
         cr_api_outcome(x, 503, "error", "transient", NULL,
@@ -341,9 +344,13 @@ run_write(struct ctx *x, struct write_job *j)
     pw->a.err = &pw->err;
     pw->a.done = write_done;
     pw->a.done_ctx = pw;
-    pw->rc = cr_store_write_async(x->api->store, &pw->a);
-    if (pw->rc != CR_OK)
+    /* Once queued, the job may finish (and set pw->rc) before this call
+     * returns: only a refusal to queue may be written here. */
+    rc = cr_store_write_async(x->api->store, &pw->a);
+    if (rc != CR_OK) {
+        pw->rc = rc;
         cr_http_resume(pw->pending);   /* not queued: answer the error */
+    }
 }
 
 static void

@@ -143,6 +143,8 @@ add_entry(void *ctx, const char *type, const char *id,
 {
     struct hist_walk *w = ctx;
     struct cr_buf *b = w->b;
+    const char *method;
+    bool is_post;
     char when[32];
 
     if (w->n == w->limit) {
@@ -151,6 +153,10 @@ add_entry(void *ctx, const char *type, const char *id,
         return CR_ENOTFOUND;
     }
     cr_clock_instant(m->last_updated_ms, when, sizeof when);
+    method = m->op[0] ? m->op
+                      : json == NULL ? "DELETE" : m->version == 1 ? "POST"
+                                                                  : "PUT";
+    is_post = strcmp(method, "POST") == 0;
     if (w->n++)
         cr_buf_addc(b, ',');
     cr_buf_addf(b, "{\"fullUrl\":\"%s/%s/%s\"", w->x->api->base_url, type, id);
@@ -158,11 +164,13 @@ add_entry(void *ctx, const char *type, const char *id,
         cr_buf_adds(b, ",\"resource\":");
         cr_buf_add(b, json, len);
     }
-    cr_buf_addf(b, ",\"request\":{\"method\":\"%s\",\"url\":\"%s/%s\"},"
+    /* The interaction that made the version: a POST went to the type,
+     * a PUT or DELETE to the instance. Versions written before this was
+     * recorded: version 1 as a create, later ones as updates. */
+    cr_buf_addf(b, ",\"request\":{\"method\":\"%s\",\"url\":\"%s%s%s\"},"
                    "\"response\":{\"status\":\"%s\",\"etag\":\"W/\\\"%lld\\\"\","
                    "\"lastModified\":\"%s\"}}",
-                json == NULL ? "DELETE" : m->version == 1 ? "POST" : "PUT",
-                type, id,
+                method, type, is_post ? "" : "/", is_post ? "" : id,
                 json == NULL ? "204" : m->version == 1 ? "201" : "200",
                 (long long)m->version, when);
     w->last_seq = m->seq;

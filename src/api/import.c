@@ -158,6 +158,7 @@ chunk_txn(struct cr_store_txn *txn, void *ctx, struct cr_err *err)
         put.len = it->p.json.len;
         put.patient = it->p.has_patient ? it->p.patient : NULL;
         put.org = it->org;
+        put.op = "PUT";         /* each resource keeps its own id */
         put.rows = it->p.rows;
         put.nrows = it->p.nrows;
         rc = cr_store_txn_put(txn, &put, err);

@@ -33,6 +33,33 @@ media_ok(const char *s, size_t len, bool is_accept)
     return false;
 }
 
+/* True when the parameters of one Accept item say q=0 ("not acceptable",
+ * RFC 9110 12.4.2). */
+static bool
+is_q_zero(const char *params, size_t len)
+{
+    size_t i = 0;
+
+    while (i < len) {
+        while (i < len && (params[i] == ';' || params[i] == ' '))
+            i++;
+        if (i + 2 <= len && (params[i] == 'q' || params[i] == 'Q') &&
+            params[i + 1] == '=') {
+            size_t k = i + 2;
+            bool is_zero = true;
+            while (k < len && params[k] != ';') {
+                if (params[k] != '0' && params[k] != '.' && params[k] != ' ')
+                    is_zero = false;
+                k++;
+            }
+            return is_zero && k > i + 2;
+        }
+        while (i < len && params[i] != ';')
+            i++;
+    }
+    return false;
+}
+
 static bool
 accept_ok(const char *accept)
 {
@@ -45,7 +72,7 @@ accept_ok(const char *accept)
         size_t type = strcspn(p, ",;");
         if (type > item)
             type = item;
-        if (media_ok(p, type, true))
+        if (media_ok(p, type, true) && !is_q_zero(p + type, item - type))
             return true;
         p += item;
         if (*p == ',')

@@ -95,6 +95,9 @@ cr_config_load(struct cr_config *c, const char *path, struct cr_err *err)
     long long n = 0;
     cr_rc rc = CR_OK;
 
+    if (root == NULL && jerr.line < 1)
+        return cr_err_set(err, CR_EINVAL, "invalid", NULL,
+                          "cannot read config %s: %s", path, jerr.text);
     if (root == NULL)
         return cr_err_set(err, CR_EINVAL, "invalid", NULL,
                           "config %s: %s (line %d)", path, jerr.text,

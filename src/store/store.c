@@ -18,18 +18,18 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_CURRENT] = "SELECT version,last_updated,seq,deleted,patient,org,node"
                    " FROM resources WHERE type=?1 AND id=?2",
     [ST_PUT_RES] = "INSERT INTO resources(type,id,h,version,last_updated,"
-                   "seq,deleted,patient,org,node,json) "
-                   "VALUES(?1,?2,?11,?3,?4,?5,?6,?7,?8,?9,?10) "
+                   "seq,deleted,patient,org,node,json,op) "
+                   "VALUES(?1,?2,?11,?3,?4,?5,?6,?7,?8,?9,?10,?12) "
                    "ON CONFLICT(type,id) DO UPDATE SET "
-                   "version=excluded.version,"
+                   "version=excluded.version,op=excluded.op,"
                    "last_updated=excluded.last_updated,seq=excluded.seq,"
                    "deleted=excluded.deleted,patient=excluded.patient,"
                    "org=excluded.org,node=excluded.node,json=excluded.json "
                    "RETURNING rid",
     [ST_MOVE_TO_HIST] = "INSERT INTO history(seq,type,id,version,"
-                        "last_updated,deleted,patient,org,node,json) "
+                        "last_updated,deleted,patient,org,node,json,op) "
                         "SELECT seq,type,id,version,last_updated,deleted,"
-                        "patient,org,node,json FROM resources "
+                        "patient,org,node,json,op FROM resources "
                         "WHERE type=?1 AND id=?2",
     [ST_FIND_TOKEN] = "SELECT DISTINCT r.id FROM ix_token t JOIN resources r "
                       "ON r.rid=t.rid WHERE t.hsc=?1 ORDER BY r.id",
@@ -388,7 +388,7 @@ out:
 }
 
 #define HIST_COLS "type,id,version,last_updated,seq,deleted,patient,org," \
-                  "node,json"
+                  "node,json,op"
 
 static const char *const hist_sql[3] = {
     /* instance */
@@ -444,6 +444,10 @@ cr_store_history(struct cr_store *s, const char *type, const char *id,
         size_t n = (size_t)sqlite3_column_bytes(st, 9);
 
         cr_store_meta_from_row(st, 2, &meta);
+        {
+            const char *op = (const char *)sqlite3_column_text(st, 10);
+            snprintf(meta.op, sizeof meta.op, "%s", op ? op : "");
+        }
         rc = fn(ctx, t, i, &meta, meta.is_deleted ? NULL : json, n);
         if (rc != CR_OK)
             goto out;

@@ -33,6 +33,8 @@ struct cr_store_meta {
     char patient[65];      /* compartment patient id, "" if none */
     char org[33];          /* publishing organisation (ODS code) */
     char node[33];         /* node that holds it */
+    char op[8];            /* history only: "POST", "PUT", "DELETE", or ""
+                              when not recorded */
 };
 
 
@@ -49,6 +51,7 @@ struct cr_store_put {
     bool is_delete;
     const char *patient;        /* NULL if in no patient compartment */
     const char *org;
+    const char *op;             /* the interaction: "POST", "PUT", "DELETE" */
     const struct cr_fhir_index_row *rows;  /* index rows (fhir/search.h) */
     size_t nrows;
 };

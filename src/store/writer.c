@@ -310,6 +310,7 @@ cr_store_txn_put(struct cr_store_txn *txn, const struct cr_store_put *put,
     else
         sqlite3_bind_blob(st, 10, put->json, (int)put->len, SQLITE_STATIC);
     sqlite3_bind_int64(st, 11, cr_store_hash_ref(put->type, put->id));
+    bind_opt(st, 12, put->op ? put->op : (put->is_delete ? "DELETE" : NULL));
     if (sqlite3_step(st) != SQLITE_ROW)
         return cr_store_sqlerr(txn->c, "writing the resource", err);
     rid = sqlite3_column_int64(st, 0);
