@@ -189,6 +189,18 @@ dispatch(struct ctx *x)
         else
             method_not_allowed(x, "GET, PUT, DELETE");
         return;
+    case R_SYSTEM_OP:
+        if (strcmp(x->route.op, "import") == 0) {
+            if (is(x, "POST"))
+                cr_api_import_op(x);
+            else
+                method_not_allowed(x, "POST");
+            return;
+        }
+        cr_api_outcome(x, 404, "error", "not-supported", NULL,
+                       "operation $%.60s is not supported; see "
+                       "/fhir/metadata", x->route.op);
+        return;
     case R_TYPE_OP:
     case R_INSTANCE_OP:
         if (strcmp(x->route.op, "everything") == 0 &&

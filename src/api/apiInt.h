@@ -28,6 +28,7 @@ enum route_kind {
     R_INSTANCE,      /* /fhir/T/id */
     R_INST_HIST,     /* /fhir/T/id/_history */
     R_VERSION,       /* /fhir/T/id/_history/vid */
+    R_SYSTEM_OP,     /* /fhir/$op */
     R_TYPE_OP,       /* /fhir/T/$op */
     R_INSTANCE_OP    /* /fhir/T/id/$op */
 };
@@ -205,6 +206,10 @@ cr_api_conditional_delete(struct ctx *x);
 /* bundle.c: POST /fhir with a batch or transaction Bundle. */
 void
 cr_api_bundle(struct ctx *x);
+
+/* import_op.c: POST /fhir/$import (NDJSON body). */
+void
+cr_api_import_op(struct ctx *x);
 
 /* everything.c: Patient/$everything, by id or by NHS number. */
 void

@@ -98,6 +98,9 @@ cr_api_metadata(struct ctx *x)
     }
     cr_buf_adds(&b, "],\"interaction\":[{\"code\":\"transaction\"},"
                     "{\"code\":\"batch\"},"
-                    "{\"code\":\"history-system\"}]}]}");
+                    "{\"code\":\"history-system\"}],"
+                    "\"operation\":[{\"name\":\"import\",\"definition\":"
+                    "\"https://carerecord.example/OperationDefinition/"
+                    "import\"}]}]}");
     cr_api_send_buf(x, 200, &b);
 }

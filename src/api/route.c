@@ -51,6 +51,11 @@ cr_api_route(struct ctx *x, struct cr_err *err)
         r->kind = R_SYSTEM_HIST;
         return CR_OK;
     }
+    if (n == 1 && lens[0] > 1 && segs[0][0] == '$') {
+        r->kind = R_SYSTEM_OP;
+        r->op = cr_arena_strndup(x->req->arena, segs[0] + 1, lens[0] - 1);
+        return r->op ? CR_OK : CR_ENOMEM;
+    }
     r->type = cr_arena_strndup(x->req->arena, segs[0], lens[0]);
     if (r->type == NULL)
         return cr_err_set(err, CR_ENOMEM, "exception", NULL, "out of memory");
