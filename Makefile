@@ -65,7 +65,8 @@ fuzz:
 
 generate: npm
 	@node tools/gen_fhir.mjs
-	@echo "Regenerated src/fhir/defs_gen.c; review with git diff."
+	@node tools/gen_search.mjs
+	@echo "Regenerated src/fhir/defs_gen.c and search_gen.c; review with git diff."
 
 clean:
 	rm -rf build build-test

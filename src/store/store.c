@@ -74,8 +74,7 @@ cr_store_conn_open(struct cr_store *s, bool is_writer, struct conn **out,
         goto fail;
     }
     if (is_writer && s->is_bulk &&
-        sqlite3_exec(c->db, "PRAGMA synchronous=NORMAL;"
-                            "PRAGMA wal_autocheckpoint=20000;",
+        sqlite3_exec(c->db, "PRAGMA synchronous=NORMAL;",
                      NULL, NULL, NULL) != SQLITE_OK) {
         rc = cr_store_sqlerr(c, "setting up bulk loading", err);
         goto fail;
@@ -241,9 +240,14 @@ cr_store_open(const char *dir, const struct cr_store_opts *opts,
     }
     s->next_seq = sqlite3_column_int64(st, 0) + 1;
     sqlite3_finalize(st);
-    rc = cr_store_writer_start(s, err);
+    rc = cr_store_checkpointer_start(s, err);
     if (rc != CR_OK)
         goto fail;
+    rc = cr_store_writer_start(s, err);
+    if (rc != CR_OK) {
+        cr_store_checkpointer_stop(s);
+        goto fail;
+    }
     *out = s;
     return CR_OK;
 fail:
@@ -266,6 +270,7 @@ cr_store_close(struct cr_store *s)
     if (s == NULL)
         return;
     cr_store_writer_stop(s);
+    cr_store_checkpointer_stop(s);
     for (i = 0; i < s->nconns; i++)
         cr_store_conn_close(s->all_conns[i]);
     free(s->all_conns);

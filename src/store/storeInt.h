@@ -67,6 +67,14 @@ struct cr_store {
     struct job *head, *tail;
     bool is_stopping;
     int64_t next_seq;
+    /* checkpointer: copies the WAL into the database off the writer */
+    struct conn *cconn;
+    pthread_t checkpointer;
+    pthread_mutex_t clock_;
+    pthread_cond_t ccond;
+    int wal_frames;             /* frames in the WAL after the last commit */
+    bool is_ckpt_stopping;
+    bool has_checkpointer;
 };
 
 struct cr_store_txn {
@@ -147,6 +155,13 @@ cr_store_acquire(struct cr_store *s, struct conn **out, struct cr_err *err);
 
 void
 cr_store_release(struct cr_store *s, struct conn *c);
+
+/* checkpoint.c: start and stop the checkpointer thread. */
+cr_rc
+cr_store_checkpointer_start(struct cr_store *s, struct cr_err *err);
+
+void
+cr_store_checkpointer_stop(struct cr_store *s);
 
 /* Start and stop the writer thread. */
 cr_rc
