@@ -9,6 +9,7 @@
  * core/, jansson. */
 #include "api/apiInt.h"
 
+#include "core/str.h"
 #include "core/clock.h"
 #include "core/jsontext.h"
 #include "search/search.h"
@@ -42,17 +43,6 @@ take_arg(void *ctx, const char *name, const char *value)
     return true;
 }
 
-static int
-hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = (char)tolower((unsigned char)c);
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
 /* application/x-www-form-urlencoded body of POST _search into args. */
 static bool
 form_args(struct ctx *x, struct args *g)
@@ -76,9 +66,9 @@ form_args(struct ctx *x, struct args *g)
             }
             if (c == '+')
                 c = ' ';
-            else if (c == '%' && stop - b > 2 && hexval(b[1]) >= 0 &&
-                     hexval(b[2]) >= 0) {
-                c = (char)(hexval(b[1]) * 16 + hexval(b[2]));
+            else if (c == '%' && stop - b > 2 && cr_str_hexval(b[1]) >= 0 &&
+                     cr_str_hexval(b[2]) >= 0) {
+                c = (char)(cr_str_hexval(b[1]) * 16 + cr_str_hexval(b[2]));
                 b += 2;
             }
             *o++ = c;

@@ -2,6 +2,7 @@
  *
  * These routines assume text that a JSON parser has already accepted,
  * except cr_jsontext_depth, which is safe on any bytes. */
+#include "core/str.h"
 #include "core/jsontext.h"
 
 #include <string.h>
@@ -102,18 +103,6 @@ skip_ws(const char *s, size_t len, size_t i)
     return i;
 }
 
-static int
-hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Decode the key text (with its quotes) into out; keys longer than the
  * buffer, or with escapes for non-ASCII characters, decode to "" (they
  * can match no skip key, which are all short ASCII names). */
@@ -129,7 +118,7 @@ decode_key(const char *key, size_t len, char *out, size_t size)
             if (e == 'u' && i + 4 < len) {
                 int v = 0, k;
                 for (k = 1; k <= 4; k++) {
-                    int h = hexval(key[i + (size_t)k]);
+                    int h = cr_str_hexval(key[i + (size_t)k]);
                     if (h < 0)
                         goto none;
                     v = v * 16 + h;

@@ -62,4 +62,17 @@ cr_str_cut(struct cr_str in, char sep, struct cr_str *head)
     return (struct cr_str){ p + 1, in.len - head->len - 1 };
 }
 
+/* The value of one hex digit, or -1 if 'c' is not one. */
+static inline int
+cr_str_hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 #endif

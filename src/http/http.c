@@ -3,6 +3,7 @@
  * Depends on libmicrohttpd, OpenSSL (random request-id prefix) and core/. */
 #include "http/http.h"
 
+#include "core/str.h"
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/log.h"
@@ -270,18 +271,6 @@ on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     atomic_fetch_sub(&h->in_flight, 1);
 }
 
-static int
-hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Percent-decoding of paths and query arguments, in place. "%00" is left
  * as it is: a decoded NUL would cut a C string short, so that
  * "Patient/a%00b" would act on "Patient/a". */
@@ -294,7 +283,7 @@ unescape(void *cls, struct MHD_Connection *c, char *s)
     (void)c;
     while (*r) {
         int hi, lo;
-        if (*r == '%' && (hi = hexval(r[1])) >= 0 && (lo = hexval(r[2])) >= 0
+        if (*r == '%' && (hi = cr_str_hexval(r[1])) >= 0 && (lo = cr_str_hexval(r[2])) >= 0
             && (hi | lo) != 0) {
             *w++ = (char)(hi * 16 + lo);
             r += 3;

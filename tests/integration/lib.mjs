@@ -597,3 +597,54 @@ export function sampleResource(type, extra = {}) {
   if (!SAMPLES[type]) throw new Error(`no sample for ${type}`);
   return { resourceType: type, ...structuredClone(SAMPLES[type]), ...extra };
 }
+
+// ---- search, bundles and paging (search/bundle/everything tests) ----------
+
+// The path fhir() takes for an absolute URL this node gave out (a Bundle
+// link, a fullUrl): "/fhir/Patient?..." Throws for a URL on another base.
+export function pathOf(node, url) {
+  if (!url.startsWith(`${node.base}/`)) throw new Error(`${url} is not on ${node.base}`);
+  return url.slice(node.base.length);
+}
+
+// The url of the Bundle link with 'relation' (undefined when there is none).
+export function linkUrl(bundle, relation) {
+  return bundle.link?.find((l) => l.relation === relation)?.url;
+}
+
+// "Type/id" of each entry of 'bundle' whose search.mode is 'mode' (any mode
+// when null), in Bundle order.
+export function entryRefs(bundle, mode = 'match') {
+  return (bundle.entry || [])
+    .filter((e) => mode === null || e.search?.mode === mode)
+    .map((e) => `${e.resource.resourceType}/${e.resource.id}`);
+}
+
+// GET 'first' (a path for fhir()), then every 'next' link until there is
+// none; resolves to the pages (parsed Bundles, each a 200). 'between' runs
+// before each next page (e.g. concurrent writes). At most 'max' pages.
+export async function walkPages(node, first, { max = 1000, between, headers } = {}) {
+  const pages = [];
+  let r = await fhir(node, 'GET', first, { headers });
+  for (;;) {
+    if (r.status !== 200) throw new Error(`GET ${first} (page ${pages.length + 1}): ${r.status} ${r.text.slice(0, 300)}`);
+    pages.push(r.json);
+    const next = linkUrl(r.json, 'next');
+    if (!next) return pages;
+    if (pages.length >= max) throw new Error(`more than ${max} pages from ${first}`);
+    if (between) await between(pages.length);
+    r = await fhir(node, 'GET', pathOf(node, next), { headers });
+  }
+}
+
+// PUT every resource (each with its id) concurrently; throws unless each
+// answers 201 or 200. Resolves to the stored resources.
+export async function putResources(node, resources) {
+  return Promise.all(resources.map(async (res) => {
+    const r = await fhir(node, 'PUT', `${res.resourceType}/${res.id}`, { body: res });
+    if (r.status !== 201 && r.status !== 200) {
+      throw new Error(`PUT ${res.resourceType}/${res.id}: ${r.status} ${r.text.slice(0, 300)}`);
+    }
+    return r.json;
+  }));
+}

@@ -883,33 +883,7 @@ known_invalid(const char *file)
 static const char *
 examples_dir(void)
 {
-    static char path[PATH_MAX];
-    const char *src = getenv("CR_SOURCE_DIR");
-    char dir[PATH_MAX];
-    struct stat st;
-
-    if (src != NULL) {
-        if (snprintf(path, sizeof path,
-                     "%s/node_modules/hl7.fhir.r4.examples",
-                     src) >= (int)sizeof path)
-            return NULL;
-        return stat(path, &st) == 0 ? path : NULL;
-    }
-    if (getcwd(dir, sizeof dir) == NULL)
-        return NULL;
-    for (;;) {
-        char *slash;
-        if (snprintf(path, sizeof path,
-                     "%s/node_modules/hl7.fhir.r4.examples",
-                     dir) >= (int)sizeof path)
-            return NULL;
-        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-            return path;
-        slash = strrchr(dir, '/');
-        if (slash == NULL || slash == dir)
-            return NULL;
-        *slash = '\0';
-    }
+    return cr_unit_node_package("hl7.fhir.r4.examples");
 }
 
 /* Run every <Type>-<id>.json example whose Type is an R4 resource type

@@ -5,6 +5,7 @@
  *   test_x --list     list names */
 #include "unit.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -53,6 +54,36 @@ cr_unit_tmpdir(void)
             cr_unit_fail(__FILE__, __LINE__, "mkdtemp failed");
     }
     return tmpdir;
+}
+
+const char *
+cr_unit_node_package(const char *package)
+{
+    static char path[PATH_MAX];
+    const char *src = getenv("CR_SOURCE_DIR");
+    char dir[PATH_MAX];
+    struct stat st;
+
+    if (src != NULL) {
+        if (snprintf(path, sizeof path, "%s/node_modules/%s", src,
+                     package) >= (int)sizeof path)
+            return NULL;
+        return stat(path, &st) == 0 ? path : NULL;
+    }
+    if (getcwd(dir, sizeof dir) == NULL)
+        return NULL;
+    for (;;) {
+        char *slash;
+        if (snprintf(path, sizeof path, "%s/node_modules/%s", dir,
+                     package) >= (int)sizeof path)
+            return NULL;
+        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+            return path;
+        slash = strrchr(dir, '/');
+        if (slash == NULL || slash == dir)
+            return NULL;
+        *slash = '\0';
+    }
 }
 
 static int

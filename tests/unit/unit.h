@@ -22,6 +22,12 @@ void
 cr_unit_fail(const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4), noreturn));
 
+/* The path of node_modules/<package> of the source tree, found from
+ * $CR_SOURCE_DIR or by walking up from the current directory; NULL when
+ * the npm packages are not installed. The string is static. */
+const char *
+cr_unit_node_package(const char *package);
+
 /* A fresh empty directory for this test, removed when the test ends. */
 const char *
 cr_unit_tmpdir(void);
