@@ -77,6 +77,12 @@ cr_api_fail(struct ctx *x, const struct cr_err *err);
 void
 cr_api_send_buf(struct ctx *x, unsigned status, struct cr_buf *b);
 
+/* outcome.c: open a Bundle of 'type' in 'b': resourceType, a new id,
+ * meta.lastUpdated now, and type; the caller adds the rest and the
+ * closing brace. */
+void
+cr_api_bundle_start(struct cr_buf *b, const char *type);
+
 /* route.c: parse req->path. CR_ENOTFOUND for paths outside the API,
  * CR_EINVAL (with err) for a malformed type, id or version. */
 cr_rc

@@ -654,7 +654,7 @@ answer(struct bundle *b)
 {
     struct ctx *x = b->x;
     struct cr_buf out = cr_buf_make(0);
-    char bid[37], now[32];
+
     size_t i;
 
     if (b->rc != CR_OK) {
@@ -689,11 +689,8 @@ answer(struct bundle *b)
             return;
         }
     }
-    cr_api_new_id(bid);
-    cr_clock_instant(cr_clock_now_ms(), now, sizeof now);
-    cr_buf_addf(&out, "{\"resourceType\":\"Bundle\",\"id\":\"%s\",\"meta\":"
-                      "{\"lastUpdated\":\"%s\"},\"type\":\"%s\"", bid, now,
-                b->is_txn ? "transaction-response" : "batch-response");
+    cr_api_bundle_start(&out, b->is_txn ? "transaction-response"
+                                        : "batch-response");
     if (b->n) {
         cr_buf_adds(&out, ",\"entry\":[");
         for (i = 0; i < b->n; i++) {

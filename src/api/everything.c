@@ -175,7 +175,7 @@ cr_api_everything(struct ctx *x)
     struct cr_buf b = cr_buf_make(0), entries = cr_buf_make(0);
     struct walk w;
     struct cr_err err;
-    char next[CR_STORE_CURSOR_MAX], bad[80], bid[37], now[32];
+    char next[CR_STORE_CURSOR_MAX], bad[80];
     const char *pid = x->route.id;
     char found[2][65];
     int64_t lo, hi;
@@ -309,11 +309,7 @@ cr_api_everything(struct ctx *x)
         cr_api_fail(x, &err);
         return;
     }
-    cr_api_new_id(bid);
-    cr_clock_instant(cr_clock_now_ms(), now, sizeof now);
-    cr_buf_addf(&b, "{\"resourceType\":\"Bundle\",\"id\":\"%s\",\"meta\":{"
-                    "\"lastUpdated\":\"%s\"},\"type\":\"searchset\"", bid,
-                now);
+    cr_api_bundle_start(&b, "searchset");
     if (p.page == NULL && next[0] == '\0')
         cr_buf_addf(&b, ",\"total\":%d", w.n);
     cr_buf_adds(&b, ",\"link\":[");

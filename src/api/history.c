@@ -217,7 +217,7 @@ cr_api_history(struct ctx *x)
     struct cr_err err;
     const char *type = x->route.type, *id = x->route.id;
     int64_t total = 0;
-    char bid[37], now[32];
+
     cr_rc rc;
 
     memset(&hp, 0, sizeof hp);
@@ -259,11 +259,8 @@ cr_api_history(struct ctx *x)
         cr_api_fail(x, &err);
         return;
     }
-    cr_api_new_id(bid);
-    cr_clock_instant(cr_clock_now_ms(), now, sizeof now);
-    cr_buf_addf(&b, "{\"resourceType\":\"Bundle\",\"id\":\"%s\",\"meta\":{"
-                    "\"lastUpdated\":\"%s\"},\"type\":\"history\","
-                    "\"total\":%lld,\"link\":[", bid, now, (long long)total);
+    cr_api_bundle_start(&b, "history");
+    cr_buf_addf(&b, ",\"total\":%lld,\"link\":[", (long long)total);
     add_link(&b, x, "self", &hp, hp.count, hp.before_seq);
     if (w.has_more) {
         cr_buf_addc(&b, ',');

@@ -2,6 +2,8 @@
  * FHIR OperationOutcome. Depends on core/ and http/. */
 #include "api/apiInt.h"
 
+#include "core/clock.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -95,4 +97,15 @@ cr_api_fail(struct ctx *x, const struct cr_err *err)
     cr_api_outcome(x, status, status >= 500 ? "fatal" : "error", err->code,
                    err->where, "%s",
                    err->msg[0] ? err->msg : "the request failed");
+}
+
+void
+cr_api_bundle_start(struct cr_buf *b, const char *type)
+{
+    char bid[37], now[32];
+
+    cr_api_new_id(bid);
+    cr_clock_instant(cr_clock_now_ms(), now, sizeof now);
+    cr_buf_addf(b, "{\"resourceType\":\"Bundle\",\"id\":\"%s\",\"meta\":{"
+                   "\"lastUpdated\":\"%s\"},\"type\":\"%s\"", bid, now, type);
 }

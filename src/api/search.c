@@ -336,7 +336,7 @@ cr_api_search(struct ctx *x)
     struct page pg;
     struct cr_err err;
     char next[CR_STORE_CURSOR_MAX], prev[CR_STORE_CURSOR_MAX];
-    char bid[37], now[32];
+
     const char *prefer = cr_http_header(x->req, "Prefer");
     int64_t total = -1;
     cr_rc rc;
@@ -424,11 +424,7 @@ cr_api_search(struct ctx *x)
         cr_buf_adds(&entries, "]},\"search\":{\"mode\":\"outcome\"}}");
     }
 
-    cr_api_new_id(bid);
-    cr_clock_instant(cr_clock_now_ms(), now, sizeof now);
-    cr_buf_addf(&b, "{\"resourceType\":\"Bundle\",\"id\":\"%s\",\"meta\":{"
-                    "\"lastUpdated\":\"%s\"},\"type\":\"searchset\"", bid,
-                now);
+    cr_api_bundle_start(&b, "searchset");
     if (total >= 0)
         cr_buf_addf(&b, ",\"total\":%lld", (long long)total);
     cr_buf_adds(&b, ",\"link\":[");
