@@ -1,132 +1,527 @@
 #!/bin/sh
-# bench/run.sh: measure a release node under load and compare it with the
-# limit (nginx serving the same bytes as a static file). Prints a table and
-# writes bench/results/latest.json. See bench/README.md for each figure.
-# Tunables: BENCH_SECONDS (default 10), BENCH_THREADS (2), BENCH_CONNS (16).
+# bench/run.sh: the project's measuring instrument (make bench).
+#
+# For each store size (patients) it generates synthetic London (cached),
+# imports one exchange node's data (nel) into a fresh store, starts a
+# release node and loads it with wrk: read by id (and nginx serving the
+# same bytes as a static file, the limit), token search, Patient
+# $everything, create; then server memory. Prints one table (rows =
+# figures, columns = sizes) and writes bench/results/latest.json.
+# bench/README.md explains each figure and the targets.
+#
+# Environment (all optional):
+#   BENCH_SIZES     store sizes in patients (default "10000 100000")
+#   BENCH_SCALE=1m  also run 900000 patients (the most the valid test-range
+#                   NHS numbers allow, rounded down; needs ~45 GB of disk)
+#   BENCH_SECONDS   seconds per wrk run (default 10)
+#   BENCH_THREADS   wrk threads (default 2), BENCH_CONNS connections (16)
+#   BENCH_WORK      work directory, generated data is cached there
+#                   (default /tmp/carerecord-bench)
+#   BENCH_SEED      synth seed (default 1)
+#   BENCH_ONLY      comma list of parts to run: import,read,search,
+#                   everything,create (default: all; memory always)
+#   BENCH_SKIP_IMPORT, BENCH_SKIP_READ, BENCH_SKIP_NGINX, BENCH_SKIP_SEARCH,
+#   BENCH_SKIP_EVERYTHING, BENCH_SKIP_CREATE=1   skip one part
+#   BENCH_KEEP=1    keep each size's store in BENCH_WORK (a later run that
+#                   skips import measures against it instead of importing)
+#   BENCH_REGEN=1   regenerate synthetic data even when cached
+#   BENCH_OUT       where to write the JSON (default bench/results/latest.json)
 set -eu
 
 root=$(cd "$(dirname "$0")/.." && pwd)
+bench="$root/bench"
 bin="$root/build/carerecord"
 secs=${BENCH_SECONDS:-10}
 threads=${BENCH_THREADS:-2}
 conns=${BENCH_CONNS:-16}
-work=$(mktemp -d /tmp/carerecord-bench.XXXXXX)
-out="$root/bench/results/latest.json"
+seed=${BENCH_SEED:-1}
+sizes=${BENCH_SIZES:-"10000 100000"}
+work=${BENCH_WORK:-/tmp/carerecord-bench}
+out=${BENCH_OUT:-"$bench/results/latest.json"}
+node=nel                        # the exchange node whose data is imported
+code='http://loinc.org%7C85354-9'   # blood pressure panel, in every BP reading
+started=$(date +%s)
+
+case "${BENCH_SCALE:-}" in
+  "") ;;
+  1m|1M) case " $sizes " in *" 900000 "*) ;; *) sizes="$sizes 900000" ;; esac ;;
+  *) echo "bench: BENCH_SCALE must be 1m (or unset)" >&2; exit 2 ;;
+esac
+
+say() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
+
+# Which parts run: BENCH_ONLY (a list) or all but BENCH_SKIP_<PART>=1.
+want() {
+  if [ -n "${BENCH_ONLY:-}" ] && [ "$1" != nginx ]; then
+    case ",$BENCH_ONLY," in *",$1,"*) ;; *) return 1 ;; esac
+  fi
+  eval "skip=\${BENCH_SKIP_$(echo "$1" | tr a-z A-Z):-}"
+  [ -z "$skip" ] || [ "$skip" = 0 ]
+}
+
+# ---- tools ---------------------------------------------------------------
+[ -x "$bin" ] || die "no release binary at $bin: run 'make bench' (or 'make') first"
+command -v wrk >/dev/null 2>&1 ||
+  die "wrk is not installed: 'make bench' installs it (sh scripts/deps.sh bench), or apt-get install wrk"
+command -v curl >/dev/null 2>&1 ||
+  die "curl is not installed: apt-get install curl (or sh scripts/deps.sh bench)"
+nginx_bin=$(command -v nginx 2>/dev/null || true)
+[ -n "$nginx_bin" ] || [ ! -x /usr/sbin/nginx ] || nginx_bin=/usr/sbin/nginx
+if [ -z "$nginx_bin" ] && want read && want nginx; then
+  die "nginx is not installed: 'make bench' installs it (nginx-light), or apt-get install nginx-light; BENCH_SKIP_NGINX=1 runs without the comparison"
+fi
+for n in $sizes; do
+  case "$n" in ''|*[!0-9]*) die "BENCH_SIZES: '$n' is not a number of patients" ;; esac
+  [ "$n" -ge 1 ] && [ "$n" -le 909091 ] || die "BENCH_SIZES: $n is outside 1..909091"
+done
+case "$secs" in ''|*[!0-9]*|0) die "BENCH_SECONDS must be a whole number of seconds" ;; esac
+
+mkdir -p "$work"
+work=$(cd "$work" && pwd)
+run=$(mktemp -d "$work/run.XXXXXX")
+chmod 755 "$run"     # nginx workers (user nobody when started as root) read files here
 srv_pid=""
 ngx_pid=""
 
+stop_server() {
+  if [ -n "$srv_pid" ]; then
+    kill "$srv_pid" 2>/dev/null || true
+    wait "$srv_pid" 2>/dev/null || true
+    srv_pid=""
+  fi
+}
+stop_nginx() {
+  if [ -n "$ngx_pid" ]; then
+    kill "$ngx_pid" 2>/dev/null || true
+    wait "$ngx_pid" 2>/dev/null || true
+    ngx_pid=""
+  fi
+}
 cleanup() {
-  [ -n "$srv_pid" ] && kill "$srv_pid" 2>/dev/null || true
-  [ -n "$ngx_pid" ] && kill "$ngx_pid" 2>/dev/null || true
-  wait 2>/dev/null || true
-  rm -rf "$work"
+  rc=$?
+  trap - EXIT INT TERM
+  stop_nginx
+  stop_server
+  rm -rf "$run"
+  exit $rc
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
-say() { printf '%s\n' "$*" >&2; }
-
-# A free port from the kernel, by binding port 0 and reading it back.
+# A free loopback port from the kernel (bind port 0, read it back).
 free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null ||
-    echo $((20000 + $$ % 20000))
+  if command -v python3 >/dev/null 2>&1 &&
+     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null; then
+    return
+  fi
+  if command -v node >/dev/null 2>&1 &&
+     node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})' 2>/dev/null; then
+    return
+  fi
+  echo $((20000 + $$ % 20000))
 }
 
-# wrk_rate URL [wrk args...] -> requests per second (and the latency lines
-# on stderr).
+# ---- figures: one file per size, "key value" lines -------------------------
+put() { printf '%s %s\n' "$1" "$2" >> "$run/fig.$size"; }
+get() { awk -v k="$2" '$1 == k { v = $2 } END { if (v == "") v = "-"; print v }' "$run/fig.$1" 2>/dev/null || echo -; }
+
+# wrk_run NAME [wrk args...]: one wrk run with report.lua's BENCH line;
+# puts NAME_rps, NAME_p50 / NAME_p90 / NAME_p99 / NAME_max (ms), NAME_n,
+# NAME_errors (socket errors + non-2xx) and NAME_bytes (per response).
+# Pass -t/-c first to override the default threads and connections.
 wrk_run() {
-  wrk -t"$threads" -c"$conns" -d"${secs}s" --latency "$@" > "$work/wrk.out" 2>&1 || true
-  grep -E 'Requests/sec|Latency  |50%|99%|Non-2xx' "$work/wrk.out" >&2 || true
-  awk '/Requests\/sec/ { print $2 }' "$work/wrk.out"
+  name=$1; shift
+  f="$run/wrk-$name-$size.out"
+  t=$threads; c=$conns
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      -t*) t=${1#-t} ;; -c*) c=${1#-c} ;; *) break ;;
+    esac
+    shift
+  done
+  BENCH_LUA="$bench" wrk -t"$t" -c"$c" -d"${secs}s" --timeout 10s "$@" > "$f" 2>&1 || true
+  line=$(grep '^BENCH ' "$f" | tail -n1)
+  if [ -z "$line" ]; then
+    say "  wrk gave no result for $name:"; sed 's/^/    /' "$f" >&2
+    return 0
+  fi
+  echo "$line" | awk -v n="$name" '
+    { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } }
+    END {
+      printf "%s_rps %.0f\n", n, v["rps"]
+      printf "%s_p50 %.3f\n%s_p90 %.3f\n%s_p99 %.3f\n%s_max %.3f\n", n, v["p50_us"] / 1000, n, v["p90_us"] / 1000, n, v["p99_us"] / 1000, n, v["max_us"] / 1000
+      printf "%s_n %d\n", n, v["requests"]
+      printf "%s_errors %d\n", n, v["errors_connect"] + v["errors_read"] + v["errors_write"] + v["errors_timeout"] + v["non2xx"]
+      printf "%s_bytes %.0f\n", n, v["requests"] ? v["bytes"] / v["requests"] : 0
+    }' >> "$run/fig.$size"
+  say "  $name: $(get "$size" "${name}_rps") req/s, p50 $(get "$size" "${name}_p50") ms, p99 $(get "$size" "${name}_p99") ms ($t threads x $c connections)"
+  errs=$(get "$size" "${name}_errors")
+  if [ "$errs" != "-" ] && [ "$errs" -gt 0 ]; then
+    say "  WARNING: $name had $errs errors or non-2xx answers (see $f)"
+    put "${name}_warning" "$errs"
+  fi
 }
-wrk_pct() { awk -v p="$1" '$1 == p { print $2 }' "$work/wrk.out"; }
 
-say "== starting a release node"
-"$bin" serve --listen 127.0.0.1:0 --data "$work/data" --quiet 2> "$work/serve.log" &
-srv_pid=$!
-i=0
-until port=$(sed -n 's/.*listening on http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/serve.log" | head -n1) && [ -n "$port" ]; do
-  i=$((i + 1)); [ $i -gt 100 ] && { cat "$work/serve.log" >&2; exit 1; }
-  sleep 0.1
-done
-base="http://127.0.0.1:$port/fhir"
-token=$("$bin" token --data "$work/data" --sub bench --name "Bench User" \
-        --org R1K --role R8000 --purpose direct-care --ttl 3600)
+# rotate NAME PATH-TEMPLATE IDS-FILE [-tN -cN]: wrk over many ids.
+rotate() {
+  name=$1 tmpl=$2 ids=$3; shift 3
+  BENCH_IDS="$ids" BENCH_PATH="$tmpl" BENCH_TOKEN="$token" \
+    wrk_run "$name" "$@" -s "$bench/rotate.lua" "$base_host"
+}
 
-loc=$(curl -sf -D - -o "$work/created.json" -X POST "$base/Patient" \
-        -H "Authorization: Bearer $token" -H 'Content-Type: application/fhir+json' \
-        --data-binary @"$root/bench/patient.json" | awk 'tolower($1)=="location:" {print $2}' | tr -d '\r')
-id=$(echo "$loc" | sed 's|.*/Patient/\([^/]*\)/.*|\1|')
-curl -sf "$base/Patient/$id" -H "Authorization: Bearer $token" -o "$work/served.json"
-bytes=$(wc -c < "$work/served.json")
+server_alive() {
+  [ -n "$srv_pid" ] && kill -0 "$srv_pid" 2>/dev/null
+}
 
-say "== nginx serving the same $bytes bytes as a static file"
-mkdir -p "$work/nginx/html" "$work/nginx/logs"
-cp "$work/served.json" "$work/nginx/html/patient.json"
-nport=$(free_port)
-cat > "$work/nginx/nginx.conf" <<CONF
+start_server() {
+  : > "$run/serve.log"
+  "$bin" serve --listen 127.0.0.1:0 --data "$data" --quiet 2>> "$run/serve.log" &
+  srv_pid=$!
+  i=0
+  port=""
+  while [ -z "$port" ]; do
+    port=$(sed -n 's/.*listening on http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$run/serve.log" | head -n1)
+    [ -n "$port" ] && break
+    i=$((i + 1))
+    if [ $i -gt 300 ] || ! server_alive; then
+      sed 's/^/    /' "$run/serve.log" >&2
+      die "the node did not start (see above)"
+    fi
+    sleep 0.1
+  done
+  base_host="http://127.0.0.1:$port"
+  base="$base_host/fhir"
+}
+
+mem_kb() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$srv_pid/status" 2>/dev/null || true; }
+
+# ---- one store size ------------------------------------------------------
+bench_size() {
+  size=$1
+  : > "$run/fig.$size"
+  put patients "$size"
+  synth="$work/synth-$size-s$seed"
+  data="$work/data-$size-s$seed"
+  say "== $size patients"
+
+  # disk: NDJSON of all five nodes ~24 KB per patient, the node's store
+  # ~17 KB per patient; ask for both plus a quarter.
+  need_kb=$((size * 17 * 5 / 4))
+  if [ ! -f "$synth/manifest.json" ] || [ -n "${BENCH_REGEN:-}" ]; then
+    need_kb=$((need_kb + size * 24 * 5 / 4))
+  fi
+  avail_kb=$(df -Pk "$work" | awk 'NR == 2 { print $4 }')
+  if [ "$avail_kb" -lt "$need_kb" ]; then
+    say "SKIPPED $size patients: needs about $((need_kb / 1024)) MB free in $work, only $((avail_kb / 1024)) MB available (set BENCH_WORK to a bigger disk)"
+    put skipped "disk"
+    return 0
+  fi
+
+  # 1. synthetic London, cached per size and seed
+  if [ -f "$synth/manifest.json" ] && [ -z "${BENCH_REGEN:-}" ] &&
+     grep -q "\"patients\": *$size," "$synth/manifest.json" &&
+     grep -q "\"seed\": *$seed," "$synth/manifest.json"; then
+    say "synthetic data: cached in $synth"
+    put synth_s cached
+  else
+    say "generating synthetic London: $size patients, seed $seed -> $synth"
+    rm -rf "$synth"
+    t0=$(date +%s.%N)
+    "$bin" synth --patients "$size" --seed "$seed" --out "$synth.tmp" -q > "$run/synth.log" ||
+      { cat "$run/synth.log" >&2; die "synth failed"; }
+    mv "$synth.tmp" "$synth"
+    t1=$(date +%s.%N)
+    put synth_s "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')"
+    say "  $(head -n1 "$run/synth.log")"
+  fi
+  ls "$synth/$node/"*.ndjson > /dev/null 2>&1 || die "no NDJSON for node $node in $synth"
+
+  # 2. ids from the node's data (awk: no other tools needed)
+  say "choosing patients from $synth/$node"
+  # resources per patient: the first Patient reference of each line (the
+  # compartment owner: subject, patient or participant actor), or the
+  # Patient's own id
+  cat "$synth/$node/"*.ndjson | awk '
+    match($0, /"reference":"Patient\/[^"]+"/) { n[substr($0, RSTART + 21, RLENGTH - 22)]++; next }
+    match($0, /^\{"resourceType":"Patient","id":"[^"]+"/) { n[substr($0, RSTART + 32, RLENGTH - 33)]++ }
+    END { for (k in n) print n[k], k }' | sort -k1,1nr -k2,2 > "$run/counts"
+  # 1000 patients spread over the whole file, for reads
+  awk 'match($0, /^\{"resourceType":"Patient","id":"[^"]+"/) { print substr($0, RSTART + 32, RLENGTH - 33) }' \
+    "$synth/$node/Patient.ndjson" > "$run/patients.all"
+  awk -v n="$(wc -l < "$run/patients.all")" 'BEGIN { s = n > 1000 ? n / 1000 : 1; next_i = 0 }
+    NR - 1 >= next_i { print; next_i += s }' "$run/patients.all" | head -n 1000 > "$run/read.ids"
+  # 1000 patients with blood pressure panels, spread the same way
+  grep -F '"code":"85354-9"' "$synth/$node/Observation.ndjson" |
+    sed -n 's/.*"subject":{"reference":"Patient\/\([^"]*\)".*/\1/p' | awk '!seen[$0]++' > "$run/search.all"
+  awk -v n="$(wc -l < "$run/search.all")" 'BEGIN { s = n > 1000 ? n / 1000 : 1; next_i = 0 }
+    NR - 1 >= next_i { print; next_i += s }' "$run/search.all" | head -n 1000 > "$run/search.ids"
+  # $everything candidates: the biggest compartments (a patient's bundle
+  # also holds ~20-30 practitioners and organisations it refers to)
+  awk '$1 >= 100 && $1 <= 240 { print $2 }' "$run/counts" | head -n 400 > "$run/everything.cand"
+  [ -s "$run/everything.cand" ] || head -n 50 "$run/counts" | awk '{ print $2 }' > "$run/everything.cand"
+  put search_patients "$(wc -l < "$run/search.ids" | tr -d ' ')"
+
+  # 3. import into a fresh store
+  if ! want import && [ -f "$data/.bench-imported" ]; then
+    say "import skipped: using the store kept in $data"
+  else
+    want import || say "import skipped but no kept store in $data: importing anyway"
+    rm -rf "$data"
+    say "importing node $node ($(du -sh "$synth/$node" | cut -f1) NDJSON) into $data"
+    if ! "$bin" import -q --data "$data" "$synth/$node/"*.ndjson > "$run/import.log" 2>&1; then
+      sed 's/^/    /' "$run/import.log" >&2
+      die "import failed"
+    fi
+    line=$(grep '^imported ' "$run/import.log" | tail -n1)
+    say "  $line"
+    # imported N resources from F file(s) in S s (R resources/s); B bad line(s) skipped
+    echo "$line" | awk '{
+      for (i = 1; i <= NF; i++) {
+        if ($i == "imported") print "import_resources", $(i + 1)
+        if ($i == "in") print "import_s", $(i + 1)
+        if ($i ~ /^\(/ && $(i + 1) ~ /^resources\/s/) { v = $i; gsub(/[(]/, "", v); print "import_rps", v }
+        if ($i ~ /^bad/) { v = $(i - 1); print "import_bad", v }
+      }
+    }' >> "$run/fig.$size"
+    [ -n "$(get "$size" import_rps | grep -v '^-$')" ] || say "  WARNING: could not read the import summary line"
+    touch "$data/.bench-imported"
+  fi
+  put db_mb "$(du -sk "$data" | awk '{ printf "%.0f", $1 / 1024 }')"
+  say "  store on disk: $(get "$size" db_mb) MB"
+
+  # 4. a node and a token
+  start_server
+  say "node pid $srv_pid on $base"
+  token=$("$bin" token --data "$data" --sub bench --name Bench --org R1K \
+          --role R8000 --purpose direct-care --ttl 7200)
+  auth="Authorization: Bearer $token"
+  put rss_start_mb "$(awk -v k="$(mem_kb VmRSS)" 'BEGIN { printf "%.1f", k / 1024 }')"
+
+  # (a) read by id of one Patient, (b) nginx serving the same bytes
+  if want read; then
+    pid0=$(head -n1 "$run/read.ids")
+    curl -sf -H "$auth" -o "$run/served.json" "$base/Patient/$pid0" ||
+      die "cannot read Patient/$pid0 back from the node"
+    put read_bytes "$(wc -c < "$run/served.json" | tr -d ' ')"
+    if want nginx && [ -n "$nginx_bin" ]; then
+      say "nginx: serving the same $(get "$size" read_bytes) bytes as a static file"
+      ngx="$run/nginx"
+      rm -rf "$ngx"
+      mkdir -p "$ngx/html" "$ngx/logs" "$ngx/tmp"
+      cp "$run/served.json" "$ngx/html/patient.json"
+      nport=$(free_port)
+      cat > "$ngx/nginx.conf" <<CONF
 worker_processes 2;
 daemon off;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/logs/error.log;
+pid $ngx/nginx.pid;
+error_log $ngx/logs/error.log;
 events { worker_connections 1024; }
 http {
   access_log off;
+  types { }
   default_type application/fhir+json;
   keepalive_requests 1000000;
+  client_body_temp_path $ngx/tmp;
+  proxy_temp_path $ngx/tmp;
+  fastcgi_temp_path $ngx/tmp;
+  uwsgi_temp_path $ngx/tmp;
+  scgi_temp_path $ngx/tmp;
   server {
     listen 127.0.0.1:$nport;
-    root $work/nginx/html;
+    root $ngx/html;
   }
 }
 CONF
-nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" &
-ngx_pid=$!
-sleep 0.5
-nginx_rps=$(wrk_run "http://127.0.0.1:$nport/patient.json")
-kill "$ngx_pid" 2>/dev/null || true
-wait "$ngx_pid" 2>/dev/null || true
-ngx_pid=""
+      "$nginx_bin" -e "$ngx/logs/error.log" -c "$ngx/nginx.conf" -p "$ngx" &
+      ngx_pid=$!
+      i=0
+      until curl -sf -o /dev/null "http://127.0.0.1:$nport/patient.json"; do
+        i=$((i + 1))
+        if [ $i -gt 50 ] || ! kill -0 "$ngx_pid" 2>/dev/null; then
+          cat "$ngx/logs/error.log" >&2 2>/dev/null || true
+          die "nginx did not start (see above); BENCH_SKIP_NGINX=1 runs without it"
+        fi
+        sleep 0.1
+      done
+      wrk_run nginx -s "$bench/report.lua" "http://127.0.0.1:$nport/patient.json"
+      stop_nginx
+    fi
+    say "read by id: Patient/$pid0"
+    wrk_run read -s "$bench/report.lua" -H "$auth" "$base/Patient/$pid0"
+    say "read by id, rotating over $(wc -l < "$run/read.ids" | tr -d ' ') patients"
+    rotate read1000 "/fhir/Patient/{id}" "$run/read.ids"
+  fi
 
-say "== carerecord: read by id"
-read_rps=$(wrk_run -H "Authorization: Bearer $token" "$base/Patient/$id")
-read_p50=$(wrk_pct 50%)
-read_p99=$(wrk_pct 99%)
+  # (c) token search: one patient's blood pressure panels
+  if want search && server_alive; then
+    say "token search: Observation?patient=Patient/ID&code=http://loinc.org|85354-9 over $(get "$size" search_patients) patients"
+    rotate search "/fhir/Observation?patient=Patient/{id}&code=$code" "$run/search.ids"
+    rotate search1 "/fhir/Observation?patient=Patient/{id}&code=$code" "$run/search.ids" -t1 -c1
+  fi
 
-say "== carerecord: create"
-create_rps=$(BENCH_BODY="$root/bench/patient.json" BENCH_TOKEN="$token" \
-             wrk_run -s "$root/bench/create.lua" "$base/Patient")
-create_p50=$(wrk_pct 50%)
-create_p99=$(wrk_pct 99%)
+  # (d) Patient/$everything for patients with 150-250 resources
+  if want everything && server_alive; then
+    say "choosing \$everything patients: probing $(wc -l < "$run/everything.cand" | tr -d ' ') large records"
+    : > "$run/everything.tot"
+    while read -r p; do
+      tot=$(curl -s -H "$auth" "$base/Patient/$p/\$everything" 2>/dev/null | head -c 400 |
+            sed -n 's/.*"total":\([0-9]*\).*/\1/p')
+      [ -n "$tot" ] && echo "$tot $p" >> "$run/everything.tot"
+    done < "$run/everything.cand"
+    awk '$1 >= 150 && $1 <= 250' "$run/everything.tot" | head -n 200 > "$run/everything.pick"
+    if [ "$(wc -l < "$run/everything.pick")" -lt 5 ]; then
+      sort -k1,1nr "$run/everything.tot" | awk '$1 <= 250' | head -n 20 > "$run/everything.pick"
+      say "  WARNING: fewer than 5 records of 150-250 resources in this store; using the $(wc -l < "$run/everything.pick" | tr -d ' ') largest"
+    fi
+    if [ -s "$run/everything.pick" ]; then
+      awk '{ print $2 }' "$run/everything.pick" > "$run/everything.ids"
+      put everything_patients "$(wc -l < "$run/everything.ids" | tr -d ' ')"
+      put everything_resources "$(awk '{ s += $1 } END { printf "%.0f", s / NR }' "$run/everything.pick")"
+      put everything_resources_min "$(sort -n "$run/everything.pick" | head -n1 | cut -d' ' -f1)"
+      put everything_resources_max "$(sort -n "$run/everything.pick" | tail -n1 | cut -d' ' -f1)"
+      say "  $(get "$size" everything_patients) patients, $(get "$size" everything_resources_min)-$(get "$size" everything_resources_max) resources each (mean $(get "$size" everything_resources))"
+      rotate everything "/fhir/Patient/{id}/\$everything" "$run/everything.ids"
+      rotate everything1 "/fhir/Patient/{id}/\$everything" "$run/everything.ids" -t1 -c1
+    else
+      say "  WARNING: no \$everything answers; skipped"
+    fi
+  fi
 
-rss_kb=$(awk '/VmRSS/ { print $2 }' /proc/$srv_pid/status)
-hwm_kb=$(awk '/VmHWM/ { print $2 }' /proc/$srv_pid/status)
-ratio=$(awk -v a="$read_rps" -v b="$nginx_rps" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print 0 }')
+  # (e) create
+  if want create && server_alive; then
+    say "create: POST /fhir/Patient"
+    BENCH_BODY="$bench/patient.json" BENCH_TOKEN="$token" \
+      wrk_run create -s "$bench/create.lua" "$base/Patient"
+  fi
 
-printf '\n%-34s %14s\n' "figure" "value" 
-printf '%-34s %14s\n' "nginx static read (req/s)" "$nginx_rps"
-printf '%-34s %14s\n' "read by id (req/s)" "$read_rps"
-printf '%-34s %14s\n' "read / nginx" "$ratio"
-printf '%-34s %14s\n' "read p50 / p99" "$read_p50 / $read_p99"
-printf '%-34s %14s\n' "create (req/s)" "$create_rps"
-printf '%-34s %14s\n' "create p50 / p99" "$create_p50 / $create_p99"
-printf '%-34s %14s\n' "server RSS now / peak (MB)" "$((rss_kb / 1024)) / $((hwm_kb / 1024))"
-printf '%-34s %14s\n' "resource size (bytes)" "$bytes"
+  # (f) memory after the load
+  if server_alive; then
+    put rss_mb "$(awk -v k="$(mem_kb VmRSS)" 'BEGIN { printf "%.1f", k / 1024 }')"
+    put hwm_mb "$(awk -v k="$(mem_kb VmHWM)" 'BEGIN { printf "%.1f", k / 1024 }')"
+    say "server memory after the load: RSS $(get "$size" rss_mb) MB, peak $(get "$size" hwm_mb) MB"
+  else
+    say "ERROR: the node died during the load; its log:"
+    tail -n 20 "$run/serve.log" | sed 's/^/    /' >&2
+    put server_died 1
+  fi
+  stop_server
+  if [ -n "${BENCH_KEEP:-}" ]; then
+    say "store kept in $data"
+  else
+    rm -rf "$data"
+  fi
+}
+
+say "carerecord bench: sizes $sizes; wrk $threads threads x $conns connections, ${secs}s per run; work dir $work"
+for s in $sizes; do
+  bench_size "$s"
+done
+elapsed=$(( $(date +%s) - started ))
+
+# ---- the table -------------------------------------------------------------
+ratio() {   # read / nginx for size $1
+  awk -v a="$(get "$1" read_rps)" -v b="$(get "$1" nginx_rps)" \
+    'BEGIN { if (a != "-" && b != "-" && b > 0) printf "%.2f", a / b; else print "-" }'
+}
+pair() { # "A / B" of two figures
+  a=$(get "$1" "$2"); b=$(get "$1" "$3")
+  if [ "$a" = - ] && [ "$b" = - ]; then echo -; else echo "$a / $b"; fi
+}
+
+row() { # label target then one value per size (from a command)
+  label=$1 target=$2 cmd=$3
+  printf '%-40s' "$label"
+  for s in $sizes; do printf ' %16s' "$(eval "$cmd")"; done
+  printf '   %s\n' "$target"
+}
+
+{
+  printf '\n%-40s' "figure"
+  for s in $sizes; do printf ' %16s' "$s pts"; done
+  printf '   %s\n' "target"
+  row "resources imported (node $node)"      ""              'get $s import_resources'
+  row "import (resources/s)"                 ">= 50000"      'get $s import_rps'
+  row "store on disk (MB)"                   ""              'get $s db_mb'
+  row "nginx static file (req/s)"            "(~40k)"        'get $s nginx_rps'
+  row "read by id (req/s)"                   ""              'get $s read_rps'
+  row "read / nginx"                         ">= 0.70"       'ratio $s'
+  row "read p50 / p99 (ms)"                  ""              'pair $s read_p50 read_p99'
+  row "read, 1000 patients (req/s)"          ""              'get $s read1000_rps'
+  row "token search (req/s)"                 ""              'get $s search_rps'
+  row "token search p50 / p99 (ms)"          ""              'pair $s search_p50 search_p99'
+  row "token search p50, 1 connection (ms)"  "<= 1"          'get $s search1_p50'
+  row "\$everything resources (mean)"        "~200"          'get $s everything_resources'
+  row "\$everything (req/s)"                 ""              'get $s everything_rps'
+  row "\$everything p50 / p99 (ms)"          "<= 2 / <= 10"  'pair $s everything_p50 everything_p99'
+  row "\$everything p50, 1 connection (ms)"  ""              'get $s everything1_p50'
+  row "create (req/s)"                       ">= 10000"      'get $s create_rps'
+  row "create p50 / p99 (ms)"                ""              'pair $s create_p50 create_p99'
+  row "server RSS after load / peak (MB)"    "<= 50"         'pair $s rss_mb hwm_mb'
+  printf '\n%s threads x %s connections, %ss per run, %s cores; took %dm%02ds\n' \
+    "$threads" "$conns" "$secs" "$(nproc)" $((elapsed / 60)) $((elapsed % 60))
+}
+
+# ---- the JSON ----------------------------------------------------------------
+jnum() { # a figure as a JSON number (or null)
+  v=$(get "$1" "$2")
+  case "$v" in ''|-|*[!0-9.]*) echo null ;; *) echo "$v" ;; esac
+}
+jstr() { printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g')"; }
+lat() { # {"rps":..,"p50_ms":..,...} for figure name $2 of size $1
+  printf '{"rps": %s, "p50_ms": %s, "p90_ms": %s, "p99_ms": %s, "max_ms": %s, "requests": %s, "errors": %s, "bytes_per_response": %s}' \
+    "$(jnum "$1" "${2}_rps")" "$(jnum "$1" "${2}_p50")" "$(jnum "$1" "${2}_p90")" \
+    "$(jnum "$1" "${2}_p99")" "$(jnum "$1" "${2}_max")" "$(jnum "$1" "${2}_n")" \
+    "$(jnum "$1" "${2}_errors")" "$(jnum "$1" "${2}_bytes")"
+}
 
 mkdir -p "$(dirname "$out")"
-cat > "$out" <<JSON
+commit=$(cd "$root" && git rev-parse --short HEAD 2>/dev/null || echo unknown)
+dirty=$(cd "$root" && git status --porcelain --untracked-files=no -- src CMakeLists.txt 2>/dev/null | head -n1)
 {
-  "when": "$(date -u +%Y-%m-%dT%H:%M:%SZ)",
-  "machine": {"cores": $(nproc), "wrk_threads": $threads, "wrk_connections": $conns, "seconds": $secs},
-  "resource_bytes": $bytes,
-  "nginx_read_rps": $nginx_rps,
-  "read_rps": $read_rps,
-  "read_ratio_to_nginx": $ratio,
-  "read_latency": {"p50": "$read_p50", "p99": "$read_p99"},
-  "create_rps": $create_rps,
-  "create_latency": {"p50": "$create_p50", "p99": "$create_p99"},
-  "server_rss_mb": $((rss_kb / 1024)),
-  "server_peak_rss_mb": $((hwm_kb / 1024))
-}
-JSON
-say ""
-say "wrote $out"
+  printf '{\n'
+  printf '  "when": "%s",\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  printf '  "seconds_taken": %d,\n' "$elapsed"
+  printf '  "commit": %s,\n' "$(jstr "$commit${dirty:+ (with local changes)}")"
+  printf '  "version": %s,\n' "$(jstr "$("$bin" version 2>/dev/null | head -n1)")"
+  printf '  "machine": {"cores": %s, "cpu": %s, "memory_mb": %s, "kernel": %s},\n' \
+    "$(nproc)" "$(jstr "$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)")" \
+    "$(awk '/^MemTotal/ { printf "%.0f", $2 / 1024 }' /proc/meminfo)" "$(jstr "$(uname -r)")"
+  printf '  "wrk": {"threads": %s, "connections": %s, "seconds": %s, "version": %s},\n' \
+    "$threads" "$conns" "$secs" "$(jstr "$(wrk -v 2>&1 | head -n1 | awk '{ print $2 }')")"
+  printf '  "node": "%s", "seed": %s,\n' "$node" "$seed"
+  printf '  "targets": {"read_ratio_to_nginx": 0.7, "create_rps": 10000, "rss_mb": 50, "search_p50_ms": 1, "everything_p50_ms": 2, "everything_p99_ms": 10, "import_rps": 50000},\n'
+  printf '  "sizes": ['
+  sep=""
+  for s in $sizes; do
+    printf '%s\n    {\n' "$sep"; sep=","
+    printf '      "patients": %s,\n' "$s"
+    if [ "$(get "$s" skipped)" != - ]; then
+      printf '      "skipped": %s\n    }' "$(jstr "$(get "$s" skipped)")"
+      continue
+    fi
+    printf '      "synth_seconds": %s,\n' "$(jnum "$s" synth_s)"
+    printf '      "import": {"resources": %s, "seconds": %s, "resources_per_s": %s, "bad_lines": %s},\n' \
+      "$(jnum "$s" import_resources)" "$(jnum "$s" import_s)" "$(jnum "$s" import_rps)" "$(jnum "$s" import_bad)"
+    printf '      "store_mb": %s,\n' "$(jnum "$s" db_mb)"
+    printf '      "read_bytes": %s,\n' "$(jnum "$s" read_bytes)"
+    printf '      "nginx": %s,\n' "$(lat "$s" nginx)"
+    printf '      "read": %s,\n' "$(lat "$s" read)"
+    r=$(ratio "$s"); [ "$r" = - ] && r=null
+    printf '      "read_ratio_to_nginx": %s,\n' "$r"
+    printf '      "read_1000_patients": %s,\n' "$(lat "$s" read1000)"
+    printf '      "search": {"patients": %s, "c16": %s, "c1": %s},\n' \
+      "$(jnum "$s" search_patients)" "$(lat "$s" search)" "$(lat "$s" search1)"
+    printf '      "everything": {"patients": %s, "resources_mean": %s, "resources_min": %s, "resources_max": %s, "c16": %s, "c1": %s},\n' \
+      "$(jnum "$s" everything_patients)" "$(jnum "$s" everything_resources)" \
+      "$(jnum "$s" everything_resources_min)" "$(jnum "$s" everything_resources_max)" \
+      "$(lat "$s" everything)" "$(lat "$s" everything1)"
+    printf '      "create": %s,\n' "$(lat "$s" create)"
+    printf '      "memory": {"rss_start_mb": %s, "rss_mb": %s, "peak_rss_mb": %s},\n' \
+      "$(jnum "$s" rss_start_mb)" "$(jnum "$s" rss_mb)" "$(jnum "$s" hwm_mb)"
+    printf '      "server_died": %s\n    }' "$( [ "$(get "$s" server_died)" = 1 ] && echo true || echo false)"
+  done
+  printf '\n  ]\n}\n'
+} > "$out"
+say "wrote $out (took $((elapsed / 60))m$((elapsed % 60))s)"

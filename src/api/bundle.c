@@ -654,7 +654,6 @@ answer(struct bundle *b)
 {
     struct ctx *x = b->x;
     struct cr_buf out = cr_buf_make(0);
-
     size_t i;
 
     if (b->rc != CR_OK) {

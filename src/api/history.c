@@ -217,7 +217,6 @@ cr_api_history(struct ctx *x)
     struct cr_err err;
     const char *type = x->route.type, *id = x->route.id;
     int64_t total = 0;
-
     cr_rc rc;
 
     memset(&hp, 0, sizeof hp);

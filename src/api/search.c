@@ -336,7 +336,6 @@ cr_api_search(struct ctx *x)
     struct page pg;
     struct cr_err err;
     char next[CR_STORE_CURSOR_MAX], prev[CR_STORE_CURSOR_MAX];
-
     const char *prefer = cr_http_header(x->req, "Prefer");
     int64_t total = -1;
     cr_rc rc;
