@@ -141,25 +141,40 @@ cr_synth_pick_acute(struct cr_synth_life *l, int region);
 
 /* ---- inline writing helpers ------------------------------------------ */
 
-/* A new resource id on 'node': "<node>-<nhs>-<n>". */
+/* An opaque, deterministic resource id: "<node>-" and 16 hex digits mixed
+ * from the person, the node and a counter. Ids end up in URLs, logs and
+ * audit trails, so, as in real systems, they do not carry the NHS number. */
+static inline struct cr_synth_rid
+opaque_id(const struct cr_synth_life *l, int node, uint64_t n)
+{
+    struct cr_synth_rid id;
+    uint64_t x = 0;
+    const char *d;
+
+    for (d = l->p.nhs; *d >= '0' && *d <= '9'; d++)
+        x = x * 10 + (uint64_t)(*d - '0');
+    x ^= ((uint64_t)node << 56) ^ (n * 0x9E3779B97F4A7C15ULL);
+    /* splitmix64 finaliser */
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+    x ^= x >> 31;
+    snprintf(id.s, sizeof id.s, "%s-%016llx", cr_synth_node_id(node),
+             (unsigned long long)x);
+    return id;
+}
+
+/* A new resource id on 'node'. */
 static inline struct cr_synth_rid
 new_id(struct cr_synth_life *l, int node)
 {
-    struct cr_synth_rid id;
-
-    snprintf(id.s, sizeof id.s, "%s-%s-%u", cr_synth_node_id(node), l->p.nhs,
-             (unsigned)++l->seq[node]);
-    return id;
+    return opaque_id(l, node, ++l->seq[node]);
 }
 
 /* The id of the patient's Patient resource on 'node'. */
 static inline struct cr_synth_rid
 patient_id(const struct cr_synth_life *l, int node)
 {
-    struct cr_synth_rid id;
-
-    snprintf(id.s, sizeof id.s, "%s-%s", cr_synth_node_id(node), l->p.nhs);
-    return id;
+    return opaque_id(l, node, 0);
 }
 
 static inline const char *

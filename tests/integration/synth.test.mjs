@@ -197,7 +197,9 @@ test('patients: valid test-range NHS numbers, one Patient per node, same person 
     for (const p of data[node].Patient) {
       const nhs = p.identifier.find((i) => i.system === NHS_SYSTEM).value;
       assert.ok(nhsValid(nhs) && nhs.startsWith('999'), `${nhs} is a valid 999 number`);
-      assert.equal(p.id, `${node}-${nhs}`);
+      // opaque ids: the node, then 16 hex digits; never the NHS number
+      assert.match(p.id, new RegExp(`^${node}-[0-9a-f]{16}$`));
+      assert.ok(!p.id.includes(nhs), `${p.id} does not carry the NHS number`);
       assert.ok(!here.has(nhs), `${node}: one Patient for ${nhs}`);
       here.add(nhs);
       people.add(nhs);
@@ -226,7 +228,8 @@ test('the rates the pathfinders and access rules need are present', () => {
   for (const s of g.staffWhoArePatients) {
     const node = s.node;
     const prac = data[node].Practitioner.find((p) => `Practitioner/${p.id}` === s.practitioner);
-    const pat = data[node].Patient.find((p) => p.id === `${node}-${s.nhsNumber}`);
+    const pat = data[node].Patient.find((p) =>
+      p.identifier.some((i) => i.system === NHS_SYSTEM && i.value === s.nhsNumber));
     assert.ok(prac && pat, `staff ${s.practitioner} and patient ${s.nhsNumber} on ${node}`);
     assert.equal(prac.name[0].family, pat.name[0].family);
     assert.deepEqual(prac.address[0].line, pat.address[0].line);
