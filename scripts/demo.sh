@@ -1,13 +1,21 @@
 #!/bin/sh
 # demo.sh: run one node on the embedded default store (./carerecord-data,
-# 127.0.0.1:8080), load a sample patient, and print a token and commands to
-# try. Ctrl-C stops the node cleanly.
+# 127.0.0.1:8080). On first run it loads 200 synthetic patients (North
+# East London's exchange) so there is a record to look at; then it prints
+# a token and commands to try. Ctrl-C stops the node cleanly.
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin="$root/build/carerecord"
 data=${CARERECORD_DATA:-./carerecord-data}
 listen=${CARERECORD_LISTEN:-127.0.0.1:8080}
 log=$(mktemp /tmp/carerecord-demo.XXXXXX)
+
+if [ ! -f "$data/carerecord.db" ]; then
+  echo "First run: generating and loading 200 synthetic patients into $data"
+  mkdir -p "$data"
+  "$bin" synth --patients 200 --seed 1 --out "$data/synthetic" -q > /dev/null
+  "$bin" import -q --data "$data" "$data"/synthetic/nel/*.ndjson
+fi
 
 "$bin" serve --listen "$listen" --data "$data" 2> "$log" &
 pid=$!
@@ -21,10 +29,9 @@ done
 base=$(sed -n 's/.*FHIR base \([^,]*\),.*/\1/p' "$log" | head -n1)
 token=$("$bin" token --data "$data" --sub demo-clinician --name "Dr Ada Demo" \
         --org R1K --role R8000 --purpose direct-care --ttl 43200)
-created=$(curl -s -X POST "$base/Patient" -H "Authorization: Bearer $token" \
-          -H 'Content-Type: application/fhir+json' -H 'Prefer: return=minimal' \
-          --data-binary @"$root/bench/patient.json" -D - -o /dev/null |
-          awk 'tolower($1)=="location:" {print $2}' | tr -d '\r')
+nhs=$(sed -n 's/.*"system":"https:\/\/fhir.nhs.uk\/Id\/nhs-number","value":"\([0-9]*\)".*/\1/p' \
+      "$data"/synthetic/nel/Patient.ndjson 2>/dev/null | head -n1)
+nhs=${nhs:-9000000009}
 cat <<TXT
 
 carerecord is running: FHIR base $base  (data in $data)
@@ -36,8 +43,9 @@ purpose direct-care), valid for 12 hours:
 
 Try:
   curl -s $base/metadata | head -c 300; echo
-  curl -s -H "Authorization: Bearer \$TOKEN" ${created%/_history/*}
-  curl -s -H "Authorization: Bearer \$TOKEN" ${created%/_history/*}/_history
+  curl -s -H "Authorization: Bearer \$TOKEN" '$base/Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|$nhs'
+  curl -s -H "Authorization: Bearer \$TOKEN" '$base/Patient/\$everything?identifier=https://fhir.nhs.uk/Id/nhs-number|$nhs'
+  curl -s -H "Authorization: Bearer \$TOKEN" '$base/Condition?clinical-status=active&_include=Condition:subject&_count=5'
 
 Request log lines follow. Press Ctrl-C to stop.
 
