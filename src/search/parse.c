@@ -24,6 +24,7 @@ struct parser {
     struct cr_search_plan *plan;
     struct cr_err *err;
     size_t cap_clauses, cap_includes, nignored, cap_ignored;
+    size_t nvalues;
 };
 
 static cr_rc
@@ -402,6 +403,12 @@ fill_values(struct parser *p, const char *name, struct cr_search_clause *c,
 
     if (n == 0)
         return oom(p);
+    p->nvalues += n;
+    if (n > CR_SEARCH_MAX_VALUES || p->nvalues > CR_SEARCH_MAX_TOTAL_VALUES)
+        return cr_err_set(p->err, CR_EINVAL, "too-costly", name,
+                          "too many values: a parameter takes at most %d "
+                          "comma-separated values and a search %d in all",
+                          CR_SEARCH_MAX_VALUES, CR_SEARCH_MAX_TOTAL_VALUES);
     c->values = cr_arena_calloc(p->a, n, sizeof *c->values);
     if (c->values == NULL)
         return oom(p);

@@ -102,6 +102,8 @@ enum cr_search_total { CR_TOTAL_DEFAULT, CR_TOTAL_NONE, CR_TOTAL_ESTIMATE,
                        CR_TOTAL_ACCURATE };
 
 #define CR_SEARCH_MAX_SORT 4
+#define CR_SEARCH_MAX_VALUES 100         /* OR-ed values of one parameter */
+#define CR_SEARCH_MAX_TOTAL_VALUES 1000  /* values in one search */
 
 struct cr_search_plan {
     const char *type;
