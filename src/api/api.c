@@ -35,6 +35,8 @@ cr_api_create(struct cr_store *store, struct cr_keys *keys,
         a->cfg.max_count = 1000;
     if (a->cfg.max_bundle_entries <= 0)
         a->cfg.max_bundle_entries = 1000;
+    if (a->cfg.max_response == 0)
+        a->cfg.max_response = 64u << 20;
     a->base_url = strdup(cfg->base_url ? cfg->base_url : "");
     if (a->base_url == NULL) {
         free(a);

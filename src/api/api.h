@@ -23,6 +23,7 @@ struct cr_api_config {
     int default_count;        /* history page size, default 50 */
     int max_count;            /* largest _count honoured, default 1000 */
     int max_bundle_entries;   /* entries in one batch/transaction, 1000 */
+    size_t max_response;      /* bytes of one Bundle answer, 64 MiB */
 };
 
 /* An API over 'store', verifying tokens with 'keys'. Both are borrowed and

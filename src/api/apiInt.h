@@ -77,6 +77,11 @@ cr_api_fail(struct ctx *x, const struct cr_err *err);
 void
 cr_api_send_buf(struct ctx *x, unsigned status, struct cr_buf *b);
 
+/* outcome.c: answer that a Bundle would exceed cfg.max_response (a clear
+ * 400, never a silently shortened answer). */
+void
+cr_api_too_big(struct ctx *x);
+
 /* outcome.c: open a Bundle of 'type' in 'b': resourceType, a new id,
  * meta.lastUpdated now, and type; the caller adds the rest and the
  * closing brace. */

@@ -172,7 +172,8 @@ cr_api_everything(struct ctx *x)
     struct params p;
     struct cr_store_everything q;
     struct cr_store_meta m;
-    struct cr_buf b = cr_buf_make(0), entries = cr_buf_make(0);
+    struct cr_buf b = cr_buf_make(x->api->cfg.max_response),
+                  entries = cr_buf_make(x->api->cfg.max_response);
     struct walk w;
     struct cr_err err;
     char next[CR_STORE_CURSOR_MAX], bad[80];
@@ -306,7 +307,10 @@ cr_api_everything(struct ctx *x)
     rc = cr_store_everything(x->api->store, &q, add_entry, &w, next, &err);
     if (rc != CR_OK) {
         cr_buf_free(&entries);
-        cr_api_fail(x, &err);
+        if (rc == CR_ETOOBIG)
+            cr_api_too_big(x);
+        else
+            cr_api_fail(x, &err);
         return;
     }
     cr_api_bundle_start(&b, "searchset");
@@ -326,5 +330,10 @@ cr_api_everything(struct ctx *x)
     }
     cr_buf_addc(&b, '}');
     cr_buf_free(&entries);
+    if (b.rc == CR_ETOOBIG) {
+        cr_buf_free(&b);
+        cr_api_too_big(x);
+        return;
+    }
     cr_api_send_buf(x, 200, &b);
 }

@@ -212,7 +212,8 @@ void
 cr_api_history(struct ctx *x)
 {
     struct hist_params hp;
-    struct cr_buf b = cr_buf_make(0), entries = cr_buf_make(0);
+    struct cr_buf b = cr_buf_make(x->api->cfg.max_response),
+                  entries = cr_buf_make(x->api->cfg.max_response);
     struct hist_walk w;
     struct cr_err err;
     const char *type = x->route.type, *id = x->route.id;
@@ -255,7 +256,10 @@ cr_api_history(struct ctx *x)
         rc = CR_OK;
     if (rc != CR_OK) {
         cr_buf_free(&entries);
-        cr_api_fail(x, &err);
+        if (rc == CR_ETOOBIG)
+            cr_api_too_big(x);
+        else
+            cr_api_fail(x, &err);
         return;
     }
     cr_api_bundle_start(&b, "history");
@@ -273,5 +277,10 @@ cr_api_history(struct ctx *x)
     }
     cr_buf_addc(&b, '}');
     cr_buf_free(&entries);
+    if (b.rc == CR_ETOOBIG) {
+        cr_buf_free(&b);
+        cr_api_too_big(x);
+        return;
+    }
     cr_api_send_buf(x, 200, &b);
 }

@@ -109,3 +109,12 @@ cr_api_bundle_start(struct cr_buf *b, const char *type)
     cr_buf_addf(b, "{\"resourceType\":\"Bundle\",\"id\":\"%s\",\"meta\":{"
                    "\"lastUpdated\":\"%s\"},\"type\":\"%s\"", bid, now, type);
 }
+
+void
+cr_api_too_big(struct ctx *x)
+{
+    cr_api_outcome(x, 400, "error", "too-costly", NULL,
+                   "the answer would be larger than %zu MiB: ask for fewer "
+                   "results a page (_count), fewer includes, or narrower "
+                   "criteria", x->api->cfg.max_response >> 20);
+}

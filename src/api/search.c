@@ -332,7 +332,8 @@ cr_api_search(struct ctx *x)
     struct args *g = cr_arena_calloc(x->req->arena, 1, sizeof *g);
     struct cr_search_limits lim;
     struct cr_search_plan plan;
-    struct cr_buf b = cr_buf_make(0), entries = cr_buf_make(0);
+    struct cr_buf b = cr_buf_make(x->api->cfg.max_response),
+                  entries = cr_buf_make(x->api->cfg.max_response);
     struct page pg;
     struct cr_err err;
     char next[CR_STORE_CURSOR_MAX], prev[CR_STORE_CURSOR_MAX];
@@ -397,7 +398,10 @@ cr_api_search(struct ctx *x)
         free_rounds(&pg);
         if (rc != CR_OK) {
             cr_buf_free(&entries);
-            cr_api_fail(x, &err);
+            if (rc == CR_ETOOBIG)
+                cr_api_too_big(x);
+            else
+                cr_api_fail(x, &err);
             return;
         }
     }
@@ -440,5 +444,10 @@ cr_api_search(struct ctx *x)
     }
     cr_buf_addc(&b, '}');
     cr_buf_free(&entries);
+    if (b.rc == CR_ETOOBIG) {
+        cr_buf_free(&b);
+        cr_api_too_big(x);
+        return;
+    }
     cr_api_send_buf(x, 200, &b);
 }

@@ -33,7 +33,8 @@ static const char usage[] =
     "                      signing key live there\n"
     "  --config FILE       JSON settings; flags given here win over it.\n"
     "                      Keys: listen, data, node_id, base_url,\n"
-    "                      max_body_bytes (default 8388608), max_json_depth\n"
+    "                      max_body_bytes (default 8388608),\n"
+    "                      max_response_bytes (67108864), max_json_depth\n"
     "                      (64), default_count (50), max_count (1000),\n"
     "                      log_requests (true)\n"
     "  --node-id ID        this node's id (default 'local')\n"
@@ -156,6 +157,7 @@ cr_cli_serve(int argc, char **argv)
     memset(&ac, 0, sizeof ac);
     ac.base_url = cfg.base_url;
     ac.max_body = cfg.max_body;
+    ac.max_response = cfg.max_response;
     ac.max_json_depth = cfg.max_json_depth;
     ac.default_count = cfg.default_count;
     ac.max_count = cfg.max_count;

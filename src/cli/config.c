@@ -16,6 +16,7 @@ cr_config_defaults(struct cr_config *c)
     snprintf(c->data_dir, sizeof c->data_dir, "./carerecord-data");
     snprintf(c->node_id, sizeof c->node_id, "local");
     c->max_body = 8u << 20;
+    c->max_response = 64u << 20;
     c->max_json_depth = 64;
     c->default_count = 50;
     c->max_count = 1000;
@@ -123,6 +124,9 @@ cr_config_load(struct cr_config *c, const char *path, struct cr_err *err)
         } else if (strcmp(key, "max_body_bytes") == 0) {
             rc = get_int(v, key, 1024, 1LL << 30, &n, err);
             c->max_body = (size_t)n;
+        } else if (strcmp(key, "max_response_bytes") == 0) {
+            rc = get_int(v, key, 1 << 20, 1LL << 32, &n, err);
+            c->max_response = (size_t)n;
         } else if (strcmp(key, "max_json_depth") == 0) {
             rc = get_int(v, key, 8, 100, &n, err);
             c->max_json_depth = (int)n;

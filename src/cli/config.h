@@ -16,6 +16,7 @@ struct cr_config {
     char node_id[33];
     char base_url[512];     /* "" : derived from host and port */
     size_t max_body;
+    size_t max_response;
     int max_json_depth;
     int default_count;
     int max_count;
