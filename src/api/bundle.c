@@ -48,6 +48,7 @@ struct bentry {
     struct cr_err err;
     struct cr_buf got;            /* GET result */
     struct cr_store_meta got_meta;
+    bool is_read;                 /* got holds the result already */
 };
 
 struct bundle {
@@ -126,9 +127,15 @@ parse_url(struct ctx *x, struct bentry *e, const char **out_query)
     *out_query = NULL;
     if (strncmp(url, base, blen) == 0 && url[blen] == '/')
         url += blen + 1;
-    else if (strstr(url, "://"))
-        return entry_err(e, CR_EINVAL, "not-supported",
-                         "request.url '%.200s' is not on this server", url);
+    else {
+        /* an absolute URL elsewhere; "://" in a condition's value (after
+         * the '?') is not a scheme */
+        const char *scheme = strstr(url, "://"), *qm = strchr(url, '?');
+        if (scheme && (qm == NULL || scheme < qm))
+            return entry_err(e, CR_EINVAL, "not-supported",
+                             "request.url '%.200s' is not on this server",
+                             url);
+    }
     if (url[0] == '/')
         url++;
     q = strchr(url, '?');
@@ -404,13 +411,13 @@ map_reference(struct bundle *b, const char *s, size_t len,
 }
 
 /* Copy 'len' bytes of entry resource text into e->text, replacing every
- * JSON string that is another entry's fullUrl (or a conditional
+ * Reference.reference that is another entry's fullUrl (or a conditional
  * reference) with the reference it stands for. */
 static cr_rc
 rewrite(struct bundle *b, struct bentry *e, const char *s, size_t len)
 {
     size_t i = 0, run = 0;
-    bool is_bad = false;
+    bool is_bad = false, is_ref_value = false;
 
     e->text = cr_buf_make(0);
     while (i < len) {
@@ -419,9 +426,9 @@ rewrite(struct bundle *b, struct bentry *e, const char *s, size_t len)
             continue;
         }
         {
-            size_t start = i + 1, end = start;
-            bool has_escape = false;
-            const char *to;
+            size_t start = i + 1, end = start, k;
+            bool has_escape = false, is_key;
+            const char *to = NULL;
             while (end < len && s[end] != '"') {
                 if (s[end] == '\\') {
                     has_escape = true;
@@ -429,20 +436,23 @@ rewrite(struct bundle *b, struct bentry *e, const char *s, size_t len)
                 }
                 end++;
             }
-            /* Keys are followed by ':' and are never rewritten. */
-            {
-                size_t k = end + 1;
-                while (k < len && (s[k] == ' ' || s[k] == '\n' ||
-                                   s[k] == '\t' || s[k] == '\r'))
-                    k++;
-                if (k < len && s[k] == ':') {
-                    i = end + 1;
-                    continue;
-                }
+            k = end + 1;
+            while (k < len && (s[k] == ' ' || s[k] == '\n' || s[k] == '\t' ||
+                               s[k] == '\r'))
+                k++;
+            is_key = k < len && s[k] == ':';
+            if (is_key) {
+                /* Only a Reference's "reference" holds a reference: free
+                 * text that happens to look like one is left alone. */
+                is_ref_value = end - start == 9 &&
+                               memcmp(s + start, "reference", 9) == 0;
+                i = end + 1;
+                continue;
             }
-            to = has_escape ? NULL
-                            : map_reference(b, s + start, end - start,
-                                            &e->err, &is_bad);
+            if (is_ref_value && !has_escape)
+                to = map_reference(b, s + start, end - start, &e->err,
+                                   &is_bad);
+            is_ref_value = false;
             if (is_bad)
                 return e->err.rc;
             if (to) {
@@ -531,6 +541,33 @@ bundle_in_txn(struct cr_store_txn *txn, void *ctx, struct cr_err *err)
             }
             e->rc = rc;
         }
+    }
+    if (!b->is_txn)
+        return CR_OK;
+    /* A transaction's reads come last, inside it: they see its writes, and
+     * a failing read undoes them like any other failing entry. */
+    for (i = 0; i < b->n; i++) {
+        struct bentry *e = &b->e[i];
+        cr_rc rc;
+        if (e->method != M_GET || e->rc != CR_OK)
+            continue;
+        cr_buf_reset(&e->got);
+        cr_err_clear(&e->err);
+        rc = e->vid ? cr_store_txn_vread(txn, e->type, e->id, e->vid,
+                                         &e->got, &e->got_meta, &e->err)
+                    : cr_store_txn_read(txn, e->type, e->id, &e->got,
+                                        &e->got_meta, &e->err);
+        if (rc == CR_ENOTFOUND || rc == CR_EGONE)
+            cr_err_set(&e->err, rc, rc == CR_EGONE ? "deleted" : "not-found",
+                       NULL, "%s/%s %s", e->type, e->id,
+                       rc == CR_EGONE ? "was deleted"
+                                      : "is not known to this server");
+        if (rc != CR_OK) {
+            b->failed = i;
+            *err = e->err;
+            return rc;
+        }
+        e->is_read = true;
     }
     return CR_OK;
 }
@@ -663,10 +700,11 @@ answer(struct bundle *b)
         cr_api_fail(x, &err);
         return;
     }
-    /* GETs come last, and see what the writes did. */
+    /* A batch's GETs come last, and see what the writes did (a
+     * transaction's ran inside it). */
     for (i = 0; i < b->n; i++) {
         struct bentry *e = &b->e[i];
-        if (e->method != M_GET || e->rc != CR_OK)
+        if (e->method != M_GET || e->rc != CR_OK || e->is_read)
             continue;
         e->got = cr_buf_make(0);
         cr_err_clear(&e->err);
@@ -729,7 +767,7 @@ free_bundle(void *arg)
     struct bundle *b = arg;
     size_t i;
 
-    for (i = 0; i < b->n; i++) {
+    for (i = 0; b->e && i < b->n; i++) {
         cr_api_prepared_free(&b->e[i].p);
         cr_buf_free(&b->e[i].text);
         cr_buf_free(&b->e[i].got);
@@ -822,10 +860,27 @@ cr_api_bundle(struct ctx *x)
                        "'%.40s'", type ? type : "(missing)");
         return;
     }
-    if (cr_fhir_validate_any(b->root, &err) != CR_OK) {
-        err.http_status = 400;
-        cr_api_fail(x, &err);
-        return;
+    /* The envelope is checked here without the entries' resources; each
+     * resource is checked with its entry (prepare_resource), so a batch
+     * keeps its good entries and an error names the entry it is in. */
+    {
+        json_t *shell = json_deep_copy(b->root), *ej2;
+        size_t k;
+        cr_rc vrc;
+        if (shell == NULL) {
+            cr_api_outcome(x, 503, "error", "transient", NULL,
+                           "the server is out of memory; try again shortly");
+            return;
+        }
+        json_array_foreach(json_object_get(shell, "entry"), k, ej2)
+            json_object_del(ej2, "resource");
+        vrc = cr_fhir_validate_any(shell, &err);
+        json_decref(shell);
+        if (vrc != CR_OK) {
+            err.http_status = 400;
+            cr_api_fail(x, &err);
+            return;
+        }
     }
     entries = json_object_get(b->root, "entry");
     b->n = json_array_size(entries);

@@ -37,6 +37,7 @@ struct chunk {
     size_t n;
     struct cr_store_async a;
     struct cr_err err;
+    uint64_t order;             /* position in the input */
     struct chunk *next;
 };
 
@@ -49,6 +50,8 @@ struct cr_api_import {
     pthread_cond_t cond;
     struct chunk *qhead, *qtail;
     struct chunk *done;         /* written chunks, to free */
+    uint64_t next_order;        /* given to the next chunk dispatched */
+    uint64_t next_write;        /* the chunk whose turn it is to be written */
     int in_flight;              /* chunks queued, preparing or writing */
     int max_in_flight;
     bool is_stopping;
@@ -265,8 +268,18 @@ chunk_prepare_and_write(struct chunk *c)
     c->a.err = &c->err;
     c->a.done = chunk_done;
     c->a.done_ctx = c;
+    /* Chunks are prepared in parallel but written in input order, so a
+     * later line for the same resource always wins. */
+    pthread_mutex_lock(&im->lock);
+    while (im->next_write != c->order)
+        pthread_cond_wait(&im->cond, &im->lock);
+    pthread_mutex_unlock(&im->lock);
     if (cr_store_write_async(im->api->store, &c->a) != CR_OK)
         chunk_done(c, c->err.rc ? c->err.rc : CR_EUNAVAILABLE);
+    pthread_mutex_lock(&im->lock);
+    im->next_write++;
+    pthread_cond_broadcast(&im->cond);
+    pthread_mutex_unlock(&im->lock);
 }
 
 static void *
@@ -343,6 +356,7 @@ dispatch(struct cr_api_import *im)
     while (im->in_flight >= im->max_in_flight)
         pthread_cond_wait(&im->cond, &im->lock);
     im->in_flight++;
+    c->order = im->next_order++;
     if (im->nthreads > 0) {
         if (im->qtail)
             im->qtail->next = c;

@@ -51,6 +51,9 @@ cr_api_new_id(char out[37])
     out[j] = '\0';
 }
 
+struct collect;
+static int collect_row(void *ctx, const struct cr_fhir_index_row *row);
+
 struct collect {
     struct prepared *p;
     struct cr_arena *a;
@@ -69,6 +72,27 @@ keep(struct collect *c, const char *s)
     if (d == NULL)
         c->is_oom = true;
     return d;
+}
+
+/* Each patient whose compartment the resource is in becomes an index row
+ * of the pseudo-parameter "_compartment" (how $everything finds it). */
+static void
+compartment_row(void *ctx, const char *id, size_t len)
+{
+    struct collect *c = ctx;
+    struct cr_fhir_index_row row;
+    char buf[65];
+
+    if (len >= sizeof buf)
+        return;
+    memcpy(buf, id, len);
+    buf[len] = '\0';
+    memset(&row, 0, sizeof row);
+    row.kind = CR_SP_REFERENCE;
+    row.param = CR_STORE_COMPARTMENT_PARAM;
+    row.ref_type = "Patient";
+    row.ref_id = buf;
+    collect_row(c, &row);
 }
 
 /* Copy one index row (its strings are valid only during the call). */
@@ -191,6 +215,7 @@ cr_api_prepare(struct cr_api *api, struct cr_arena *arena, const char *type,
         cr_rc rc = cr_fhir_index(p->root, collect_row, &c, err);
         if (rc != CR_OK)
             return rc;
+        cr_fhir_compartment_patients(p->root, compartment_row, &c);
         if (c.is_oom)
             return cr_err_set(err, CR_ENOMEM, "exception", NULL,
                               "out of memory indexing the resource");

@@ -12,6 +12,7 @@
 #include "core/str.h"
 #include "core/clock.h"
 #include "core/jsontext.h"
+#include "fhir/fhir.h"
 #include "search/search.h"
 
 #include <ctype.h>
@@ -20,7 +21,7 @@
 #include <string.h>
 
 #define MAX_ARGS 256
-#define MAX_ITERATE 4
+#define MAX_ITERATE 64   /* rounds of :iterate; each must add something */
 
 struct args {
     struct cr_search_arg a[MAX_ARGS];
@@ -148,6 +149,7 @@ struct page {
     } rounds[40];
     size_t nrounds;
     const char *mode;
+    bool is_iterate_cut;      /* :iterate stopped before running dry */
 };
 
 static struct cr_buf *
@@ -164,6 +166,23 @@ round_ids(struct page *pg, const char *type)
                                                     strlen(type));
     pg->rounds[pg->nrounds].ids = cr_buf_make(0);
     return &pg->rounds[pg->nrounds++].ids;
+}
+
+/* Copy the top-level member 'name' of the resource text, if present. */
+static void
+add_member(struct cr_buf *b, const char *json, size_t len, const char *name)
+{
+    size_t s0, s1;
+
+    if (strcmp(name, "id") == 0 || strcmp(name, "meta") == 0 ||
+        strcmp(name, "resourceType") == 0)
+        return;
+    if (cr_jsontext_member(json, len, name, &s0, &s1)) {
+        cr_buf_addc(b, ',');
+        cr_buf_add_json_str(b, name);
+        cr_buf_addc(b, ':');
+        cr_buf_add(b, json + s0, s1 - s0);
+    }
 }
 
 /* The resource with only the _elements asked for (and the mandatory
@@ -206,15 +225,23 @@ add_subset(struct page *pg, const char *json, size_t len)
         cr_buf_adds(b, meta_text);
         free(meta_text);
     }
-    for (; el && *el; el++) {
-        if (strcmp(*el, "id") == 0 || strcmp(*el, "meta") == 0 ||
-            strcmp(*el, "resourceType") == 0)
-            continue;
-        if (cr_jsontext_member(json, len, *el, &s0, &s1)) {
-            cr_buf_addc(b, ',');
-            cr_buf_add_json_str(b, *el);
-            cr_buf_addc(b, ':');
-            cr_buf_add(b, json + s0, s1 - s0);
+    /* What was asked for, then what R4 requires (so the subset is still a
+     * valid resource), each once. */
+    {
+        const char *req[64];
+        size_t nreq = cr_fhir_required_elements(pg->plan->type, req, 64), i;
+        const char *const *e;
+        if (nreq > 64)
+            nreq = 64;
+        for (i = 0; el && el[i]; i++)
+            add_member(b, json, len, el[i]);
+        for (i = 0; i < nreq; i++) {
+            bool asked = false;
+            for (e = el; e && *e; e++)
+                if (strcmp(*e, req[i]) == 0)
+                    asked = true;
+            if (!asked)
+                add_member(b, json, len, req[i]);
         }
     }
     cr_buf_addc(b, '}');
@@ -306,6 +333,8 @@ includes(struct page *pg, struct cr_err *err)
         if (!is_any)
             break;
     }
+    if (round > MAX_ITERATE && pg->nrounds)
+        pg->is_iterate_cut = true;
     free_rounds(pg);
     return CR_OK;
 }
@@ -371,6 +400,7 @@ cr_api_search(struct ctx *x)
     lim.default_count = x->api->cfg.default_count;
     lim.max_count = x->api->cfg.max_count;
     lim.is_lenient = prefer && strstr(prefer, "handling=lenient");
+    lim.base_url = x->api->base_url;
     if (cr_search_parse(x->req->arena, x->route.type, g->a, g->n, &lim,
                         &plan, &err) != CR_OK) {
         cr_api_fail(x, &err);
@@ -404,6 +434,17 @@ cr_api_search(struct ctx *x)
                 cr_api_fail(x, &err);
             return;
         }
+    }
+    if (pg.is_iterate_cut) {
+        if (pg.nentries++)
+            cr_buf_addc(&entries, ',');
+        cr_buf_addf(&entries, "{\"resource\":{\"resourceType\":"
+                              "\"OperationOutcome\",\"issue\":[{\"severity\":"
+                              "\"warning\",\"code\":\"too-costly\","
+                              "\"diagnostics\":\":iterate stopped after %d "
+                              "levels; some resources further along were not "
+                              "included\"}]},\"search\":{\"mode\":\"outcome\"}}",
+                    MAX_ITERATE);
     }
     if (plan.ignored) {
         const char **ig;

@@ -88,6 +88,45 @@ find_ref(const json_t *node, const struct cr_str *segs, size_t n)
     }
 }
 
+/* As find_ref, calling fn for every Patient reference along the path. */
+static void
+visit_refs(const json_t *node, const struct cr_str *segs, size_t n,
+           cr_fhir_patient_fn fn, void *ctx)
+{
+    if (json_is_array(node)) {
+        for (size_t i = 0; i < json_array_size(node); i++) {
+            const json_t *item = json_array_get(node, i);
+            if (json_is_object(item))
+                visit_refs(item, segs, n, fn, ctx);
+        }
+        return;
+    }
+    if (!json_is_object(node))
+        return;
+    if (n == 0) {
+        const json_t *ref = json_object_get(node, "reference");
+        struct cr_str id;
+        if (!json_is_string(ref))
+            return;
+        id = patient_id_of(json_string_value(ref), json_string_length(ref));
+        if (id.len > 0)
+            fn(ctx, id.ptr, id.len);
+        return;
+    }
+    {
+        char key[64];
+        const json_t *child;
+
+        if (segs[0].len >= sizeof key)
+            return;
+        memcpy(key, segs[0].ptr, segs[0].len);
+        key[segs[0].len] = '\0';
+        child = json_object_get(node, key);
+        if (child != NULL)
+            visit_refs(child, segs + 1, n - 1, fn, ctx);
+    }
+}
+
 static struct cr_str
 find_path(const json_t *resource, const char *path)
 {
@@ -144,4 +183,29 @@ cr_fhir_compartment_patient(const json_t *resource, char *out,
             return copy_out(id, out, out_size);
     }
     return CR_ENOTFOUND;
+}
+
+cr_rc
+cr_fhir_compartment_patients(const json_t *resource, cr_fhir_patient_fn fn,
+                             void *ctx)
+{
+    const json_t *rt = json_object_get(resource, "resourceType");
+    const struct cr_fhir_comp *comp;
+    int ti;
+
+    if (!json_is_string(rt))
+        return CR_EINVAL;
+    ti = cr_fhir_resource_index(json_string_value(rt));
+    if (ti < 0)
+        return CR_EINVAL;
+    comp = &cr_fhir_comp[ti];
+    for (unsigned i = 0; i < comp->count; i++) {
+        struct cr_str segs[MAX_SEGS];
+        struct cr_str rest = cr_str_c(cr_fhir_comp_paths[comp->first + i]);
+        size_t n = 0;
+        while (rest.ptr != NULL && n < MAX_SEGS)
+            rest = cr_str_cut(rest, '.', &segs[n++]);
+        visit_refs(resource, segs, n, fn, ctx);
+    }
+    return CR_OK;
 }

@@ -140,4 +140,24 @@ cr_rc
 cr_fhir_element(const char *type, const char *name,
                 struct cr_fhir_element *out);
 
+/* The JSON names of the required top-level elements of resource 'type'
+ * (minimum cardinality 1; for a required choice such as value[x], every
+ * variant's name). Writes up to 'max' names (static strings) to 'out' and
+ * returns how many there are in all; 0 for an unknown type. */
+size_t
+cr_fhir_required_elements(const char *type, const char **out, size_t max);
+
+/* Called with each patient id a resource's compartment references name
+ * (not NUL-terminated; may repeat). */
+typedef void (*cr_fhir_patient_fn)(void *ctx, const char *id, size_t len);
+
+/* Every Patient the resource is in the compartment of, through every
+ * compartment parameter of its type (a Communication between two patients
+ * is in both compartments). Does not report a Patient resource's own id
+ * (see cr_fhir_compartment_patient). CR_EINVAL if 'resource' is not a
+ * resource. */
+cr_rc
+cr_fhir_compartment_patients(const json_t *resource, cr_fhir_patient_fn fn,
+                             void *ctx);
+
 #endif

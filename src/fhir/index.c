@@ -543,7 +543,7 @@ token_exists(struct ix *ix, const char *param, const json_t *v,
         }
         keys += n + (bar != NULL);
     }
-    token(ix, param, NULL, yes ? "true" : "false", NULL);
+    token(ix, param, CR_FHIR_IMPLICIT_SYSTEM, yes ? "true" : "false", NULL);
 }
 
 /* --- Strings ------------------------------------------------------------- */
@@ -961,11 +961,13 @@ extract(struct ix *ix, const struct cr_fhir_sp_leaf *leaf, const json_t *v)
         break;
     case CR_FHIR_X_TOKEN_CODE:
         if (json_is_string(v))
-            token(ix, param, NULL, json_string_value(v), NULL);
+            token(ix, param, CR_FHIR_IMPLICIT_SYSTEM, json_string_value(v),
+                  NULL);
         break;
     case CR_FHIR_X_TOKEN_BOOLEAN:
         if (json_is_boolean(v))
-            token(ix, param, NULL, json_is_true(v) ? "true" : "false", NULL);
+            token(ix, param, CR_FHIR_IMPLICIT_SYSTEM,
+                  json_is_true(v) ? "true" : "false", NULL);
         break;
     case CR_FHIR_X_TOKEN_EXISTS:
         token_exists(ix, param, v, leaf->arg != NULL ? leaf->arg : "");

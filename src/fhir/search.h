@@ -81,6 +81,12 @@ cr_fhir_search_param(const char *type, const char *code);
 size_t
 cr_fhir_search_params(const char *type, const struct cr_fhir_sp *const **out);
 
+/* The system of token rows made from primitive elements (code, boolean,
+ * id, string): their codes come from the element's binding, an implicit
+ * system, so a search naming any system matches them, while a Coding or
+ * Identifier without a system matches only "|code" or "code". */
+#define CR_FHIR_IMPLICIT_SYSTEM "#implicit"
+
 /* One value of one search parameter, as cr_fhir_index hands it over.
  * Which fields are set depends on 'kind'; the others are NULL or 0. */
 struct cr_fhir_index_row {

@@ -200,3 +200,35 @@ cr_fhir_element(const char *type, const char *name,
     out->is_prohibited = (e->flags & CR_FHIR_F_MAX0) != 0;
     return CR_OK;
 }
+
+size_t
+cr_fhir_required_elements(const char *type, const char **out, size_t max)
+{
+    int ti = cr_fhir_resource_index(type);
+    const struct cr_fhir_type *t;
+    size_t n = 0;
+    unsigned r, k;
+
+    if (ti < 0)
+        return 0;
+    t = &cr_fhir_types[ti];
+    for (r = 0; r < t->req_count; r++) {
+        const struct cr_fhir_elem *e =
+            &cr_fhir_elems[cr_fhir_required[t->req_first + r]];
+        if (e->group == 0) {
+            if (n < max)
+                out[n] = cr_fhir_names[e->name];
+            n++;
+            continue;
+        }
+        for (k = 0; k < t->count; k++) {
+            const struct cr_fhir_elem *v = &cr_fhir_elems[t->first + k];
+            if (v->group == e->group) {
+                if (n < max)
+                    out[n] = cr_fhir_names[v->name];
+                n++;
+            }
+        }
+    }
+    return n;
+}

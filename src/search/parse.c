@@ -344,7 +344,15 @@ parse_value(struct parser *p, const char *name, struct cr_search_clause *c,
             out->ref_id = v;
             return CR_OK;
         }
-        /* absolute URL: keep the last two segments (Type/id) */
+        /* absolute URL: on this server, keep Type/id; elsewhere, it can
+         * match nothing here (references are stored relative) */
+        if (strstr(s, "://") && p->lim->base_url &&
+            !(strncmp(s, p->lim->base_url, strlen(p->lim->base_url)) == 0 &&
+              s[strlen(p->lim->base_url)] == '/')) {
+            out->ref_type = "#elsewhere";
+            out->ref_id = s;
+            return CR_OK;
+        }
         if (strstr(s, "://")) {
             const char *h = strstr(s, "/_history/");
             size_t len = h ? (size_t)(h - s) : strlen(s);

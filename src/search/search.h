@@ -129,6 +129,8 @@ struct cr_search_limits {
     int default_count;
     int max_count;
     bool is_lenient;              /* Prefer: handling=lenient */
+    const char *base_url;         /* this server's FHIR base: absolute
+                                     references elsewhere match nothing */
 };
 
 /* One query parameter, as given (already percent-decoded). */

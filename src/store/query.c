@@ -272,12 +272,13 @@ value_cond(struct q *q, const char *a, const char *type,
             bt(q, prefix_end(q, v->text));
             qs(q, ")");
         } else if (v->code && v->system && *v->system) {
-            /* A code element has an implicit system (its binding's):
-             * its rows carry none, so they match any system asked for. */
+            /* Rows from code elements carry the implicit system (their
+             * binding's), which matches any system asked for. */
             cr_buf_addf(&q->sql, "%s.hsc IN (", a);
             bi(q, cr_store_hash4(type, c->param, v->system, v->code));
             qs(q, ",");
-            bi(q, cr_store_hash4(type, c->param, "", v->code));
+            bi(q, cr_store_hash4(type, c->param, CR_FHIR_IMPLICIT_SYSTEM,
+                                 v->code));
             qs(q, ")");
         } else if (v->code && v->system) {
             cr_buf_addf(&q->sql, "%s.hsc=", a);
@@ -553,8 +554,9 @@ sort_key(struct q *q, const char *type, const struct cr_search_sort *s)
     case CR_SP_STRING:
     case CR_SP_TOKEN:
     case CR_SP_URI:
-        cr_buf_addf(&q->sql, "ifnull((SELECT %s(k.%s) FROM %s k WHERE "
-                             "k.rid=r.rid AND k.hp=", agg,
+        /* text-only token rows have an empty code: not a sort value */
+        cr_buf_addf(&q->sql, "ifnull((SELECT %s(nullif(k.%s,'')) FROM %s k "
+                             "WHERE k.rid=r.rid AND k.hp=", agg,
                     s->kind == CR_SP_STRING ? "norm" : "code", t);
         bi(q, cr_store_hash2(type, s->param));
         cr_buf_addf(&q->sql, "),%s)", s->is_desc ? "''" : "char(1114111)");
@@ -1061,23 +1063,33 @@ cr_store_everything(struct cr_store *s, const struct cr_store_everything *e,
     qs(&q, "SELECT type,id,version,last_updated,seq,deleted,patient,org,"
            "node,json,grp FROM (");
     for (pass = 0; pass < 2; pass++) {
+        /* the compartment: rows of the pseudo-parameter _compartment that
+         * name the patient (rows.c) */
+        const char *comp = "SELECT c.rid FROM ix_ref c WHERE c.ht=";
         if (pass) {
             qs(&q, " UNION ALL SELECT r2.type,r2.id,r2.version,"
                    "r2.last_updated,r2.seq,r2.deleted,r2.patient,r2.org,"
                    "r2.node,r2.json,2 AS grp FROM resources r2 WHERE "
                    "r2.deleted=0 AND r2.type IN ('Practitioner',"
                    "'Organization','Location','Medication') AND "
-                   "r2.h IN (SELECT x.ht FROM resources r JOIN ix_ref x "
-                   "ON x.rid=r.rid WHERE r.patient=");
-            bt(&q, e->patient_id);
-            qs(&q, " AND r.deleted=0");
+                   "r2.h IN (SELECT x.ht FROM ix_ref x WHERE x.rid IN (");
+            qs(&q, comp);
+            bi(&q, cr_store_hash_ref("Patient", e->patient_id));
+            qs(&q, " AND c.hp=");
+            bi(&q, cr_store_hash2("*", CR_STORE_COMPARTMENT_PARAM));
+            qs(&q, "))");
         } else {
             qs(&q, "SELECT r.type,r.id,r.version,r.last_updated,r.seq,"
                    "r.deleted,r.patient,r.org,r.node,r.json,CASE WHEN "
-                   "r.type='Patient' THEN 0 ELSE 1 END AS grp FROM "
-                   "resources r WHERE r.patient=");
+                   "r.type='Patient' AND r.id=");
             bt(&q, e->patient_id);
-            qs(&q, " AND r.deleted=0");
+            qs(&q, " THEN 0 ELSE 1 END AS grp FROM resources r WHERE "
+                   "r.deleted=0 AND r.rid IN (");
+            qs(&q, comp);
+            bi(&q, cr_store_hash_ref("Patient", e->patient_id));
+            qs(&q, " AND c.hp=");
+            bi(&q, cr_store_hash2("*", CR_STORE_COMPARTMENT_PARAM));
+            qs(&q, ")");
         }
         if (e->types_json) {
             qs(&q, pass ? " AND r2.type" : " AND r.type");
@@ -1100,8 +1112,6 @@ cr_store_everything(struct cr_store *s, const struct cr_store_everything *e,
             bi(&q, e->end_ms);
             qs(&q, "))");
         }
-        if (pass)
-            qs(&q, ")");
     }
     qs(&q, ")");
     if (cur) {

@@ -8,6 +8,8 @@
  * thread. Depends on SQLite, fhir/, jansson, core/. */
 #include "store/storeInt.h"
 
+#include "fhir/fhir.h"
+
 #include <jansson.h>
 #include <math.h>
 #include <string.h>
@@ -33,6 +35,16 @@ const char *
 cr_store_index_sql(int which)
 {
     return index_sql[which];
+}
+
+/* H(type, param); compartment rows use one key for every type, so a
+ * patient's whole compartment is one index range. */
+static int64_t
+param_hash(const char *type, const char *param)
+{
+    if (strcmp(param, CR_STORE_COMPARTMENT_PARAM) == 0)
+        return cr_store_hash2("*", param);
+    return cr_store_hash2(type, param);
 }
 
 static void
@@ -104,7 +116,7 @@ add_row(struct conn *c, const char *type, int64_t rid,
         sqlite3_bind_int64(st, 4, r->hi);
         break;
     case CR_SP_REFERENCE:
-        sqlite3_bind_int64(st, 2, cr_store_hash2(type, r->param));
+        sqlite3_bind_int64(st, 2, param_hash(type, r->param));
         sqlite3_bind_int64(st, 3, cr_store_hash_ref(r->ref_type, r->ref_id));
         break;
     default:
@@ -152,6 +164,22 @@ cr_store_index_put(struct conn *c, const char *type, int64_t rid,
     return CR_OK;
 }
 
+cr_rc
+cr_store_index_self(struct conn *c, const char *type, const char *id,
+                    int64_t rid, struct cr_err *err)
+{
+    struct cr_fhir_index_row row;
+
+    if (strcmp(type, "Patient") != 0)
+        return CR_OK;
+    memset(&row, 0, sizeof row);
+    row.kind = CR_SP_REFERENCE;
+    row.param = CR_STORE_COMPARTMENT_PARAM;
+    row.ref_type = "Patient";
+    row.ref_id = id;
+    return add_row(c, type, rid, &row, err);
+}
+
 struct reindex_ctx {
     struct conn *c;
     const char *type;
@@ -169,6 +197,25 @@ reindex_row(void *ctx, const struct cr_fhir_index_row *row)
     return r->rc != CR_OK;
 }
 
+static void
+reindex_compartment(void *ctx, const char *id, size_t len)
+{
+    struct reindex_ctx *r = ctx;
+    struct cr_fhir_index_row row;
+    char buf[65];
+
+    if (r->rc != CR_OK || len >= sizeof buf)
+        return;
+    memcpy(buf, id, len);
+    buf[len] = '\0';
+    memset(&row, 0, sizeof row);
+    row.kind = CR_SP_REFERENCE;
+    row.param = CR_STORE_COMPARTMENT_PARAM;
+    row.ref_type = "Patient";
+    row.ref_id = buf;
+    r->rc = add_row(r->c, r->type, r->rid, &row, r->err);
+}
+
 cr_rc
 cr_store_reindex(struct conn *c, struct cr_err *err)
 {
@@ -181,7 +228,7 @@ cr_store_reindex(struct conn *c, struct cr_err *err)
 
     if (sqlite3_exec(c->db, clear, NULL, NULL, NULL) != SQLITE_OK)
         return cr_store_sqlerr(c, "clearing the index", err);
-    if (sqlite3_prepare_v2(c->db, "SELECT type, rid, json FROM resources "
+    if (sqlite3_prepare_v2(c->db, "SELECT type, rid, json, id FROM resources "
                                   "WHERE deleted=0", -1, &st, NULL) !=
         SQLITE_OK)
         return cr_store_sqlerr(c, "reading resources to index", err);
@@ -198,6 +245,11 @@ cr_store_reindex(struct conn *c, struct cr_err *err)
         ctx.err = err;
         ctx.rc = CR_OK;
         cr_fhir_index(root, reindex_row, &ctx, err);
+        cr_fhir_compartment_patients(root, reindex_compartment, &ctx);
+        if (ctx.rc == CR_OK)
+            ctx.rc = cr_store_index_self(c, ctx.type,
+                                         (const char *)sqlite3_column_text(
+                                             st, 3), ctx.rid, err);
         json_decref(root);
         if (ctx.rc != CR_OK) {
             rc = ctx.rc;

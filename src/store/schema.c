@@ -124,18 +124,39 @@ static const char *const migrations[] = {
     "  hcu INTEGER NOT NULL,"
     "  PRIMARY KEY(rid, hp, lo, hi, hu, hcu)) WITHOUT ROWID;"
     "CREATE INDEX ix_number_num ON ix_number(hp, num);",
+
+    /* 4: the audit log (audit_rows.c): one row per audited request,
+     * append-only and hash-chained. 'body' is the record's canonical JSON
+     * (audit/), 'hash' = SHA-256(prev_hash || body) in lower-case hex and
+     * 'prev_hash' the previous row's hash (64 zeros for the first). The
+     * other columns repeat what the body says so reads by patient, agent
+     * and time use an index; verify checks they agree with the body. Each
+     * index holds the rowid (seq), so rows come out in seq order per key. */
+    "CREATE TABLE audit("
+    "  seq INTEGER PRIMARY KEY, time INTEGER NOT NULL, patient TEXT,"
+    "  principal_sub TEXT, principal_org TEXT, action TEXT, outcome TEXT,"
+    "  alerts INTEGER, body TEXT NOT NULL, prev_hash TEXT NOT NULL,"
+    "  hash TEXT NOT NULL);"
+    "CREATE INDEX audit_patient ON audit(patient) WHERE patient IS NOT NULL;"
+    "CREATE INDEX audit_sub ON audit(principal_sub);"
+    "CREATE INDEX audit_org ON audit(principal_org);"
+    "CREATE INDEX audit_time ON audit(time);",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
-#define NMIGRATIONS_TOTAL NMIGRATIONS
+
+/* The version whose index tables cr_store_reindex fills. A later migration
+ * that changes the index tables moves this to its own version. */
+#define REINDEX_VERSION 3
 
 /* Steps that need more than SQL, run after the SQL of the same version. */
 static cr_rc
 after_step(struct conn *c, int version, struct cr_err *err)
 {
     /* Version 2's rows are superseded by version 3's at once: build only
-     * the newest kind. */
-    if (version == NMIGRATIONS_TOTAL)
+     * the newest kind. Later migrations (4: the audit table) leave the
+     * index rows alone, so a store at version 3 is not reindexed again. */
+    if (version == REINDEX_VERSION)
         return cr_store_reindex(c, err);
     return CR_OK;
 }

@@ -343,50 +343,54 @@ cr_store_read(struct cr_store *s, const char *type, const char *id,
 }
 
 cr_rc
-cr_store_vread(struct cr_store *s, const char *type, const char *id,
-               int64_t version, struct cr_buf *out,
-               struct cr_store_meta *meta, struct cr_err *err)
+cr_store_conn_vread(struct conn *c, const char *type, const char *id,
+                    int64_t version, struct cr_buf *out,
+                    struct cr_store_meta *meta, struct cr_err *err)
 {
     struct cr_store_meta cur;
-    struct conn *c = NULL;
     sqlite3_stmt *st;
-    cr_rc rc = cr_store_acquire(s, &c, err);
+    cr_rc rc;
 
-    if (rc != CR_OK)
-        return rc;
-    /* Current version first: it lives in resources, older ones in history.
-     * Both reads run in one read transaction so a concurrent update cannot
-     * move the version between them. */
-    sqlite3_exec(c->db, "BEGIN", NULL, NULL, NULL);
+    /* The current version lives in resources, older ones in history. */
     st = cr_store_stmt(c, ST_READ, err);
-    if (st == NULL) {
-        rc = CR_EIO;
-        goto out;
-    }
+    if (st == NULL)
+        return CR_EIO;
     sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
     memset(&cur, 0, sizeof cur);
     rc = read_row(c, st, NULL, &cur, err);
     if (rc == CR_ENOTFOUND)
-        goto out;
+        return rc;
     if ((rc == CR_OK || rc == CR_EGONE) && cur.version == version) {
         sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-        rc = read_row(c, st, out, meta, err);
-        goto out;
+        return read_row(c, st, out, meta, err);
     }
     if (rc != CR_OK && rc != CR_EGONE)
-        goto out;
+        return rc;
     st = cr_store_stmt(c, ST_VREAD_HIST, err);
-    if (st == NULL) {
-        rc = CR_EIO;
-        goto out;
-    }
+    if (st == NULL)
+        return CR_EIO;
     sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, version);
-    rc = read_row(c, st, out, meta, err);
-out:
+    return read_row(c, st, out, meta, err);
+}
+
+cr_rc
+cr_store_vread(struct cr_store *s, const char *type, const char *id,
+               int64_t version, struct cr_buf *out,
+               struct cr_store_meta *meta, struct cr_err *err)
+{
+    struct conn *c = NULL;
+    cr_rc rc = cr_store_acquire(s, &c, err);
+
+    if (rc != CR_OK)
+        return rc;
+    /* One read transaction, so a concurrent update cannot move the
+     * version between the two reads. */
+    sqlite3_exec(c->db, "BEGIN", NULL, NULL, NULL);
+    rc = cr_store_conn_vread(c, type, id, version, out, meta, err);
     sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
     cr_store_release(s, c);
     return rc;

@@ -21,6 +21,10 @@
 #include <stdint.h>
 
 struct cr_store;      /* opaque: one open store */
+
+/* The pseudo search parameter whose reference rows name every patient a
+ * resource is in the compartment of (a Patient is in its own). */
+#define CR_STORE_COMPARTMENT_PARAM "_compartment"
 struct cr_store_txn;  /* opaque: the writer's open transaction */
 
 /* Facts about one version of a resource, as stored. Strings point into
@@ -179,6 +183,13 @@ cr_store_txn_find_token(struct cr_store_txn *txn, const char *type,
                         const char *code, char (*out_ids)[65], size_t max,
                         size_t *out_n, struct cr_err *err);
 
+/* Inside a transaction: as cr_store_vread, seeing the transaction's own
+ * writes. */
+cr_rc
+cr_store_txn_vread(struct cr_store_txn *txn, const char *type,
+                   const char *id, int64_t version, struct cr_buf *out,
+                   struct cr_store_meta *meta, struct cr_err *err);
+
 /* Inside a transaction: open a nested savepoint, so a part of the work can
  * be undone alone (cr_store_txn_end(txn, false)) or kept (true). Nested
  * savepoints must be ended in reverse order. */
@@ -256,5 +267,173 @@ cr_rc
 cr_store_everything(struct cr_store *s, const struct cr_store_everything *q,
                     cr_store_row_fn fn, void *ctx,
                     char out_next[CR_STORE_CURSOR_MAX], struct cr_err *err);
+
+/* ---- audit rows (audit_rows.c) ----
+ *
+ * The audit log's table: one row per audited request, in the same database
+ * file and durability class as the resources, append-only and hash-chained:
+ * each row carries hash = SHA-256(prev_hash || body) in lower-case hex,
+ * where prev_hash is the previous row's hash (CR_STORE_AUDIT_GENESIS for
+ * the first) and body is the record's canonical JSON made by audit/. The
+ * store does not read bodies; the other columns are for indexed reads and
+ * are the caller's copy of what the body says. See docs/internals/audit.md.
+ */
+
+#define CR_STORE_AUDIT_HASH_LEN 64   /* hex digits of a SHA-256 */
+
+/* prev_hash of the first record: 64 zeros. */
+#define CR_STORE_AUDIT_GENESIS                                             \
+    "0000000000000000000000000000000000000000000000000000000000000000"
+
+/* One audit record to append. Strings are borrowed; NULL or "" stores SQL
+ * NULL (patient, principal_sub, principal_org) or "" (action, outcome). */
+struct cr_store_audit_row {
+    int64_t time_ms;
+    const char *patient;
+    const char *principal_sub;
+    const char *principal_org;
+    const char *action;
+    const char *outcome;
+    int64_t alerts;             /* bit set (audit/audit.h) */
+    const char *body;           /* canonical JSON, not NUL-terminated */
+    size_t len;
+};
+
+/* One stored audit row as read back. Every pointer is valid only during
+ * the callback that receives it; text columns that are NULL are NULL.
+ * prev_hash and hash are NUL-terminated as stored (any length if the file
+ * was tampered with). */
+struct cr_store_audit_entry {
+    int64_t seq;                /* 1, 2, 3, ... in append order */
+    int64_t time_ms;
+    const char *patient;
+    const char *principal_sub;
+    const char *principal_org;
+    const char *action;
+    const char *outcome;
+    int64_t alerts;
+    const char *body;
+    size_t len;
+    const char *prev_hash;
+    const char *hash;
+};
+
+/* Called for each row a scan or query yields. Return CR_OK to go on;
+ * anything else stops the walk and is returned by the walking function. */
+typedef cr_rc (*cr_store_audit_fn)(void *ctx,
+                                   const struct cr_store_audit_entry *e);
+
+/* The writer-side state of a store's audit table: prepared statements on
+ * the writer's connection, the chain head cached between appends, and a
+ * SHA-256 context. Opaque. */
+struct cr_store_audit;
+
+/* Make the audit appender of open store 's'. *out is to be closed with
+ * cr_store_audit_close BEFORE cr_store_close (its statements live on the
+ * store's writer connection). Thread-safe. */
+cr_rc
+cr_store_audit_open(struct cr_store *s, struct cr_store_audit **out,
+                    struct cr_err *err);
+
+/* Release the appender (its statements are finalized on the writer
+ * thread, after any write already queued). Appends must have finished.
+ * NULL is a no-op. */
+void
+cr_store_audit_close(struct cr_store_audit *a);
+
+/* Inside a write transaction (a cr_store_txn_fn, on the writer thread):
+ * append 'row' as the next record of the chain. The record commits or is
+ * undone with the rest of the transaction, so a write and its audit record
+ * are one atomic step. *out_seq (may be NULL) gets the record's seq and
+ * out_hash (may be NULL) its hash; both mean something only once the
+ * transaction commits. A rollback of the batch or of a savepoint is safe:
+ * the cached head is checked against the table by the insert itself and
+ * reloaded if it moved. 'a' must belong to txn's store. */
+cr_rc
+cr_store_audit_append_txn(struct cr_store_txn *txn, struct cr_store_audit *a,
+                          const struct cr_store_audit_row *row,
+                          int64_t *out_seq,
+                          char out_hash[CR_STORE_AUDIT_HASH_LEN + 1],
+                          struct cr_err *err);
+
+/* An asynchronous append, for requests that must not hold a thread while
+ * the record is made durable. The caller owns it and keeps it, and every
+ * string 'row' points to, alive until 'done' is called. */
+struct cr_store_audit_async {
+    struct cr_store_audit_row row;   /* set by the caller */
+    struct cr_err *err;              /* failure detail, or NULL */
+    cr_store_done_fn done;           /* called once, on the writer thread */
+    void *done_ctx;
+    /* results, meaningful in done() when rc == CR_OK */
+    int64_t seq;
+    char hash[CR_STORE_AUDIT_HASH_LEN + 1];
+    /* private */
+    struct cr_store_audit *audit;
+    struct cr_store_async job;
+};
+
+/* Queue the append 'req' on the store's writer and return at once; records
+ * of concurrent callers share one commit (group commit). req->done(ctx, rc)
+ * is called once the record is durable (rc == CR_OK) or not written: the
+ * caller must not release what the record describes before done reports
+ * CR_OK (fail closed). Returns CR_OK when queued; CR_EUNAVAILABLE (store
+ * closing) or CR_ENOMEM when not queued, and then done is not called. */
+cr_rc
+cr_store_audit_append_async(struct cr_store_audit *a,
+                            struct cr_store_audit_async *req);
+
+/* The chain hash: out = hex(SHA-256(prev_hash || body)), prev_hash being
+ * the 64 hex digits of the previous record's hash. Used by the appender
+ * and by verification, so there is one definition. CR_ENOMEM or CR_EIO
+ * when OpenSSL fails. Thread-safe. */
+cr_rc
+cr_store_audit_hash(const char prev_hash[CR_STORE_AUDIT_HASH_LEN],
+                    const char *body, size_t len,
+                    char out[CR_STORE_AUDIT_HASH_LEN + 1]);
+
+/* Call 'fn' for every audit row with seq > after_seq, in seq order, as of
+ * one snapshot (appends made during the walk are not seen). */
+cr_rc
+cr_store_audit_scan(struct cr_store *s, int64_t after_seq,
+                    cr_store_audit_fn fn, void *ctx, struct cr_err *err);
+
+/* As cr_store_audit_scan on the store in directory 'dir' opened read-only,
+ * without opening the store (a running node may go on writing; nothing is
+ * created or migrated). CR_ENOTFOUND if 'dir' holds no store. A store
+ * whose schema predates the audit table has no rows. */
+cr_rc
+cr_store_audit_scan_dir(const char *dir, int64_t after_seq,
+                        cr_store_audit_fn fn, void *ctx,
+                        struct cr_err *err);
+
+/* The last committed record: *out_seq (0 when the log is empty) and its
+ * hash (CR_STORE_AUDIT_GENESIS when empty). */
+cr_rc
+cr_store_audit_head(struct cr_store *s, int64_t *out_seq,
+                    char out_hash[CR_STORE_AUDIT_HASH_LEN + 1],
+                    struct cr_err *err);
+
+/* What to read from the audit log: every set field must match. Strings
+ * NULL or "": any. */
+struct cr_store_audit_query {
+    const char *patient;
+    const char *principal_sub;
+    const char *principal_org;
+    const char *action;
+    const char *outcome;
+    int64_t since_ms;           /* time >= since_ms; 0: no bound */
+    int64_t until_ms;           /* time < until_ms; 0: no bound */
+    int64_t before_seq;         /* keyset cursor: seq < before_seq; 0: from
+                                   the newest */
+    int limit;                  /* at most this many; <= 0: 100 */
+};
+
+/* Call 'fn' for the matching rows, newest (highest seq) first, at most
+ * q->limit of them. *out_next (may be NULL) gets the before_seq of the
+ * next page, or 0 when this page is the last. */
+cr_rc
+cr_store_audit_query(struct cr_store *s, const struct cr_store_audit_query *q,
+                     cr_store_audit_fn fn, void *ctx, int64_t *out_next,
+                     struct cr_err *err);
 
 #endif

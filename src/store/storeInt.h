@@ -137,6 +137,11 @@ cr_store_index_put(struct conn *c, const char *type, int64_t rid,
                    bool has_old, const struct cr_fhir_index_row *rows,
                    size_t nrows, struct cr_err *err);
 
+/* rows.c: a Patient's row naming its own compartment. */
+cr_rc
+cr_store_index_self(struct conn *c, const char *type, const char *id,
+                    int64_t rid, struct cr_err *err);
+
 /* rows.c: rebuild every index row from the stored resources (schema
  * migration 2, and after a change of search parameter tables). */
 cr_rc
@@ -148,6 +153,13 @@ cr_store_conn_find_token(struct conn *c, const char *type, const char *param,
                          const char *system, const char *code,
                          char (*out_ids)[65], size_t max, size_t *out_n,
                          struct cr_err *err);
+
+/* As cr_store_vread, on connection 'c' (inside whatever transaction it
+ * has open). */
+cr_rc
+cr_store_conn_vread(struct conn *c, const char *type, const char *id,
+                    int64_t version, struct cr_buf *out,
+                    struct cr_store_meta *meta, struct cr_err *err);
 
 /* Take and give back a pooled reader connection. */
 cr_rc

@@ -317,9 +317,20 @@ cr_store_txn_put(struct cr_store_txn *txn, const struct cr_store_put *put,
     sqlite3_reset(st);
     s->next_seq++;
 
-    return cr_store_index_put(txn->c, put->type, rid, rc == CR_OK,
-                              put->is_delete ? NULL : put->rows,
-                              put->is_delete ? 0 : put->nrows, err);
+    rc = cr_store_index_put(txn->c, put->type, rid, rc == CR_OK,
+                            put->is_delete ? NULL : put->rows,
+                            put->is_delete ? 0 : put->nrows, err);
+    if (rc == CR_OK && !put->is_delete)
+        rc = cr_store_index_self(txn->c, put->type, put->id, rid, err);
+    return rc;
+}
+
+cr_rc
+cr_store_txn_vread(struct cr_store_txn *txn, const char *type,
+                   const char *id, int64_t version, struct cr_buf *out,
+                   struct cr_store_meta *meta, struct cr_err *err)
+{
+    return cr_store_conn_vread(txn->c, type, id, version, out, meta, err);
 }
 
 cr_rc

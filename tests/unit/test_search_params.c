@@ -390,7 +390,7 @@ TEST(index_patient)
         "token _tag http://t|demo text=demo",
         "token identifier https://fhir.nhs.uk/Id/nhs-number|9000000009 "
         "text=-",
-        "token active -|true text=-",
+        "token active #implicit|true text=-",
         "string name muller raw=Müller",
         "string name zoe raw=Zoë",
         "string name anne raw=Anne",
@@ -406,7 +406,7 @@ TEST(index_patient)
         "token telecom -|zoe@example.org text=-",
         "token phone -|020 7946 0000 text=-",
         "token email -|zoe@example.org text=-",
-        "token gender -|female text=-",
+        "token gender #implicit|female text=-",
         "date birthdate 1970-03-01T00:00:00.000Z..1970-03-31T23:59:59.999Z",
         "string address 1 high st raw=1 High St",
         "string address london raw=London",
@@ -415,7 +415,7 @@ TEST(index_patient)
         "string address-postalcode sw1a 1aa raw=SW1A 1AA",
         "reference general-practitioner Practitioner/gp1 "
         "raw=Practitioner/gp1",
-        "token deceased -|false text=-");
+        "token deceased #implicit|false text=-");
 }
 
 TEST(index_patient_deceased_and_link)
@@ -425,17 +425,17 @@ TEST(index_patient_deceased_and_link)
                 "          'type':'replaces'}],"
                 " 'managingOrganization':{'reference':'Organization/o1',"
                 "                         'display':'X'}}",
-                "token deceased -|true text=-",
+                "token deceased #implicit|true text=-",
                 "date death-date 2020-02-01T00:00:00.000Z.."
                 "2020-02-29T23:59:59.999Z",
                 "reference link Patient/old raw=Patient/old",
                 "reference organization Organization/o1 "
                 "raw=Organization/o1");
     EXPECT_ROWS("{'resourceType':'Patient','deceasedBoolean':true}",
-                "token deceased -|true text=-");
+                "token deceased #implicit|true text=-");
     /* Absent: X.exists() is false, so the token is "false". */
     EXPECT_ROWS("{'resourceType':'Patient'}",
-                "token deceased -|false text=-");
+                "token deceased #implicit|false text=-");
 }
 
 TEST(index_observation)
@@ -457,7 +457,7 @@ TEST(index_observation)
         "   'code':'29463-7','display':'Body Weight'}]},"
         "  'valueQuantity':{'value':120,"
         "   'system':'http://unitsofmeasure.org','code':'mm[Hg]'}}]}",
-        "token status -|final text=-",
+        "token status #implicit|final text=-",
         "token category http://terminology.hl7.org/CodeSystem/"
         "observation-category|vital-signs text=-",
         "token code http://loinc.org|29463-7 text=body weight",
@@ -489,7 +489,7 @@ TEST(index_observation_subject_kinds)
     EXPECT_ROWS("{'resourceType':'Observation','status':'final',"
                 " 'code':{'text':'x'},"
                 " 'subject':{'reference':'Group/g1'}}",
-                "token status -|final text=-", "token code -|- text=x",
+                "token status #implicit|final text=-", "token code -|- text=x",
                 "token combo-code -|- text=x",
                 "reference subject Group/g1 raw=Group/g1");
     /* A logical reference: identifier rows; under patient only when the
@@ -499,7 +499,7 @@ TEST(index_observation_subject_kinds)
                 " 'subject':{'type':'Patient','identifier':"
                 "  {'system':'https://fhir.nhs.uk/Id/nhs-number',"
                 "   'value':'9000000009'}}}",
-                "token status -|final text=-", "token code -|- text=x",
+                "token status #implicit|final text=-", "token code -|- text=x",
                 "token combo-code -|- text=x",
                 "token subject:identifier https://fhir.nhs.uk/Id/"
                 "nhs-number|9000000009 text=-",
@@ -508,7 +508,7 @@ TEST(index_observation_subject_kinds)
     EXPECT_ROWS("{'resourceType':'Observation','status':'final',"
                 " 'code':{'text':'x'},"
                 " 'subject':{'identifier':{'value':'abc'}}}",
-                "token status -|final text=-", "token code -|- text=x",
+                "token status #implicit|final text=-", "token code -|- text=x",
                 "token combo-code -|- text=x",
                 "token subject:identifier -|abc text=-");
     /* Both a literal reference and an identifier. */
@@ -516,7 +516,7 @@ TEST(index_observation_subject_kinds)
                 " 'code':{'text':'x'},"
                 " 'subject':{'reference':'Patient/p9','identifier':"
                 "  {'system':'s','value':'v'}}}",
-                "token status -|final text=-", "token code -|- text=x",
+                "token status #implicit|final text=-", "token code -|- text=x",
                 "token combo-code -|- text=x",
                 "reference subject Patient/p9 raw=Patient/p9",
                 "reference patient Patient/p9 raw=Patient/p9",
@@ -540,7 +540,7 @@ TEST(index_medication_request)
         " 'authoredOn':'2021-05-04',"
         " 'dosageInstruction':[{'timing':{'event':["
         "   '2021-05-06T08:00:00Z','2021-05-04T08:00:00Z']}}]}",
-        "token status -|active text=-", "token intent -|order text=-",
+        "token status #implicit|active text=-", "token intent #implicit|order text=-",
         "token code http://snomed.info/sct|322236009 "
         "text=paracetamol 500mg tablets",
         "reference subject Patient/p1 "
@@ -555,8 +555,8 @@ TEST(index_medication_request)
     EXPECT_ROWS("{'resourceType':'MedicationRequest','status':'active',"
                 " 'intent':'order','subject':{'display':'no reference'},"
                 " 'medicationReference':{'reference':'Medication/m1'}}",
-                "token status -|active text=-",
-                "token intent -|order text=-",
+                "token status #implicit|active text=-",
+                "token intent #implicit|order text=-",
                 "reference medication Medication/m1 raw=Medication/m1");
 }
 
@@ -587,7 +587,7 @@ TEST(index_partial_dates_and_periods)
                 " 'class':{'system':'http://terminology.hl7.org/CodeSystem/"
                 "v3-ActCode','code':'AMB'},"
                 " 'period':{'start':'2020'}}",
-                "token status -|finished text=-",
+                "token status #implicit|finished text=-",
                 "token class http://terminology.hl7.org/CodeSystem/"
                 "v3-ActCode|AMB text=-",
                 "date date 2020-01-01T00:00:00.000Z..+inf");
@@ -597,7 +597,7 @@ TEST(index_partial_dates_and_periods)
                 " 'location':[{'location':{'reference':'Location/l1'},"
                 "   'period':{'start':'2020-02-29T23:30:00.5-00:30',"
                 "             'end':'bad'}}]}",
-                "token status -|finished text=-",
+                "token status #implicit|finished text=-",
                 "token class -|AMB text=-",
                 "date date -inf..2020-03-01T09:00:00.999Z",
                 "reference location Location/l1 raw=Location/l1");
@@ -605,7 +605,7 @@ TEST(index_partial_dates_and_periods)
                 " 'vaccineCode':{'text':'flu'},"
                 " 'patient':{'reference':'Patient/p'},"
                 " 'occurrenceString':'last winter'}",
-                "token status -|completed text=-",
+                "token status #implicit|completed text=-",
                 "token vaccine-code -|- text=flu",
                 "reference patient Patient/p raw=Patient/p");
 }
@@ -619,8 +619,8 @@ TEST(index_timing_outer_limits)
                 "  'repeat':{'boundsPeriod':{'start':'2021-01-01',"
                 "   'end':'2021-01-31'},'frequency':1,'period':1,"
                 "   'periodUnit':'wk'}}}",
-                "token status -|active text=-",
-                "token intent -|order text=-",
+                "token status #implicit|active text=-",
+                "token intent #implicit|order text=-",
                 "reference subject Patient/p raw=Patient/p",
                 "reference patient Patient/p raw=Patient/p",
                 "date occurrence 2021-01-01T00:00:00.000Z.."
@@ -629,8 +629,8 @@ TEST(index_timing_outer_limits)
                 " 'intent':'order','subject':{'reference':'Patient/p'},"
                 " 'occurrenceTiming':{'repeat':{'boundsPeriod':"
                 "  {'start':'2021-01-01'}},'code':{'text':'BID'}}}",
-                "token status -|active text=-",
-                "token intent -|order text=-",
+                "token status #implicit|active text=-",
+                "token intent #implicit|order text=-",
                 "reference subject Patient/p raw=Patient/p",
                 "reference patient Patient/p raw=Patient/p",
                 "date occurrence 2021-01-01T00:00:00.000Z..+inf");
@@ -665,7 +665,7 @@ TEST(index_canonical_and_uri)
                 " 'questionnaire':'http://x/Questionnaire/q|2.0',"
                 " 'meta':{'source':'http://src#1','security':"
                 "  [{'system':'http://s','code':'R'}]}}",
-                "token status -|completed text=-",
+                "token status #implicit|completed text=-",
                 "uri questionnaire http://x/Questionnaire/q "
                 "raw=http://x/Questionnaire/q|2.0",
                 "uri _source http://src#1 raw=http://src#1",
