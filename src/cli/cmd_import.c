@@ -250,7 +250,8 @@ cr_cli_import(int argc, char **argv)
     io.org = org;
     io.workers = (int)(workers > 1 ? workers : 1);
     io.on_bad = on_bad;
-    if (cr_api_import_begin(api, &io, &im, &err) != CR_OK)
+    if (cr_store_bulk_begin(store, &err) != CR_OK ||
+        cr_api_import_begin(api, &io, &im, &err) != CR_OK)
         goto fail;
     pr.is_tty = isatty(STDERR_FILENO);
     pr.start_us = cr_clock_mono_us();
@@ -270,6 +271,11 @@ cr_cli_import(int argc, char **argv)
     im = NULL;
     pr.done_bytes = pr.total_bytes;
     show(&pr, NULL, &st);
+    if (!pr.is_quiet)
+        fprintf(stderr, "import: building search indexes\n");
+    if (cr_store_bulk_end(store, &err) != CR_OK)
+        goto fail;
+    /* the rate counts the index build: that is when the data is usable */
     {
         double secs = (double)(cr_clock_mono_us() - pr.start_us) / 1e6;
         printf("imported %llu resources from %d file(s) in %.1f s "

@@ -149,6 +149,53 @@ static const char *const migrations[] = {
  * that changes the index tables moves this to its own version. */
 #define REINDEX_VERSION 3
 
+/* The lookup indexes of the current schema, as in its migrations. A bulk
+ * load drops them and builds them again at the end (cr_store_bulk_*):
+ * one sorted build costs far less than keeping them up to date row by row
+ * with random keys. Every open makes sure they exist, so a load that was
+ * interrupted leaves no store without its indexes. */
+static const char *const lookup_indexes[][2] = {
+    { "resources_h", "CREATE INDEX IF NOT EXISTS resources_h ON "
+                     "resources(h)" },
+    { "resources_patient", "CREATE INDEX IF NOT EXISTS resources_patient ON "
+                           "resources(patient, type, id) WHERE patient IS "
+                           "NOT NULL" },
+    { "resources_type_seq", "CREATE INDEX IF NOT EXISTS resources_type_seq "
+                            "ON resources(type, seq)" },
+    { "ix_token_hsc", "CREATE INDEX IF NOT EXISTS ix_token_hsc ON "
+                      "ix_token(hsc)" },
+    { "ix_token_hc", "CREATE INDEX IF NOT EXISTS ix_token_hc ON "
+                     "ix_token(hc)" },
+    { "ix_string_norm", "CREATE INDEX IF NOT EXISTS ix_string_norm ON "
+                        "ix_string(hp, norm)" },
+    { "ix_date_lo", "CREATE INDEX IF NOT EXISTS ix_date_lo ON "
+                    "ix_date(hp, lo)" },
+    { "ix_ref_target", "CREATE INDEX IF NOT EXISTS ix_ref_target ON "
+                       "ix_ref(ht, hp)" },
+    { "ix_number_num", "CREATE INDEX IF NOT EXISTS ix_number_num ON "
+                       "ix_number(hp, num)" },
+};
+
+#define NLOOKUP ((int)(sizeof lookup_indexes / sizeof lookup_indexes[0]))
+
+cr_rc
+cr_store_lookup_indexes(struct conn *c, bool is_create, struct cr_err *err)
+{
+    char sql[128];
+    int i;
+
+    for (i = 0; i < NLOOKUP; i++) {
+        if (!is_create)
+            snprintf(sql, sizeof sql, "DROP INDEX IF EXISTS %s",
+                     lookup_indexes[i][0]);
+        if (sqlite3_exec(c->db, is_create ? lookup_indexes[i][1] : sql,
+                         NULL, NULL, NULL) != SQLITE_OK)
+            return cr_store_sqlerr(c, is_create ? "building an index"
+                                                : "dropping an index", err);
+    }
+    return CR_OK;
+}
+
 /* Steps that need more than SQL, run after the SQL of the same version. */
 static cr_rc
 after_step(struct conn *c, int version, struct cr_err *err)
@@ -199,5 +246,5 @@ cr_store_migrate(struct conn *c, struct cr_err *err)
         if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
             return cr_store_sqlerr(c, "committing a migration", err);
     }
-    return CR_OK;
+    return cr_store_lookup_indexes(c, true, err);
 }

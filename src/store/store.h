@@ -206,6 +206,16 @@ cr_store_find_token(struct cr_store *s, const char *type, const char *param,
                     char (*out_ids)[65], size_t max, size_t *out_n,
                     struct cr_err *err);
 
+/* A bulk load: drop the lookup indexes (searches are slow meanwhile) and
+ * build them again, sorted, at the end. Only for a store no server is
+ * serving. cr_store_bulk_end must follow; if it does not (a crash), the
+ * next cr_store_open builds them. */
+cr_rc
+cr_store_bulk_begin(struct cr_store *s, struct cr_err *err);
+
+cr_rc
+cr_store_bulk_end(struct cr_store *s, struct cr_err *err);
+
 /* Append the current bytes of type/id inside a transaction (for returning
  * what a conditional create found). As cr_store_read otherwise. */
 cr_rc

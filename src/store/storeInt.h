@@ -96,6 +96,10 @@ cr_store_conn_close(struct conn *c);
 sqlite3_stmt *
 cr_store_stmt(struct conn *c, int which, struct cr_err *err);
 
+/* schema.c: create (or drop) the lookup indexes of the current schema. */
+cr_rc
+cr_store_lookup_indexes(struct conn *c, bool is_create, struct cr_err *err);
+
 /* Bring the schema of the writer connection up to date. */
 cr_rc
 cr_store_migrate(struct conn *c, struct cr_err *err);

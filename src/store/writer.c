@@ -399,3 +399,29 @@ cr_store_txn_find_token(struct cr_store_txn *txn, const char *type,
     return cr_store_conn_find_token(txn->c, type, param, system, code,
                                     out_ids, max, out_n, err);
 }
+
+static cr_rc
+drop_indexes(struct cr_store_txn *txn, void *ctx, struct cr_err *err)
+{
+    (void)ctx;
+    return cr_store_lookup_indexes(txn->c, false, err);
+}
+
+static cr_rc
+build_indexes(struct cr_store_txn *txn, void *ctx, struct cr_err *err)
+{
+    (void)ctx;
+    return cr_store_lookup_indexes(txn->c, true, err);
+}
+
+cr_rc
+cr_store_bulk_begin(struct cr_store *s, struct cr_err *err)
+{
+    return cr_store_write(s, drop_indexes, NULL, err);
+}
+
+cr_rc
+cr_store_bulk_end(struct cr_store *s, struct cr_err *err)
+{
+    return cr_store_write(s, build_indexes, NULL, err);
+}

@@ -1,0 +1,620 @@
+/* audit_rows.c: the audit table: appending to the hash chain and reading.
+ *
+ * Rows are appended on the store's writer thread, inside the writer's
+ * transaction, so an audit record shares the durability (WAL,
+ * synchronous=FULL) and the group commit of every other write, and a write
+ * and its record commit together. Each row's hash is SHA-256(prev_hash ||
+ * body); the head of the chain (last seq and hash) is cached between
+ * appends so an append is one plain INSERT. The cache is never trusted
+ * blindly: the row's seq is left to SQLite (one more than the largest in
+ * the table), and if that is not one more than the cached seq, the cache
+ * was stale, which is what a rollback of the batch (writer.c: run_once) or
+ * of a savepoint (cr_store_txn_end) leaves behind; then the row is linked
+ * to the record really before it, in the same transaction, and the cache
+ * follows. Checking the head with a read before every insert, or in the
+ * INSERT itself, cost 1 to 7 microseconds per record; this costs nothing
+ * on the common path. Reads (scan, query, head) run on pooled reader
+ * connections or on a read-only connection of their own. The store does
+ * not interpret bodies: audit/ makes and checks them.
+ * Depends on SQLite, OpenSSL (EVP SHA-256), pthreads and core/. */
+#include "store/storeInt.h"
+
+#include <assert.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define AUDIT_COLS "seq,time,patient,principal_sub,principal_org,action," \
+                   "outcome,alerts,body,prev_hash,hash"
+
+/* seq is left out: SQLite gives one more than the largest in the table. */
+static const char insert_sql[] =
+    "INSERT INTO audit(time,patient,principal_sub,principal_org,action,"
+    "outcome,alerts,body,prev_hash,hash) "
+    "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)";
+
+/* The last record before seq ?1. */
+static const char before_sql[] =
+    "SELECT seq,hash FROM audit WHERE seq<?1 ORDER BY seq DESC LIMIT 1";
+
+static const char relink_sql[] =
+    "UPDATE audit SET prev_hash=?1,hash=?2 WHERE seq=?3";
+
+static const char head_sql[] =
+    "SELECT seq,hash FROM audit ORDER BY seq DESC LIMIT 1";
+
+struct cr_store_audit {
+    struct cr_store *store;
+    /* Writer thread only (statements live on the writer's connection). */
+    sqlite3 *db;                /* the connection they were prepared on */
+    sqlite3_stmt *insert;
+    sqlite3_stmt *before;
+    sqlite3_stmt *relink;
+    bool has_head;
+    int64_t head_seq;
+    char head_hash[CR_STORE_AUDIT_HASH_LEN + 1];
+    EVP_MD_CTX *md_ctx;
+    EVP_MD *md;
+};
+
+static void
+hex_encode(const unsigned char *in, size_t n, char *out)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        out[2 * i] = hex[in[i] >> 4];
+        out[2 * i + 1] = hex[in[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+/* hex(SHA-256(prev || body)) with a caller's context and digest. */
+static cr_rc
+chain_hash(EVP_MD_CTX *ctx, const EVP_MD *md, const char *prev,
+           const char *body, size_t len, char out[CR_STORE_AUDIT_HASH_LEN + 1])
+{
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+
+    if (EVP_DigestInit_ex2(ctx, md, NULL) != 1 ||
+        EVP_DigestUpdate(ctx, prev, CR_STORE_AUDIT_HASH_LEN) != 1 ||
+        EVP_DigestUpdate(ctx, body, len) != 1 ||
+        EVP_DigestFinal_ex(ctx, digest, &n) != 1 ||
+        n * 2 != CR_STORE_AUDIT_HASH_LEN)
+        return CR_EIO;
+    hex_encode(digest, n, out);
+    return CR_OK;
+}
+
+cr_rc
+cr_store_audit_hash(const char prev_hash[CR_STORE_AUDIT_HASH_LEN],
+                    const char *body, size_t len,
+                    char out[CR_STORE_AUDIT_HASH_LEN + 1])
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    cr_rc rc;
+
+    if (ctx == NULL)
+        return CR_ENOMEM;
+    rc = chain_hash(ctx, EVP_sha256(), prev_hash, body, len, out);
+    EVP_MD_CTX_free(ctx);
+    return rc;
+}
+
+cr_rc
+cr_store_audit_open(struct cr_store *s, struct cr_store_audit **out,
+                    struct cr_err *err)
+{
+    struct cr_store_audit *a = calloc(1, sizeof *a);
+
+    if (a == NULL)
+        return cr_err_set(err, CR_ENOMEM, "exception", NULL, "out of memory");
+    a->store = s;
+    a->md_ctx = EVP_MD_CTX_new();
+    a->md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    if (a->md_ctx == NULL || a->md == NULL) {
+        EVP_MD_CTX_free(a->md_ctx);
+        EVP_MD_free(a->md);
+        free(a);
+        return cr_err_set(err, CR_EIO, "exception", NULL,
+                          "audit: SHA-256 is not available from OpenSSL");
+    }
+    *out = a;
+    return CR_OK;
+}
+
+static void
+finalize_stmts(struct cr_store_audit *a)
+{
+    sqlite3_finalize(a->insert);
+    sqlite3_finalize(a->before);
+    sqlite3_finalize(a->relink);
+    a->insert = a->before = a->relink = NULL;
+    a->db = NULL;
+}
+
+/* On the writer thread: its statements may be finalized without racing
+ * an append. */
+static cr_rc
+close_in_txn(struct cr_store_txn *txn, void *ctx, struct cr_err *err)
+{
+    (void)txn;
+    (void)err;
+    finalize_stmts(ctx);
+    return CR_OK;
+}
+
+void
+cr_store_audit_close(struct cr_store_audit *a)
+{
+    if (a == NULL)
+        return;
+    if (a->db != NULL) {
+        /* Only reached with the writer gone when the caller broke the
+         * contract (closed the store first); finalizing here is then the
+         * lesser harm, as the writer no longer uses the connection. */
+        if (cr_store_write(a->store, close_in_txn, a, NULL) != CR_OK)
+            finalize_stmts(a);
+    }
+    EVP_MD_CTX_free(a->md_ctx);
+    EVP_MD_free(a->md);
+    free(a);
+}
+
+static cr_rc
+prepare(struct cr_store_audit *a, struct conn *c, struct cr_err *err)
+{
+    if (a->db == c->db)
+        return CR_OK;
+    assert(a->db == NULL);   /* always the one writer connection */
+    if (sqlite3_prepare_v3(c->db, insert_sql, -1, SQLITE_PREPARE_PERSISTENT,
+                           &a->insert, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v3(c->db, before_sql, -1, SQLITE_PREPARE_PERSISTENT,
+                           &a->before, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v3(c->db, relink_sql, -1, SQLITE_PREPARE_PERSISTENT,
+                           &a->relink, NULL) != SQLITE_OK) {
+        cr_rc rc = cr_store_sqlerr(c, "preparing the audit statements", err);
+        finalize_stmts(a);
+        return rc;
+    }
+    a->db = c->db;
+    return CR_OK;
+}
+
+/* Make the cache the last record before seq 'before' (the genesis value
+ * when there is none), read inside the writer's transaction. */
+static cr_rc
+load_head(struct cr_store_audit *a, struct conn *c, int64_t before,
+          struct cr_err *err)
+{
+    sqlite3_stmt *st = a->before;
+    cr_rc rc = CR_OK;
+    int r;
+
+    a->has_head = false;
+    sqlite3_bind_int64(st, 1, before);
+    r = sqlite3_step(st);
+    if (r == SQLITE_ROW) {
+        const unsigned char *h = sqlite3_column_text(st, 1);
+        if (h == NULL ||
+            (size_t)sqlite3_column_bytes(st, 1) != CR_STORE_AUDIT_HASH_LEN) {
+            rc = cr_err_set(err, CR_EIO, "exception", NULL,
+                            "audit: record %lld's hash is damaged; run "
+                            "'carerecord audit verify'",
+                            (long long)sqlite3_column_int64(st, 0));
+        } else {
+            a->head_seq = sqlite3_column_int64(st, 0);
+            memcpy(a->head_hash, h, CR_STORE_AUDIT_HASH_LEN + 1);
+            a->has_head = true;
+        }
+    } else if (r == SQLITE_DONE) {
+        a->head_seq = 0;
+        memcpy(a->head_hash, CR_STORE_AUDIT_GENESIS,
+               CR_STORE_AUDIT_HASH_LEN + 1);
+        a->has_head = true;
+    } else {
+        rc = cr_store_sqlerr(c, "reading the audit head", err);
+    }
+    sqlite3_reset(st);
+    return rc;
+}
+
+static void
+bind_opt(sqlite3_stmt *st, int i, const char *s)
+{
+    if (s == NULL || *s == '\0')
+        sqlite3_bind_null(st, i);
+    else
+        sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+}
+
+static cr_rc
+hash_row(struct cr_store_audit *a, const struct cr_store_audit_row *row,
+         char hash[CR_STORE_AUDIT_HASH_LEN + 1], struct cr_err *err)
+{
+    if (chain_hash(a->md_ctx, a->md, a->head_hash, row->body, row->len,
+                   hash) != CR_OK)
+        return cr_err_set(err, CR_EIO, "exception", NULL,
+                          "audit: SHA-256 failed");
+    return CR_OK;
+}
+
+/* Insert 'row' linked to the cached head; *out_seq gets the seq SQLite
+ * gave it. */
+static cr_rc
+insert(struct cr_store_audit *a, struct conn *c,
+       const struct cr_store_audit_row *row,
+       const char hash[CR_STORE_AUDIT_HASH_LEN + 1], int64_t *out_seq,
+       struct cr_err *err)
+{
+    sqlite3_stmt *st = a->insert;
+    int r;
+
+    sqlite3_bind_int64(st, 1, row->time_ms);
+    bind_opt(st, 2, row->patient);
+    bind_opt(st, 3, row->principal_sub);
+    bind_opt(st, 4, row->principal_org);
+    sqlite3_bind_text(st, 5, row->action ? row->action : "", -1,
+                      SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, row->outcome ? row->outcome : "", -1,
+                      SQLITE_STATIC);
+    sqlite3_bind_int64(st, 7, row->alerts);
+    sqlite3_bind_text(st, 8, row->body, (int)row->len, SQLITE_STATIC);
+    sqlite3_bind_text(st, 9, a->head_hash, CR_STORE_AUDIT_HASH_LEN,
+                      SQLITE_STATIC);
+    sqlite3_bind_text(st, 10, hash, CR_STORE_AUDIT_HASH_LEN, SQLITE_STATIC);
+    r = sqlite3_step(st);
+    *out_seq = sqlite3_last_insert_rowid(c->db);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (r != SQLITE_DONE)
+        return cr_store_sqlerr(c, "writing an audit record", err);
+    return CR_OK;
+}
+
+/* The cache was stale: link the row at 'seq' to the record before it. */
+static cr_rc
+relink(struct cr_store_audit *a, struct conn *c, int64_t seq,
+       const struct cr_store_audit_row *row,
+       char hash[CR_STORE_AUDIT_HASH_LEN + 1], struct cr_err *err)
+{
+    sqlite3_stmt *st = a->relink;
+    cr_rc rc;
+    int r;
+
+    rc = load_head(a, c, seq, err);
+    if (rc != CR_OK)
+        return rc;
+    rc = hash_row(a, row, hash, err);
+    if (rc != CR_OK)
+        return rc;
+    sqlite3_bind_text(st, 1, a->head_hash, CR_STORE_AUDIT_HASH_LEN,
+                      SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, hash, CR_STORE_AUDIT_HASH_LEN, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, seq);
+    r = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (r != SQLITE_DONE || sqlite3_changes(c->db) != 1)
+        return cr_store_sqlerr(c, "linking an audit record", err);
+    return CR_OK;
+}
+
+cr_rc
+cr_store_audit_append_txn(struct cr_store_txn *txn, struct cr_store_audit *a,
+                          const struct cr_store_audit_row *row,
+                          int64_t *out_seq,
+                          char out_hash[CR_STORE_AUDIT_HASH_LEN + 1],
+                          struct cr_err *err)
+{
+    char hash[CR_STORE_AUDIT_HASH_LEN + 1];
+    int64_t seq = 0;
+    cr_rc rc;
+
+    assert(txn->store == a->store);
+    if (row->body == NULL || row->len == 0 || row->len > INT32_MAX)
+        return cr_err_set(err, CR_EINVAL, "invalid", NULL,
+                          "audit: a record needs a body under 2 GB");
+    rc = prepare(a, txn->c, err);
+    if (rc == CR_OK && !a->has_head)
+        rc = load_head(a, txn->c, INT64_MAX, err);
+    if (rc == CR_OK)
+        rc = hash_row(a, row, hash, err);
+    if (rc == CR_OK)
+        rc = insert(a, txn->c, row, hash, &seq, err);
+    if (rc == CR_OK && seq != a->head_seq + 1)
+        rc = relink(a, txn->c, seq, row, hash, err);
+    if (rc != CR_OK) {
+        a->has_head = false;
+        return rc;
+    }
+    a->head_seq = seq;
+    memcpy(a->head_hash, hash, sizeof hash);
+    if (out_seq)
+        *out_seq = seq;
+    if (out_hash)
+        memcpy(out_hash, hash, sizeof hash);
+    return CR_OK;
+}
+
+static cr_rc
+async_in_txn(struct cr_store_txn *txn, void *ctx, struct cr_err *err)
+{
+    struct cr_store_audit_async *req = ctx;
+
+    return cr_store_audit_append_txn(txn, req->audit, &req->row, &req->seq,
+                                     req->hash, err);
+}
+
+cr_rc
+cr_store_audit_append_async(struct cr_store_audit *a,
+                            struct cr_store_audit_async *req)
+{
+    req->audit = a;
+    req->seq = 0;
+    req->hash[0] = '\0';
+    req->job.fn = async_in_txn;
+    req->job.ctx = req;
+    req->job.err = req->err;
+    req->job.done = req->done;
+    req->job.done_ctx = req->done_ctx;
+    return cr_store_write_async(a->store, &req->job);
+}
+
+/* ---- reading ---- */
+
+static void
+entry_from_row(sqlite3_stmt *st, struct cr_store_audit_entry *e)
+{
+    e->seq = sqlite3_column_int64(st, 0);
+    e->time_ms = sqlite3_column_int64(st, 1);
+    e->patient = (const char *)sqlite3_column_text(st, 2);
+    e->principal_sub = (const char *)sqlite3_column_text(st, 3);
+    e->principal_org = (const char *)sqlite3_column_text(st, 4);
+    e->action = (const char *)sqlite3_column_text(st, 5);
+    e->outcome = (const char *)sqlite3_column_text(st, 6);
+    e->alerts = sqlite3_column_int64(st, 7);
+    e->body = (const char *)sqlite3_column_text(st, 8);
+    e->len = (size_t)sqlite3_column_bytes(st, 8);
+    if (e->body == NULL)
+        e->body = "";
+    e->prev_hash = (const char *)sqlite3_column_text(st, 9);
+    e->hash = (const char *)sqlite3_column_text(st, 10);
+    if (e->prev_hash == NULL)
+        e->prev_hash = "";
+    if (e->hash == NULL)
+        e->hash = "";
+}
+
+/* Step 'st' (already bound) and hand each row to fn. */
+static cr_rc
+walk(sqlite3 *db, sqlite3_stmt *st, cr_store_audit_fn fn, void *ctx,
+     struct cr_err *err)
+{
+    struct cr_store_audit_entry e;
+    cr_rc rc;
+    int r;
+
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        entry_from_row(st, &e);
+        rc = fn(ctx, &e);
+        if (rc != CR_OK)
+            return rc;
+    }
+    if (r != SQLITE_DONE)
+        return cr_err_set(err, CR_EIO, "exception", NULL,
+                          "store: reading the audit log: %s",
+                          sqlite3_errmsg(db));
+    return CR_OK;
+}
+
+static const char scan_sql[] =
+    "SELECT " AUDIT_COLS " FROM audit WHERE seq>?1 ORDER BY seq";
+
+static cr_rc
+scan_db(sqlite3 *db, int64_t after_seq, cr_store_audit_fn fn, void *ctx,
+        struct cr_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    cr_rc rc;
+
+    if (sqlite3_prepare_v2(db, scan_sql, -1, &st, NULL) != SQLITE_OK)
+        return cr_err_set(err, CR_EIO, "exception", NULL,
+                          "store: reading the audit log: %s",
+                          sqlite3_errmsg(db));
+    sqlite3_bind_int64(st, 1, after_seq);
+    rc = walk(db, st, fn, ctx, err);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+cr_rc
+cr_store_audit_scan(struct cr_store *s, int64_t after_seq,
+                    cr_store_audit_fn fn, void *ctx, struct cr_err *err)
+{
+    struct conn *c = NULL;
+    cr_rc rc = cr_store_acquire(s, &c, err);
+
+    if (rc != CR_OK)
+        return rc;
+    rc = scan_db(c->db, after_seq, fn, ctx, err);
+    cr_store_release(s, c);
+    return rc;
+}
+
+cr_rc
+cr_store_audit_scan_dir(const char *dir, int64_t after_seq,
+                        cr_store_audit_fn fn, void *ctx, struct cr_err *err)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    char *path = NULL;
+    size_t n = strlen(dir) + sizeof "/carerecord.db";
+    bool has_table = false;
+    cr_rc rc = CR_OK;
+
+    path = malloc(n);
+    if (path == NULL)
+        return cr_err_set(err, CR_ENOMEM, "exception", NULL, "out of memory");
+    snprintf(path, n, "%s/carerecord.db", dir);
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) !=
+        SQLITE_OK) {
+        rc = cr_err_set(err, CR_ENOTFOUND, "not-found", NULL,
+                        "no store in %s (cannot open %s: %s)", dir, path,
+                        db ? sqlite3_errmsg(db) : "out of memory");
+        goto out;
+    }
+    sqlite3_busy_timeout(db, 10000);
+    if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE "
+                               "type='table' AND name='audit'",
+                           -1, &st, NULL) != SQLITE_OK) {
+        rc = cr_err_set(err, CR_EIO, "exception", NULL,
+                        "store: %s is not a readable store: %s", path,
+                        sqlite3_errmsg(db));
+        goto out;
+    }
+    has_table = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    st = NULL;
+    if (has_table)
+        rc = scan_db(db, after_seq, fn, ctx, err);
+out:
+    sqlite3_close(db);
+    free(path);
+    return rc;
+}
+
+cr_rc
+cr_store_audit_head(struct cr_store *s, int64_t *out_seq,
+                    char out_hash[CR_STORE_AUDIT_HASH_LEN + 1],
+                    struct cr_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    struct conn *c = NULL;
+    cr_rc rc = cr_store_acquire(s, &c, err);
+    int r;
+
+    if (rc != CR_OK)
+        return rc;
+    if (sqlite3_prepare_v2(c->db, head_sql, -1, &st, NULL) != SQLITE_OK) {
+        rc = cr_store_sqlerr(c, "reading the audit head", err);
+        goto out;
+    }
+    r = sqlite3_step(st);
+    if (r == SQLITE_ROW) {
+        const unsigned char *h = sqlite3_column_text(st, 1);
+        *out_seq = sqlite3_column_int64(st, 0);
+        snprintf(out_hash, CR_STORE_AUDIT_HASH_LEN + 1, "%s",
+                 h ? (const char *)h : "");
+    } else if (r == SQLITE_DONE) {
+        *out_seq = 0;
+        memcpy(out_hash, CR_STORE_AUDIT_GENESIS, CR_STORE_AUDIT_HASH_LEN + 1);
+    } else {
+        rc = cr_store_sqlerr(c, "reading the audit head", err);
+    }
+out:
+    sqlite3_finalize(st);
+    cr_store_release(s, c);
+    return rc;
+}
+
+static bool
+is_set(const char *s)
+{
+    return s != NULL && *s != '\0';
+}
+
+cr_rc
+cr_store_audit_query(struct cr_store *s, const struct cr_store_audit_query *q,
+                     cr_store_audit_fn fn, void *ctx, int64_t *out_next,
+                     struct cr_err *err)
+{
+    /* The SQL is assembled from these constant pieces only, by which
+     * filters are set; every value is bound. Each equality filter has an
+     * index whose entries end in the rowid (seq), so "ORDER BY seq DESC"
+     * with one of them set needs no sort. */
+    static const char *const conds[] = {
+        " AND patient=?1", " AND principal_sub=?2", " AND principal_org=?3",
+        " AND action=?4", " AND outcome=?5", " AND time>=?6",
+        " AND time<?7",
+    };
+    struct cr_store_audit_entry e;
+    struct cr_buf sql = cr_buf_make(1024);
+    sqlite3_stmt *st = NULL;
+    struct conn *c = NULL;
+    int limit = q->limit > 0 ? q->limit : 100;
+    int64_t next = 0;
+    int n = 0, r;
+    bool is_on[7];
+    cr_rc rc;
+    size_t i;
+
+    is_on[0] = is_set(q->patient);
+    is_on[1] = is_set(q->principal_sub);
+    is_on[2] = is_set(q->principal_org);
+    is_on[3] = is_set(q->action);
+    is_on[4] = is_set(q->outcome);
+    is_on[5] = q->since_ms != 0;
+    is_on[6] = q->until_ms != 0;
+    cr_buf_adds(&sql, "SELECT " AUDIT_COLS " FROM audit WHERE seq<?8");
+    for (i = 0; i < sizeof conds / sizeof conds[0]; i++)
+        if (is_on[i])
+            cr_buf_adds(&sql, conds[i]);
+    cr_buf_adds(&sql, " ORDER BY seq DESC LIMIT ?9");
+    if (sql.rc != CR_OK) {
+        cr_buf_free(&sql);
+        return cr_err_set(err, CR_ENOMEM, "exception", NULL, "out of memory");
+    }
+    rc = cr_store_acquire(s, &c, err);
+    if (rc != CR_OK) {
+        cr_buf_free(&sql);
+        return rc;
+    }
+    if (sqlite3_prepare_v2(c->db, sql.ptr, (int)sql.len, &st, NULL) !=
+        SQLITE_OK) {
+        rc = cr_store_sqlerr(c, "preparing an audit query", err);
+        goto out;
+    }
+    if (is_on[0])
+        sqlite3_bind_text(st, 1, q->patient, -1, SQLITE_STATIC);
+    if (is_on[1])
+        sqlite3_bind_text(st, 2, q->principal_sub, -1, SQLITE_STATIC);
+    if (is_on[2])
+        sqlite3_bind_text(st, 3, q->principal_org, -1, SQLITE_STATIC);
+    if (is_on[3])
+        sqlite3_bind_text(st, 4, q->action, -1, SQLITE_STATIC);
+    if (is_on[4])
+        sqlite3_bind_text(st, 5, q->outcome, -1, SQLITE_STATIC);
+    if (is_on[5])
+        sqlite3_bind_int64(st, 6, q->since_ms);
+    if (is_on[6])
+        sqlite3_bind_int64(st, 7, q->until_ms);
+    sqlite3_bind_int64(st, 8, q->before_seq > 0 ? q->before_seq : INT64_MAX);
+    /* One row more than asked tells whether there is a next page; it is
+     * not handed to fn. */
+    sqlite3_bind_int64(st, 9, (int64_t)limit + 1);
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        entry_from_row(st, &e);
+        if (n == limit) {
+            next = e.seq + 1;   /* the next page starts at this row */
+            break;
+        }
+        n++;
+        rc = fn(ctx, &e);
+        if (rc != CR_OK)
+            goto out;
+    }
+    if (r != SQLITE_ROW && r != SQLITE_DONE) {
+        rc = cr_store_sqlerr(c, "reading the audit log", err);
+        goto out;
+    }
+    if (out_next)
+        *out_next = next;
+out:
+    sqlite3_finalize(st);
+    cr_store_release(s, c);
+    cr_buf_free(&sql);
+    return rc;
+}
