@@ -1,5 +1,6 @@
 /* main.c: the carerecord command: dispatch to a subcommand.
  * Each subcommand lives in its own cmd_*.c. */
+#include "cli/cmd_audit.h"
 #include "cli/cmd_import.h"
 #include "cli/cmd_serve.h"
 
@@ -25,6 +26,7 @@ static const char usage[] =
     "  serve    run a node (FHIR API under /fhir)\n"
     "  token    mint a signed access token (development and tests)\n"
     "  import   load NDJSON files into a node's store\n"
+    "  audit    check the audit log's hash chain (audit verify)\n"
     "  synth    generate a synthetic London population as NDJSON\n"
     "  version  print the version\n"
     "\n"
@@ -48,6 +50,8 @@ main(int argc, char **argv)
         return cr_cli_serve(argc - 1, argv + 1);
     if (strcmp(cmd, "import") == 0)
         return cr_cli_import(argc - 1, argv + 1);
+    if (strcmp(cmd, "audit") == 0)
+        return cr_cli_audit(argc - 1, argv + 1);
 #ifdef HAVE_TOKEN
     if (strcmp(cmd, "token") == 0)
         return cr_cli_token(argc - 1, argv + 1);

@@ -1,0 +1,268 @@
+/* audit.h: the audit log: one tamper-evident record per request that
+ * touches patient data.
+ *
+ * A record (struct cr_audit_rec) says who asked (the principal from the
+ * verified token), why (purpose, reason), what they did (action), to whom
+ * (patient) and to what (resources touched), how it ended (outcome, HTTP
+ * status) and which alerts it raised. It is stored as canonical JSON text
+ * (record.c) in the store's audit table, hash-chained: each record's hash
+ * is SHA-256(previous hash || canonical text), so editing, deleting or
+ * reordering a record breaks the chain where it happened, and
+ * cr_audit_verify (verify.c) says where. The log object (audit.c) appends
+ * inside a write transaction, blocking, or asynchronously with group
+ * commit; in every case the caller learns when the record is durable and
+ * must not release the data before then (fail closed).
+ *
+ * Only api/ appends; the command line verifies. Depends on store/,
+ * access/principal.h, core/ and jansson. See docs/internals/audit.md. */
+#ifndef CR_AUDIT_AUDIT_H
+#define CR_AUDIT_AUDIT_H
+
+#include "access/principal.h"
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/str.h"
+#include "store/store.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- the record (record.c) ---- */
+
+/* What the request did. The code of each (cr_audit_action_code) is what
+ * the body and the action column hold. */
+enum cr_audit_action {
+    CR_AUDIT_READ,          /* "read" */
+    CR_AUDIT_VREAD,         /* "vread" */
+    CR_AUDIT_SEARCH,        /* "search" */
+    CR_AUDIT_HISTORY,       /* "history" */
+    CR_AUDIT_EVERYTHING,    /* "everything" */
+    CR_AUDIT_CREATE,        /* "create" */
+    CR_AUDIT_UPDATE,        /* "update" */
+    CR_AUDIT_DELETE,        /* "delete" */
+    CR_AUDIT_TRANSACTION,   /* "transaction" */
+    CR_AUDIT_BATCH,         /* "batch" */
+    CR_AUDIT_IMPORT,        /* "import" */
+    CR_AUDIT_AUDIT_READ,    /* "audit-read": reading the audit log */
+    CR_AUDIT_LOGIN_FAILURE, /* "login-failure": a token was refused */
+    CR_AUDIT_ACTION__COUNT
+};
+
+/* How the request ended for the data it asked for. */
+enum cr_audit_outcome {
+    CR_AUDIT_ALLOWED,       /* "allowed": everything asked for was given */
+    CR_AUDIT_FILTERED,      /* "filtered": given, with items withheld */
+    CR_AUDIT_DENIED,        /* "denied": refused by policy (403) */
+    CR_AUDIT_FAILED,        /* "failed": an error (4xx/5xx) */
+    CR_AUDIT_OUTCOME__COUNT
+};
+
+/* Alert flags, a bit set; the body lists their codes in bit order. */
+#define CR_AUDIT_ALERT_SELF_CLAIMED  (1u << 0)  /* "self-claimed" */
+#define CR_AUDIT_ALERT_EMERGENCY     (1u << 1)  /* "emergency" */
+#define CR_AUDIT_ALERT_SAME_SURNAME  (1u << 2)  /* "same-surname" */
+#define CR_AUDIT_ALERT_SAME_ADDRESS  (1u << 3)  /* "same-address" */
+#define CR_AUDIT_ALERT_RESTRICTED    (1u << 4)  /* "restricted" */
+#define CR_AUDIT_ALERT_FLAGGED       (1u << 5)  /* "flagged" */
+#define CR_AUDIT_ALERT_OUT_OF_HOURS  (1u << 6)  /* "out-of-hours" */
+#define CR_AUDIT_ALERT_VOLUME        (1u << 7)  /* "volume" */
+#define CR_AUDIT_ALERT__COUNT 8
+
+/* One audit record. Every string is borrowed for the length of the call
+ * it is passed to, and NULL and "" both mean "none". A value type: set it
+ * up on the stack with cr_audit_rec_init. */
+struct cr_audit_rec {
+    int64_t time_ms;            /* when; 0: now (set when appended) */
+    const char *request_id;     /* X-Request-Id or our own */
+    const char *client;         /* client address */
+    /* the principal (cr_audit_rec_set_principal fills these six) */
+    const char *sub;
+    const char *name;
+    const char *org;            /* ODS code */
+    const char *role;           /* SDS job role code */
+    const char *purpose;        /* purpose of use */
+    const char *reason;         /* stated reason (self-claim, emergency) */
+    enum cr_audit_action action;
+    enum cr_audit_outcome outcome;
+    int status;                 /* HTTP status answered */
+    const char *patient;        /* the patient's id (store compartment) */
+    /* Resources touched: the inside of a JSON array of strings
+     * "Type/id/_history/v", as cr_audit_refs_add builds it (may be empty) */
+    struct cr_str resources;
+    uint32_t alerts;            /* CR_AUDIT_ALERT_* */
+    const char *node;           /* the node that answered; NULL: the log's */
+    const char *via;            /* the calling node, for federated calls */
+};
+
+/* A record with every field "none", action read, outcome allowed. */
+void
+cr_audit_rec_init(struct cr_audit_rec *rec);
+
+/* Point the principal fields of 'rec' at those of 'p' (which must outlive
+ * the use of 'rec'). p NULL clears them. */
+void
+cr_audit_rec_set_principal(struct cr_audit_rec *rec,
+                           const struct cr_principal *p);
+
+/* Append one resource reference "Type/id/_history/version" (version <= 0:
+ * "Type/id") to 'refs', an inside-of-array text for rec->resources. Errors
+ * stick in refs->rc. */
+void
+cr_audit_refs_add(struct cr_buf *refs, const char *type, const char *id,
+                  int64_t version);
+
+/* The code of an action or outcome ("read", "allowed"), or "" when out of
+ * range. Static strings. */
+const char *
+cr_audit_action_code(enum cr_audit_action a);
+
+const char *
+cr_audit_outcome_code(enum cr_audit_outcome o);
+
+/* The enum value of a code; false when 's' is no such code. */
+bool
+cr_audit_action_parse(const char *s, enum cr_audit_action *out);
+
+bool
+cr_audit_outcome_parse(const char *s, enum cr_audit_outcome *out);
+
+/* The code of alert bit 'bit' (0 .. CR_AUDIT_ALERT__COUNT-1), or NULL. */
+const char *
+cr_audit_alert_code(int bit);
+
+/* Append the canonical JSON text of 'rec' to 'out': fixed key order, no
+ * whitespace, members with no value left out, strings escaped the same way
+ * every time (invalid UTF-8 becomes U+FFFD), so the same record always
+ * gives the same bytes. The form is in docs/internals/audit.md. Errors
+ * (CR_EINVAL for an action or outcome out of range, buffer errors) are
+ * returned and stick in out->rc. Thread-safe. */
+cr_rc
+cr_audit_rec_write(const struct cr_audit_rec *rec, struct cr_buf *out);
+
+/* Parse a body made by cr_audit_rec_write back into *out. Strings (and
+ * out->resources) are allocated from 'a' and live as long as it. CR_EINVAL
+ * (detail in err) when the text is not such a body. */
+cr_rc
+cr_audit_rec_parse(const char *body, size_t len, struct cr_arena *a,
+                   struct cr_audit_rec *out, struct cr_err *err);
+
+/* ---- the log (audit.c) ---- */
+
+struct cr_audit;   /* opaque: the audit log of one open store */
+
+/* Open the log of store 's'. Close it with cr_audit_close before
+ * cr_store_close. Thread-safe. */
+cr_rc
+cr_audit_open(struct cr_store *s, struct cr_audit **out, struct cr_err *err);
+
+/* Close the log; no append may be running or made after. NULL is a
+ * no-op. */
+void
+cr_audit_close(struct cr_audit *log);
+
+/* Inside a write transaction (a cr_store_txn_fn, on the writer thread):
+ * append 'rec' so that it commits, or is undone, with the rest of the
+ * transaction (a write and its record are one atomic step). If the write
+ * fails, its transaction is undone with the record in it: record the
+ * failure with cr_audit_append or cr_audit_append_async afterwards.
+ * *out_seq (may be NULL) gets the record's place once committed. Writer
+ * thread only (the body is built in the log's scratch buffer). */
+cr_rc
+cr_audit_append_txn(struct cr_audit *log, struct cr_store_txn *txn,
+                    const struct cr_audit_rec *rec, int64_t *out_seq,
+                    struct cr_err *err);
+
+/* Append 'rec' and return once it is durable (CR_OK) or could not be
+ * written (then the caller must not return the data: fail closed). Shares
+ * a commit with concurrent appends and writes. Blocks; thread-safe. */
+cr_rc
+cr_audit_append(struct cr_audit *log, const struct cr_audit_rec *rec,
+                int64_t *out_seq, struct cr_err *err);
+
+/* Called once the record of an asynchronous append is durable (rc ==
+ * CR_OK) or not written (the data must not be returned). Runs on the
+ * store's writer thread: must be quick and must not write to the store. */
+typedef void (*cr_audit_done_fn)(void *done_ctx, cr_rc rc);
+
+/* An asynchronous append in flight. The caller owns it (e.g. in a
+ * request's arena), sets it up with cr_audit_async_init, may reuse it for
+ * another append once done was called, and frees it with
+ * cr_audit_async_release. */
+struct cr_audit_async {
+    /* results, valid from the call of done on */
+    int64_t seq;                /* the record's place, when rc == CR_OK */
+    struct cr_err err;          /* what went wrong, when rc != CR_OK */
+    /* private */
+    cr_audit_done_fn done;
+    void *done_ctx;
+    struct cr_buf data;         /* the body and the column strings */
+    struct cr_store_audit_async st;
+};
+
+/* Make 'req' ready for its first append (empty buffers, no result). */
+void
+cr_audit_async_init(struct cr_audit_async *req);
+
+/* Free what 'req' holds (not 'req' itself). NULL is a no-op. Not while an
+ * append is in flight. */
+void
+cr_audit_async_release(struct cr_audit_async *req);
+
+/* Serialise 'rec' now (it may go away on return) and queue its append;
+ * returns at once. done(done_ctx, rc) is called once the record is durable
+ * or failed; records of concurrent requests share one commit. Returns
+ * CR_OK when queued; otherwise (CR_EUNAVAILABLE: store closing, CR_ENOMEM,
+ * CR_EINVAL: a bad record) nothing was queued, done will not be called,
+ * and req->err says why. Thread-safe. */
+cr_rc
+cr_audit_append_async(struct cr_audit *log, const struct cr_audit_rec *rec,
+                      struct cr_audit_async *req, cr_audit_done_fn done,
+                      void *done_ctx);
+
+/* ---- verification (verify.c) ---- */
+
+/* A record known from outside the log (printed by an earlier verify, or
+ * exported by the node): its seq and hash. Verifying against it detects a
+ * log cut short after it, and a rewrite of everything up to it. */
+struct cr_audit_anchor {
+    int64_t seq;
+    char hash[CR_STORE_AUDIT_HASH_LEN + 1];
+};
+
+/* Parse "SEQ:HASH" (a positive seq, 64 hex digits, case-insensitive).
+ * false if 's' is not of that form. */
+bool
+cr_audit_anchor_parse(const char *s, struct cr_audit_anchor *out);
+
+/* What verification found. */
+struct cr_audit_verdict {
+    bool is_intact;
+    int64_t nrecords;           /* records read */
+    int64_t last_seq;           /* last record read (0: none) */
+    char last_hash[CR_STORE_AUDIT_HASH_LEN + 1];   /* its hash, or the
+                                                      genesis value */
+    int64_t broken_seq;         /* where the chain breaks, when not intact */
+    char what[384];             /* what is wrong there, a sentence */
+};
+
+/* Walk every record of the store in directory 'dir' (read-only; a running
+ * node may go on appending) and check the chain: seqs 1, 2, 3 ... without
+ * a gap, each prev_hash equal to the previous record's hash (the genesis
+ * value for the first), each hash equal to SHA-256(prev_hash || body),
+ * each body a record whose indexed columns agree with it, and, with
+ * 'expect' (may be NULL), that the record at expect->seq exists and has
+ * expect->hash. Stops at the first break. Returns CR_OK when the walk was
+ * made, whatever it found (see out->is_intact); CR_ENOTFOUND when there is
+ * no store in 'dir'; CR_EIO when it cannot be read. */
+cr_rc
+cr_audit_verify_dir(const char *dir, const struct cr_audit_anchor *expect,
+                    struct cr_audit_verdict *out, struct cr_err *err);
+
+/* As cr_audit_verify_dir on an open store. */
+cr_rc
+cr_audit_verify(struct cr_store *s, const struct cr_audit_anchor *expect,
+                struct cr_audit_verdict *out, struct cr_err *err);
+
+#endif
