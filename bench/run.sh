@@ -26,11 +26,12 @@
 #                   skips import measures against it instead of importing)
 #   BENCH_REGEN=1   regenerate synthetic data even when cached
 #   BENCH_OUT       where to write the JSON (default bench/results/latest.json)
+#   BENCH_BIN       the binary to measure (default build/carerecord)
 set -eu
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 bench="$root/bench"
-bin="$root/build/carerecord"
+bin=${BENCH_BIN:-"$root/build/carerecord"}
 secs=${BENCH_SECONDS:-10}
 threads=${BENCH_THREADS:-2}
 conns=${BENCH_CONNS:-16}
@@ -83,6 +84,8 @@ run=$(mktemp -d "$work/run.XXXXXX")
 chmod 755 "$run"     # nginx workers (user nobody when started as root) read files here
 srv_pid=""
 ngx_pid=""
+wrk_pid=""
+data=""
 
 stop_server() {
   if [ -n "$srv_pid" ]; then
@@ -101,9 +104,15 @@ stop_nginx() {
 cleanup() {
   rc=$?
   trap - EXIT INT TERM
+  [ -z "$wrk_pid" ] || kill "$wrk_pid" 2>/dev/null || true
   stop_nginx
   stop_server
   rm -rf "$run"
+  # a store being measured is removed unless asked to keep it; an
+  # interrupted import leaves nothing a later run would trust
+  if [ -n "$data" ] && { [ -z "${BENCH_KEEP:-}" ] || [ ! -f "$data/.bench-imported" ]; }; then
+    rm -rf "$data"
+  fi
   exit $rc
 }
 trap cleanup EXIT
@@ -141,7 +150,13 @@ wrk_run() {
     esac
     shift
   done
-  BENCH_LUA="$bench" wrk -t"$t" -c"$c" -d"${secs}s" --timeout 10s "$@" > "$f" 2>&1 || true
+  cpu0=$(cpu_ticks); all0=$(busy_ticks)
+  # in the background, so that a signal is handled at once (cleanup)
+  BENCH_LUA="$bench" wrk -t"$t" -c"$c" -d"${secs}s" --timeout 10s "$@" > "$f" 2>&1 &
+  wrk_pid=$!
+  wait "$wrk_pid" || true
+  wrk_pid=""
+  cpu1=$(cpu_ticks); all1=$(busy_ticks)
   line=$(grep '^BENCH ' "$f" | tail -n1)
   if [ -z "$line" ]; then
     say "  wrk gave no result for $name:"; sed 's/^/    /' "$f" >&2
@@ -155,8 +170,16 @@ wrk_run() {
       printf "%s_n %d\n", n, v["requests"]
       printf "%s_errors %d\n", n, v["errors_connect"] + v["errors_read"] + v["errors_write"] + v["errors_timeout"] + v["non2xx"]
       printf "%s_bytes %.0f\n", n, v["requests"] ? v["bytes"] / v["requests"] : 0
-    }' >> "$run/fig.$size"
-  say "  $name: $(get "$size" "${name}_rps") req/s, p50 $(get "$size" "${name}_p50") ms, p99 $(get "$size" "${name}_p99") ms ($t threads x $c connections)"
+      if (c0 != "" && c1 != "" && v["requests"] > 0) {
+        printf "%s_cpu_us %.0f\n", n, (c1 - c0) / hz * 1e6 / v["requests"]
+        printf "%s_cores %.2f\n", n, (c1 - c0) / hz / v["seconds"]
+      }
+      if (v["seconds"] > 0) printf "%s_machine %.2f\n", n, (a1 - a0) / hz / v["seconds"]
+    }' c0="$cpu0" c1="$cpu1" a0="$all0" a1="$all1" hz="$hz" >> "$run/fig.$size"
+  cpu=""
+  [ "$(get "$size" "${name}_cpu_us")" = - ] ||
+    cpu="; node CPU $(get "$size" "${name}_cpu_us") us/request, node $(get "$size" "${name}_cores") of $(get "$size" "${name}_machine") busy cores"
+  say "  $name: $(get "$size" "${name}_rps") req/s, p50 $(get "$size" "${name}_p50") ms, p99 $(get "$size" "${name}_p99") ms ($t threads x $c connections$cpu)"
   errs=$(get "$size" "${name}_errors")
   if [ "$errs" != "-" ] && [ "$errs" -gt 0 ]; then
     say "  WARNING: $name had $errs errors or non-2xx answers (see $f)"
@@ -195,6 +218,64 @@ start_server() {
   base="$base_host/fhir"
 }
 
+# CPU time (ticks) the node has used, empty when it is not running; the
+# table's "node CPU per request" divides it by the requests of one run,
+# which stays meaningful when other work shares the machine.
+hz=$(getconf CLK_TCK 2>/dev/null || echo 100)
+cpu_ticks() {
+  case "${name:-}" in nginx*) return 0 ;; esac
+  if server_alive; then
+    awk '{ print $14 + $15 }' "/proc/$srv_pid/stat" 2>/dev/null || true
+  fi
+}
+
+# CPU ticks the whole machine has been busy (all cores), for the share
+# of a run that went to wrk and to anything else running.
+busy_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
+
+# start_nginx FILE: nginx (2 workers, private config, free loopback port
+# in $nport) serving FILE as /file.json, the limit for serving those bytes.
+start_nginx() {
+  ngx="$run/nginx"
+  rm -rf "$ngx"
+  mkdir -p "$ngx/html" "$ngx/logs" "$ngx/tmp"
+  cp "$1" "$ngx/html/file.json"
+  nport=$(free_port)
+  cat > "$ngx/nginx.conf" <<CONF
+worker_processes 2;
+daemon off;
+pid $ngx/nginx.pid;
+error_log $ngx/logs/error.log;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  types { }
+  default_type application/fhir+json;
+  keepalive_requests 1000000;
+  client_body_temp_path $ngx/tmp;
+  proxy_temp_path $ngx/tmp;
+  fastcgi_temp_path $ngx/tmp;
+  uwsgi_temp_path $ngx/tmp;
+  scgi_temp_path $ngx/tmp;
+  server {
+    listen 127.0.0.1:$nport;
+    root $ngx/html;
+  }
+}
+CONF
+  "$nginx_bin" -e "$ngx/logs/error.log" -c "$ngx/nginx.conf" -p "$ngx" &
+  ngx_pid=$!
+  i=0
+  until curl -sf -o /dev/null "http://127.0.0.1:$nport/file.json"; do
+    i=$((i + 1))
+    if [ $i -gt 50 ] || ! kill -0 "$ngx_pid" 2>/dev/null; then
+      cat "$ngx/logs/error.log" >&2 2>/dev/null || true
+      die "nginx did not start (see above); BENCH_SKIP_NGINX=1 runs without it"
+    fi
+    sleep 0.1
+  done
+}
+
 mem_kb() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$srv_pid/status" 2>/dev/null || true; }
 
 # ---- one store size ------------------------------------------------------
@@ -219,22 +300,27 @@ bench_size() {
     return 0
   fi
 
-  # 1. synthetic London, cached per size and seed
+  # 1. synthetic London, cached per size and seed. The cache also records a
+  # fingerprint of the generator (the bytes of a 20-patient world with the
+  # same seed; adding people never changes earlier ones), so data made by
+  # an older generator is regenerated.
   if [ -f "$synth/manifest.json" ] && [ -z "${BENCH_REGEN:-}" ] &&
      grep -q "\"patients\": *$size," "$synth/manifest.json" &&
-     grep -q "\"seed\": *$seed," "$synth/manifest.json"; then
+     grep -q "\"seed\": *$seed," "$synth/manifest.json" &&
+     [ "$(cat "$synth/.bench-fingerprint" 2>/dev/null)" = "$fingerprint" ]; then
     say "synthetic data: cached in $synth"
     put synth_s cached
   else
     say "generating synthetic London: $size patients, seed $seed -> $synth"
-    rm -rf "$synth"
+    rm -rf "$synth" "$synth.tmp"
     t0=$(date +%s.%N)
     "$bin" synth --patients "$size" --seed "$seed" --out "$synth.tmp" -q > "$run/synth.log" ||
       { cat "$run/synth.log" >&2; die "synth failed"; }
+    echo "$fingerprint" > "$synth.tmp/.bench-fingerprint"
     mv "$synth.tmp" "$synth"
     t1=$(date +%s.%N)
     put synth_s "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')"
-    say "  $(head -n1 "$run/synth.log")"
+    say "  $(head -n1 "$run/synth.log" | sed 's/ -> .*//')"
   fi
   ls "$synth/$node/"*.ndjson > /dev/null 2>&1 || die "no NDJSON for node $node in $synth"
 
@@ -291,6 +377,13 @@ bench_size() {
   put db_mb "$(du -sk "$data" | awk '{ printf "%.0f", $1 / 1024 }')"
   say "  store on disk: $(get "$size" db_mb) MB"
 
+  # other work on the machine perturbs every figure: say how busy it is
+  b0=$(busy_ticks); sleep 1; b1=$(busy_ticks)
+  put others_cores "$(awk -v a="$b0" -v b="$b1" -v hz="$hz" 'BEGIN { printf "%.2f", (b - a) / hz }')"
+  if awk -v c="$(get "$size" others_cores)" 'BEGIN { exit !(c > 0.25) }'; then
+    say "  WARNING: other processes keep $(get "$size" others_cores) cores busy before the load; figures will be low and noisy"
+  fi
+
   # 4. a node and a token
   start_server
   say "node pid $srv_pid on $base"
@@ -307,45 +400,8 @@ bench_size() {
     put read_bytes "$(wc -c < "$run/served.json" | tr -d ' ')"
     if want nginx && [ -n "$nginx_bin" ]; then
       say "nginx: serving the same $(get "$size" read_bytes) bytes as a static file"
-      ngx="$run/nginx"
-      rm -rf "$ngx"
-      mkdir -p "$ngx/html" "$ngx/logs" "$ngx/tmp"
-      cp "$run/served.json" "$ngx/html/patient.json"
-      nport=$(free_port)
-      cat > "$ngx/nginx.conf" <<CONF
-worker_processes 2;
-daemon off;
-pid $ngx/nginx.pid;
-error_log $ngx/logs/error.log;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  types { }
-  default_type application/fhir+json;
-  keepalive_requests 1000000;
-  client_body_temp_path $ngx/tmp;
-  proxy_temp_path $ngx/tmp;
-  fastcgi_temp_path $ngx/tmp;
-  uwsgi_temp_path $ngx/tmp;
-  scgi_temp_path $ngx/tmp;
-  server {
-    listen 127.0.0.1:$nport;
-    root $ngx/html;
-  }
-}
-CONF
-      "$nginx_bin" -e "$ngx/logs/error.log" -c "$ngx/nginx.conf" -p "$ngx" &
-      ngx_pid=$!
-      i=0
-      until curl -sf -o /dev/null "http://127.0.0.1:$nport/patient.json"; do
-        i=$((i + 1))
-        if [ $i -gt 50 ] || ! kill -0 "$ngx_pid" 2>/dev/null; then
-          cat "$ngx/logs/error.log" >&2 2>/dev/null || true
-          die "nginx did not start (see above); BENCH_SKIP_NGINX=1 runs without it"
-        fi
-        sleep 0.1
-      done
-      wrk_run nginx -s "$bench/report.lua" "http://127.0.0.1:$nport/patient.json"
+      start_nginx "$run/served.json"
+      wrk_run nginx -s "$bench/report.lua" "http://127.0.0.1:$nport/file.json"
       stop_nginx
     fi
     say "read by id: Patient/$pid0"
@@ -382,6 +438,16 @@ CONF
       put everything_resources_min "$(sort -n "$run/everything.pick" | head -n1 | cut -d' ' -f1)"
       put everything_resources_max "$(sort -n "$run/everything.pick" | tail -n1 | cut -d' ' -f1)"
       say "  $(get "$size" everything_patients) patients, $(get "$size" everything_resources_min)-$(get "$size" everything_resources_max) resources each (mean $(get "$size" everything_resources))"
+      # nginx serving one of these Bundles as a file: the limit for
+      # moving that many bytes at 16 connections on this machine
+      if want nginx && [ -n "$nginx_bin" ] &&
+         curl -sf -H "$auth" -o "$run/everything.json" "$base/Patient/$(head -n1 "$run/everything.ids")/\$everything"; then
+        put everything_file_bytes "$(wc -c < "$run/everything.json" | tr -d ' ')"
+        say "nginx: serving one \$everything Bundle ($(get "$size" everything_file_bytes) bytes) as a static file"
+        start_nginx "$run/everything.json"
+        wrk_run nginx_everything -s "$bench/report.lua" "http://127.0.0.1:$nport/file.json"
+        stop_nginx
+      fi
       rotate everything "/fhir/Patient/{id}/\$everything" "$run/everything.ids"
       rotate everything1 "/fhir/Patient/{id}/\$everything" "$run/everything.ids" -t1 -c1
     else
@@ -401,6 +467,9 @@ CONF
     put rss_mb "$(awk -v k="$(mem_kb VmRSS)" 'BEGIN { printf "%.1f", k / 1024 }')"
     put hwm_mb "$(awk -v k="$(mem_kb VmHWM)" 'BEGIN { printf "%.1f", k / 1024 }')"
     say "server memory after the load: RSS $(get "$size" rss_mb) MB, peak $(get "$size" hwm_mb) MB"
+    put db_after_mb "$(du -sk "$data" | awk '{ printf "%.0f", $1 / 1024 }')"
+    put wal_after_mb "$(du -sk "$data/carerecord.db-wal" 2>/dev/null | awk '{ printf "%.0f", $1 / 1024 }')"
+    say "store on disk after the load: $(get "$size" db_after_mb) MB, of which WAL $(get "$size" wal_after_mb) MB"
   else
     say "ERROR: the node died during the load; its log:"
     tail -n 20 "$run/serve.log" | sed 's/^/    /' >&2
@@ -413,6 +482,12 @@ CONF
     rm -rf "$data"
   fi
 }
+
+# the generator's fingerprint (see bench_size)
+"$bin" synth --patients 20 --seed "$seed" --out "$run/fp" -q > /dev/null ||
+  die "carerecord synth does not work"
+fingerprint=$(cat "$run/fp"/*/*.ndjson | cksum | awk '{ print $1 "-" $2 }')
+rm -rf "$run/fp"
 
 say "carerecord bench: sizes $sizes; wrk $threads threads x $conns connections, ${secs}s per run; work dir $work"
 for s in $sizes; do
@@ -433,32 +508,42 @@ pair() { # "A / B" of two figures
 row() { # label target then one value per size (from a command)
   label=$1 target=$2 cmd=$3
   printf '%-40s' "$label"
-  for s in $sizes; do printf ' %16s' "$(eval "$cmd")"; done
+  for s in $sizes; do printf ' %18s' "$(eval "$cmd")"; done
   printf '   %s\n' "$target"
 }
 
 {
   printf '\n%-40s' "figure"
-  for s in $sizes; do printf ' %16s' "$s pts"; done
+  for s in $sizes; do printf ' %18s' "$s pts"; done
   printf '   %s\n' "target"
   row "resources imported (node $node)"      ""              'get $s import_resources'
   row "import (resources/s)"                 ">= 50000"      'get $s import_rps'
   row "store on disk (MB)"                   ""              'get $s db_mb'
+  row "other work before load (cores)"       "0"             'get $s others_cores'
   row "nginx static file (req/s)"            "(~40k)"        'get $s nginx_rps'
   row "read by id (req/s)"                   ""              'get $s read_rps'
   row "read / nginx"                         ">= 0.70"       'ratio $s'
   row "read p50 / p99 (ms)"                  ""              'pair $s read_p50 read_p99'
+  row "read, node CPU per request (us)"      ""              'get $s read_cpu_us'
   row "read, 1000 patients (req/s)"          ""              'get $s read1000_rps'
   row "token search (req/s)"                 ""              'get $s search_rps'
   row "token search p50 / p99 (ms)"          ""              'pair $s search_p50 search_p99'
   row "token search p50, 1 connection (ms)"  "<= 1"          'get $s search1_p50'
+  row "token search, node CPU/request (us)"  ""              'get $s search_cpu_us'
   row "\$everything resources (mean)"        "~200"          'get $s everything_resources'
+  row "nginx, one \$everything file (req/s)" ""              'get $s nginx_everything_rps'
   row "\$everything (req/s)"                 ""              'get $s everything_rps'
   row "\$everything p50 / p99 (ms)"          "<= 2 / <= 10"  'pair $s everything_p50 everything_p99'
   row "\$everything p50, 1 connection (ms)"  ""              'get $s everything1_p50'
+  row "\$everything, node CPU/request (us)"  ""              'get $s everything_cpu_us'
   row "create (req/s)"                       ">= 10000"      'get $s create_rps'
   row "create p50 / p99 (ms)"                ""              'pair $s create_p50 create_p99'
+  row "create, node CPU per request (us)"    ""              'get $s create_cpu_us'
   row "server RSS after load / peak (MB)"    "<= 50"         'pair $s rss_mb hwm_mb'
+  row "store after load / its WAL (MB)"      ""              'pair $s db_after_mb wal_after_mb'
+  for s in $sizes; do
+    [ "$(get "$s" skipped)" = - ] || printf '\n%s patients: SKIPPED (not enough disk in %s)' "$s" "$work"
+  done
   printf '\n%s threads x %s connections, %ss per run, %s cores; took %dm%02ds\n' \
     "$threads" "$conns" "$secs" "$(nproc)" $((elapsed / 60)) $((elapsed % 60))
 }
@@ -470,21 +555,25 @@ jnum() { # a figure as a JSON number (or null)
 }
 jstr() { printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g')"; }
 lat() { # {"rps":..,"p50_ms":..,...} for figure name $2 of size $1
-  printf '{"rps": %s, "p50_ms": %s, "p90_ms": %s, "p99_ms": %s, "max_ms": %s, "requests": %s, "errors": %s, "bytes_per_response": %s}' \
+  printf '{"rps": %s, "p50_ms": %s, "p90_ms": %s, "p99_ms": %s, "max_ms": %s, "requests": %s, "errors": %s, "bytes_per_response": %s, "node_cpu_us_per_request": %s, "node_cores_busy": %s, "machine_cores_busy": %s}' \
     "$(jnum "$1" "${2}_rps")" "$(jnum "$1" "${2}_p50")" "$(jnum "$1" "${2}_p90")" \
     "$(jnum "$1" "${2}_p99")" "$(jnum "$1" "${2}_max")" "$(jnum "$1" "${2}_n")" \
-    "$(jnum "$1" "${2}_errors")" "$(jnum "$1" "${2}_bytes")"
+    "$(jnum "$1" "${2}_errors")" "$(jnum "$1" "${2}_bytes")" \
+    "$(jnum "$1" "${2}_cpu_us")" "$(jnum "$1" "${2}_cores")" "$(jnum "$1" "${2}_machine")"
 }
 
 mkdir -p "$(dirname "$out")"
 commit=$(cd "$root" && git rev-parse --short HEAD 2>/dev/null || echo unknown)
 dirty=$(cd "$root" && git status --porcelain --untracked-files=no -- src CMakeLists.txt 2>/dev/null | head -n1)
+[ "$bin" = "$root/build/carerecord" ] || dirty="BENCH_BIN: not necessarily built from it"
 {
   printf '{\n'
   printf '  "when": "%s",\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
   printf '  "seconds_taken": %d,\n' "$elapsed"
-  printf '  "commit": %s,\n' "$(jstr "$commit${dirty:+ (with local changes)}")"
+  [ -z "$dirty" ] || [ "${dirty#BENCH_BIN}" != "$dirty" ] || dirty="with local changes"
+  printf '  "commit": %s,\n' "$(jstr "$commit${dirty:+ ($dirty)}")"
   printf '  "version": %s,\n' "$(jstr "$("$bin" version 2>/dev/null | head -n1)")"
+  printf '  "binary": %s,\n' "$(jstr "$bin")"
   printf '  "machine": {"cores": %s, "cpu": %s, "memory_mb": %s, "kernel": %s},\n' \
     "$(nproc)" "$(jstr "$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)")" \
     "$(awk '/^MemTotal/ { printf "%.0f", $2 / 1024 }' /proc/meminfo)" "$(jstr "$(uname -r)")"
@@ -501,10 +590,12 @@ dirty=$(cd "$root" && git status --porcelain --untracked-files=no -- src CMakeLi
       printf '      "skipped": %s\n    }' "$(jstr "$(get "$s" skipped)")"
       continue
     fi
-    printf '      "synth_seconds": %s,\n' "$(jnum "$s" synth_s)"
+    printf '      "synth_seconds": %s, "synth_cached": %s,\n' "$(jnum "$s" synth_s)" \
+      "$( [ "$(get "$s" synth_s)" = cached ] && echo true || echo false)"
     printf '      "import": {"resources": %s, "seconds": %s, "resources_per_s": %s, "bad_lines": %s},\n' \
       "$(jnum "$s" import_resources)" "$(jnum "$s" import_s)" "$(jnum "$s" import_rps)" "$(jnum "$s" import_bad)"
     printf '      "store_mb": %s,\n' "$(jnum "$s" db_mb)"
+    printf '      "other_work_cores_before_load": %s,\n' "$(jnum "$s" others_cores)"
     printf '      "read_bytes": %s,\n' "$(jnum "$s" read_bytes)"
     printf '      "nginx": %s,\n' "$(lat "$s" nginx)"
     printf '      "read": %s,\n' "$(lat "$s" read)"
@@ -517,9 +608,13 @@ dirty=$(cd "$root" && git status --porcelain --untracked-files=no -- src CMakeLi
       "$(jnum "$s" everything_patients)" "$(jnum "$s" everything_resources)" \
       "$(jnum "$s" everything_resources_min)" "$(jnum "$s" everything_resources_max)" \
       "$(lat "$s" everything)" "$(lat "$s" everything1)"
+    printf '      "nginx_everything_file": {"bytes": %s, "load": %s},\n' \
+      "$(jnum "$s" everything_file_bytes)" "$(lat "$s" nginx_everything)"
     printf '      "create": %s,\n' "$(lat "$s" create)"
     printf '      "memory": {"rss_start_mb": %s, "rss_mb": %s, "peak_rss_mb": %s},\n' \
       "$(jnum "$s" rss_start_mb)" "$(jnum "$s" rss_mb)" "$(jnum "$s" hwm_mb)"
+    printf '      "store_after_load_mb": %s, "wal_after_load_mb": %s,\n' \
+      "$(jnum "$s" db_after_mb)" "$(jnum "$s" wal_after_mb)"
     printf '      "server_died": %s\n    }' "$( [ "$(get "$s" server_died)" = 1 ] && echo true || echo false)"
   done
   printf '\n  ]\n}\n'

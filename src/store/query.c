@@ -511,9 +511,6 @@ where(struct q *q, const struct cr_search_plan *plan)
     size_t i, drive = SIZE_MAX;
     int best = 100;
 
-    qs(q, "r.type=");
-    bt(q, plan->type);
-    qs(q, " AND r.deleted=0");
     for (i = 0; i < plan->nclauses; i++) {
         int rank = drive_rank(&plan->clauses[i]);
         if (rank >= 0 && rank < best) {
@@ -521,6 +518,12 @@ where(struct q *q, const struct cr_search_plan *plan)
             drive = i;
         }
     }
+    /* With a driving clause, "+r.type" keeps SQLite from scanning every
+     * resource of the type through the (type, id) index: without
+     * statistics it would prefer that to the driving id list. */
+    qs(q, drive != SIZE_MAX ? "+r.type=" : "r.type=");
+    bt(q, plan->type);
+    qs(q, " AND r.deleted=0");
     if (drive != SIZE_MAX && plan->clauses[drive].kind != CR_SP_SPECIAL_ID) {
         qs(q, " AND r.rid IN (");
         idset(q, plan->type, &plan->clauses[drive]);
