@@ -11,6 +11,7 @@
 #include <time.h>
 
 #define CHECKPOINT_FRAMES 2000
+#define TRUNCATE_FRAMES 16384     /* 64 MiB of 4 KiB pages */
 
 static int
 on_wal(void *arg, sqlite3 *db, const char *name, int frames)
@@ -42,10 +43,15 @@ checkpointer_main(void *arg)
         if (s->is_ckpt_stopping)
             break;
         if (s->wal_frames > 0) {
+            /* Passive checkpoints never wait, but under constant reading
+             * the WAL may never start over; past a bound, truncate it
+             * (waiting briefly for readers, holding writers off meanwhile). */
+            int mode = s->wal_frames >= TRUNCATE_FRAMES
+                           ? SQLITE_CHECKPOINT_TRUNCATE
+                           : SQLITE_CHECKPOINT_PASSIVE;
             s->wal_frames = 0;
             pthread_mutex_unlock(&s->clock_);
-            sqlite3_wal_checkpoint_v2(s->cconn->db, NULL,
-                                      SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+            sqlite3_wal_checkpoint_v2(s->cconn->db, NULL, mode, NULL, NULL);
             pthread_mutex_lock(&s->clock_);
         }
     }

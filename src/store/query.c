@@ -1073,7 +1073,7 @@ cr_store_everything(struct cr_store *s, const struct cr_store_everything *e,
             qs(&q, " UNION ALL SELECT r2.type,r2.id,r2.version,"
                    "r2.last_updated,r2.seq,r2.deleted,r2.patient,r2.org,"
                    "r2.node,r2.json,2 AS grp FROM resources r2 WHERE "
-                   "r2.deleted=0 AND r2.type IN ('Practitioner',"
+                   "r2.deleted=0 AND +r2.type IN ('Practitioner',"
                    "'Organization','Location','Medication') AND "
                    "r2.h IN (SELECT x.ht FROM ix_ref x WHERE x.rid IN (");
             qs(&q, comp);

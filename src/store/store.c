@@ -79,9 +79,21 @@ cr_store_conn_open(struct cr_store *s, bool is_writer, struct conn **out,
         rc = cr_store_sqlerr(c, "setting up bulk loading", err);
         goto fail;
     }
-    if (is_writer &&
-        sqlite3_exec(c->db, "PRAGMA cache_size=-32000;", NULL, NULL, NULL) !=
+    /* Readers look resources up by key: the operating system's cache
+     * holds the hot pages for all of them, so each keeps a small cache of
+     * its own (there is one per concurrent reader). */
+    if (!is_writer &&
+        sqlite3_exec(c->db, "PRAGMA cache_size=-512;", NULL, NULL, NULL) !=
             SQLITE_OK) {
+        rc = cr_store_sqlerr(c, "setting up a reader", err);
+        goto fail;
+    }
+    /* The writer's cache: a serving node's writes touch few pages, a bulk
+     * load's index inserts touch many. */
+    if (is_writer &&
+        sqlite3_exec(c->db, s->is_bulk ? "PRAGMA cache_size=-64000;"
+                                       : "PRAGMA cache_size=-8000;",
+                     NULL, NULL, NULL) != SQLITE_OK) {
         rc = cr_store_sqlerr(c, "setting up the writer", err);
         goto fail;
     }
@@ -195,6 +207,17 @@ cr_store_release(struct cr_store *s, struct conn *c)
     pthread_mutex_unlock(&s->pool_lock);
 }
 
+/* SQLite's memory statistics take a process-wide mutex on every
+ * allocation: with many reader threads that lock is contended, and we do
+ * not read the statistics. Set once, before SQLite initialises. */
+static pthread_once_t sqlite_once = PTHREAD_ONCE_INIT;
+
+static void
+sqlite_setup(void)
+{
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 cr_rc
 cr_store_open(const char *dir, const struct cr_store_opts *opts,
               struct cr_store **out, struct cr_err *err)
@@ -204,6 +227,7 @@ cr_store_open(const char *dir, const struct cr_store_opts *opts,
     size_t n;
     cr_rc rc;
 
+    pthread_once(&sqlite_once, sqlite_setup);
     if (s == NULL)
         return cr_err_set(err, CR_ENOMEM, "exception", NULL, "out of memory");
     n = strlen(dir) + sizeof "/carerecord.db";
