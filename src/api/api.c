@@ -24,6 +24,10 @@ cr_api_create(struct cr_store *store, struct cr_keys *keys,
         return cr_err_set(err, CR_ENOMEM, "exception", NULL, "out of memory");
     a->store = store;
     a->keys = keys;
+    if (cr_audit_open(store, &a->audit, err) != CR_OK) {
+        free(a);
+        return err ? err->rc : CR_EIO;
+    }
     a->cfg = *cfg;
     if (a->cfg.max_body == 0)
         a->cfg.max_body = 8u << 20;
@@ -55,6 +59,7 @@ cr_api_destroy(struct cr_api *api)
 {
     if (api == NULL)
         return;
+    cr_audit_close(api->audit);
     free(api->base_url);
     free(api);
 }
@@ -226,22 +231,14 @@ dispatch(struct ctx *x)
     }
 }
 
-void
-cr_api_handle(void *api, struct cr_http_req *req, struct cr_http_resp *resp)
+static void
+handle(struct ctx *x)
 {
-    struct ctx *x = cr_arena_calloc(req->arena, 1, sizeof *x);
+    struct cr_http_req *req = x->req;
     struct cr_err err;
     cr_rc rc;
 
-    if (x == NULL) {
-        resp->status = 503;
-        return;
-    }
-    x->api = api;
-    x->req = req;
-    x->resp = resp;
     cr_err_clear(&err);
-
     rc = cr_api_route(x, &err);
     if (rc == CR_ENOTFOUND && err.rc == CR_OK) {
         cr_api_outcome(x, 404, "error", "not-found", NULL,
@@ -266,4 +263,24 @@ cr_api_handle(void *api, struct cr_http_req *req, struct cr_http_resp *resp)
         return;
     }
     dispatch(x);
+}
+
+void
+cr_api_handle(void *api, struct cr_http_req *req, struct cr_http_resp *resp)
+{
+    struct ctx *x = cr_arena_calloc(req->arena, 1, sizeof *x);
+
+    if (x == NULL) {
+        resp->status = 503;
+        return;
+    }
+    x->api = api;
+    x->req = req;
+    x->resp = resp;
+    cr_api_audit_begin(x);
+    handle(x);
+    /* A write answers later, from its continuation, which ends the same
+     * way; here, anything answered now is recorded before it is sent. */
+    if (resp->status != 0)
+        cr_api_audited_send(x);
 }

@@ -5,6 +5,7 @@
 
 #include "access/principal.h"
 #include "api/api.h"
+#include "audit/audit.h"
 #include "core/buf.h"
 
 #include <jansson.h>
@@ -12,6 +13,7 @@
 
 struct cr_api {
     struct cr_store *store;
+    struct cr_audit *audit;     /* the node's audit log */
     struct cr_keys *keys;
     struct cr_api_config cfg;
     char *base_url;
@@ -56,7 +58,31 @@ struct ctx {
     char etag[32];
     char last_modified[40];
     char location[512];
+    /* the audit step (audit_step.c) */
+    struct cr_buf touched;      /* "Type/id/_history/v" list (JSON) */
+    const char *audit_patient;  /* the patient, when one is known */
+    bool is_txn;                /* POST /fhir: a transaction */
+    struct cr_http_resp saved;  /* the answer, while its record is written */
+    struct cr_http_pending *audit_pending;
+    struct cr_audit_async audit;
+    cr_rc audit_rc;
 };
+
+/* audit_step.c: start collecting what the request touches. */
+void
+cr_api_audit_begin(struct ctx *x);
+
+/* audit_step.c: note a resource the answer contains or the request
+ * changed. */
+void
+cr_api_touch(struct ctx *x, const char *type, const char *id,
+             int64_t version);
+
+/* audit_step.c: the last step of every request: hold the answer in
+ * x->resp until its audit record is durable, then send it (or a 500 if
+ * the record could not be written). A no-op for the CapabilityStatement. */
+void
+cr_api_audited_send(struct ctx *x);
 
 /* outcome.c: the HTTP status for an error. */
 unsigned

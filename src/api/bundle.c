@@ -631,6 +631,13 @@ add_entry(struct bundle *b, struct cr_buf *out, struct bentry *e)
     char loc[160];
 
     cr_buf_addc(out, '{');
+    if (e->rc == CR_OK && e->id && e->method != M_DELETE)
+        cr_api_touch(x, e->type, e->method == M_GET ? e->id
+                             : j->result == RES_EXISTING ? j->found_id
+                                                         : j->id,
+                     e->method == M_GET ? e->got_meta.version
+                     : j->result == RES_EXISTING ? j->found_meta.version
+                                                 : j->version);
     if (e->rc != CR_OK) {
         struct cr_err err = e->err;
         name_entry(e, &err);
@@ -759,6 +766,7 @@ bundle_answer(void *arg, struct cr_http_req *req, struct cr_http_resp *resp)
     b->x->resp = resp;
     resp->principal = b->x->who;
     answer(b);
+    cr_api_audited_send(b->x);
 }
 
 static void
@@ -854,6 +862,7 @@ cr_api_bundle(struct ctx *x)
     type = jstr(b->root, "type");
     if (type && strcmp(type, "transaction") == 0) {
         b->is_txn = true;
+        x->is_txn = true;
     } else if (!type || strcmp(type, "batch") != 0) {
         cr_api_outcome(x, 400, "error", "value", "Bundle.type",
                        "Bundle.type must be batch or transaction here, not "

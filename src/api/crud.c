@@ -254,10 +254,16 @@ static void
 answer_write_job(struct ctx *x, struct write_job *j, cr_rc rc,
                  const struct cr_err *err)
 {
+    if (j->p && j->p->has_patient)
+        x->audit_patient = j->p->patient;
     if (rc != CR_OK) {
         cr_api_fail(x, err);
         return;
     }
+    if (j->result == RES_EXISTING)
+        cr_api_touch(x, j->type, j->found_id, j->found_meta.version);
+    else if (j->id && j->result != RES_NO_MATCH)
+        cr_api_touch(x, j->type, j->id, j->version);
     switch (j->result) {
     case RES_EXISTING:
         cr_api_version_headers(x, j->type, j->found_id,
@@ -310,6 +316,7 @@ write_answer(void *arg, struct cr_http_req *req, struct cr_http_resp *resp)
     pw->x->resp = resp;
     resp->principal = pw->x->who;
     answer_write_job(pw->x, pw->j, pw->rc, &pw->err);
+    cr_api_audited_send(pw->x);
 }
 
 static void
@@ -494,6 +501,10 @@ answer_read(struct ctx *x, cr_rc rc, struct cr_buf *b,
     if (rc == CR_OK) {
         cr_api_version_headers(x, type, id, m->version, m->last_updated_ms,
                                false);
+        cr_api_touch(x, type, id, m->version);
+        if (m->patient[0])
+            x->audit_patient = cr_arena_strndup(x->req->arena, m->patient,
+                                                strlen(m->patient));
         cr_api_send_buf(x, 200, b);
         return;
     }

@@ -67,7 +67,7 @@ add_entry(void *ctx, const char *type, const char *id,
 {
     struct walk *w = ctx;
 
-    (void)meta;
+    cr_api_touch(w->x, type, id, meta->version);
     if (w->n++)
         cr_buf_addc(w->b, ',');
     cr_buf_addf(w->b, "{\"fullUrl\":\"%s/%s/%s\",\"resource\":",
@@ -300,6 +300,7 @@ cr_api_everything(struct ctx *x)
         return;
     }
     q.patient_id = pid;
+    x->audit_patient = cr_arena_strndup(x->req->arena, pid, strlen(pid));
     q.cursor = p.page;
     memset(&w, 0, sizeof w);
     w.x = x;

@@ -152,6 +152,7 @@ add_entry(void *ctx, const char *type, const char *id,
         w->has_more = true;
         return CR_ENOTFOUND;
     }
+    cr_api_touch(w->x, type, id, m->version);
     cr_clock_instant(m->last_updated_ms, when, sizeof when);
     method = m->op[0] ? m->op
                       : json == NULL ? "DELETE" : m->version == 1 ? "POST"

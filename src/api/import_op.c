@@ -102,6 +102,7 @@ answer(void *arg, struct cr_http_req *req, struct cr_http_resp *resp)
     resp->principal = x->who;
     if (op->rc != CR_OK) {
         cr_api_fail(x, &op->err);
+        cr_api_audited_send(x);
         return;
     }
     cr_buf_adds(&b, "{\"resourceType\":\"OperationOutcome\",\"issue\":[{"
@@ -135,6 +136,7 @@ answer(void *arg, struct cr_http_req *req, struct cr_http_resp *resp)
     /* 200 even with skipped lines: the good ones are stored (skipping
      * is the contract of a bulk import); each skipped line is an issue. */
     cr_api_send_buf(x, 200, &b);
+    cr_api_audited_send(x);
 }
 
 void

@@ -254,9 +254,9 @@ add_entry(void *ctx, const char *type, const char *id,
     struct page *pg = ctx;
     struct cr_buf *b = pg->b, *ids;
 
-    (void)meta;
     if (!seen_add(&pg->seen, pg->x->req->arena, type, id))
         return CR_OK;   /* already in the Bundle */
+    cr_api_touch(pg->x, type, id, meta->version);
     ids = round_ids(pg, type);
     if (ids) {
         cr_buf_addc(ids, ids->len ? ',' : '[');

@@ -54,6 +54,7 @@ struct rq {
     void *cont_arg;
     bool is_suspended;
     bool is_resumed;
+    bool is_waiting_again;      /* suspended (again) by the last call */
     char addr[64];
 };
 
@@ -62,11 +63,15 @@ cr_http_suspend(struct cr_http_req *req, cr_http_cont_fn cont, void *arg)
 {
     struct rq *r = req->priv_;
 
-    if (r == NULL || r->is_suspended)
+    /* Once per wait: a request may wait again from its continuation (a
+     * write waits for its commit, then for its audit record). */
+    if (r == NULL || (r->is_suspended && !r->is_resumed))
         return NULL;
     r->cont = cont;
     r->cont_arg = arg;
     r->is_suspended = true;
+    r->is_resumed = false;
+    r->is_waiting_again = true;
     MHD_suspend_connection(r->conn);
     return (struct cr_http_pending *)r;
 }
@@ -219,7 +224,10 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
     if (r->is_suspended) {
         if (!r->is_resumed)
             return MHD_YES;     /* spurious call while waiting */
+        r->is_waiting_again = false;
         r->cont(r->cont_arg, &r->req, &resp);
+        if (r->is_waiting_again && resp.status == 0)
+            return MHD_YES;     /* waits again, answered by the new cont */
     } else {
         struct cr_http_req *req = &r->req;
         memset(req, 0, sizeof *req);

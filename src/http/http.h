@@ -111,7 +111,8 @@ typedef void (*cr_http_cont_fn)(void *arg, struct cr_http_req *req,
  * The handler returns without setting resp->status, and arranges for
  * cr_http_resume to be called exactly once, from any thread; 'cont' then
  * answers. Returns NULL if the request cannot be suspended (the handler
- * must answer now). The request and its arena stay valid meanwhile. */
+ * must answer now). The request and its arena stay valid meanwhile. A
+ * continuation may suspend the request again (once per wait). */
 struct cr_http_pending *
 cr_http_suspend(struct cr_http_req *req, cr_http_cont_fn cont, void *arg);
 

@@ -1,0 +1,152 @@
+/* audit_step.c: every answer about patient data waits for its audit record.
+ *
+ * Each request under /fhir (but the CapabilityStatement) ends here, with
+ * its answer ready in x->resp. The answer is set aside, the request waits
+ * (suspended, holding no thread) while its record is appended to the
+ * hash-chained audit log, and only once the record is durable is the
+ * answer sent. If the record cannot be written, the answer is dropped and
+ * the client gets a 500 saying so: no data leaves without its record (we
+ * fail closed). Writes are recorded the same way, after their commit; a
+ * write whose record fails is reported as failed to the client although it
+ * was stored (to be closed by writing the record inside the write's
+ * transaction, docs/internals/audit.md). Depends on audit/, http/, core/. */
+#include "api/apiInt.h"
+
+#include "audit/audit.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void
+cr_api_touch(struct ctx *x, const char *type, const char *id,
+             int64_t version)
+{
+    cr_audit_refs_add(&x->touched, type, id, version);
+}
+
+static enum cr_audit_action
+action_of(const struct ctx *x)
+{
+    const char *m = x->req->method;
+
+    switch (x->route.kind) {
+    case R_VERSION:
+        return CR_AUDIT_VREAD;
+    case R_SYSTEM_HIST:
+    case R_TYPE_HIST:
+    case R_INST_HIST:
+        return CR_AUDIT_HISTORY;
+    case R_TYPE_SEARCH:
+        return CR_AUDIT_SEARCH;
+    case R_SYSTEM:
+        return x->is_txn ? CR_AUDIT_TRANSACTION : CR_AUDIT_BATCH;
+    case R_SYSTEM_OP:
+        return CR_AUDIT_IMPORT;
+    case R_TYPE_OP:
+    case R_INSTANCE_OP:
+        return CR_AUDIT_EVERYTHING;
+    case R_TYPE:
+        if (strcmp(m, "POST") == 0)
+            return CR_AUDIT_CREATE;
+        if (strcmp(m, "PUT") == 0)
+            return CR_AUDIT_UPDATE;
+        if (strcmp(m, "DELETE") == 0)
+            return CR_AUDIT_DELETE;
+        return CR_AUDIT_SEARCH;
+    case R_INSTANCE:
+        if (strcmp(m, "PUT") == 0)
+            return CR_AUDIT_UPDATE;
+        if (strcmp(m, "DELETE") == 0)
+            return CR_AUDIT_DELETE;
+        return CR_AUDIT_READ;
+    case R_METADATA:
+        break;
+    }
+    return CR_AUDIT_READ;
+}
+
+static void
+audit_done(void *arg, cr_rc rc)
+{
+    struct ctx *x = arg;
+
+    x->audit_rc = rc;
+    cr_http_resume(x->audit_pending);
+}
+
+/* After the record: send what was set aside, or refuse. */
+static void
+audit_answer(void *arg, struct cr_http_req *req, struct cr_http_resp *resp)
+{
+    struct ctx *x = arg;
+
+    (void)req;
+    x->resp = resp;
+    if (x->audit_rc == CR_OK) {
+        *resp = x->saved;
+    } else {
+        free(x->saved.body);
+        resp->principal = x->saved.principal;
+        cr_api_outcome(x, 500, "fatal", "exception", NULL,
+                       "the access could not be recorded in the audit log, "
+                       "so nothing is returned; try again, and tell the "
+                       "node's operator if it persists");
+    }
+    cr_audit_async_release(&x->audit);
+}
+
+static void
+free_touched(void *arg)
+{
+    cr_buf_free(arg);
+}
+
+void
+cr_api_audited_send(struct ctx *x)
+{
+    struct cr_audit_rec rec;
+    unsigned status = x->resp->status;
+    cr_rc rc;
+
+    if (x->route.kind == R_METADATA || x->api->audit == NULL ||
+        status == 0)
+        return;
+    cr_audit_rec_init(&rec);
+    rec.request_id = x->req->request_id;
+    rec.client = x->req->client_addr;
+    if (x->is_authenticated)
+        cr_audit_rec_set_principal(&rec, &x->principal);
+    rec.action = status == 401 ? CR_AUDIT_LOGIN_FAILURE : action_of(x);
+    rec.outcome = status < 400 ? CR_AUDIT_ALLOWED
+                : status == 403 ? CR_AUDIT_DENIED : CR_AUDIT_FAILED;
+    rec.status = (int)status;
+    rec.patient = x->audit_patient;
+    rec.resources = cr_buf_str(&x->touched);
+
+    /* Set the answer aside: the transport sends nothing while we wait. */
+    x->saved = *x->resp;
+    memset(x->resp, 0, sizeof *x->resp);
+    x->resp->principal = x->saved.principal;
+    x->audit_pending = cr_http_suspend(x->req, audit_answer, x);
+    if (x->audit_pending == NULL) {
+        /* Cannot wait here: record synchronously, still failing closed. */
+        rc = cr_audit_append(x->api->audit, &rec, NULL, NULL);
+        x->audit_rc = rc;
+        audit_answer(x, x->req, x->resp);
+        return;
+    }
+    cr_audit_async_init(&x->audit);
+    rc = cr_audit_append_async(x->api->audit, &rec, &x->audit, audit_done,
+                               x);
+    if (rc != CR_OK) {
+        x->audit_rc = rc;
+        cr_http_resume(x->audit_pending);
+    }
+}
+
+void
+cr_api_audit_begin(struct ctx *x)
+{
+    x->touched = cr_buf_make(0);
+    cr_arena_on_destroy(x->req->arena, free_touched, &x->touched);
+}
