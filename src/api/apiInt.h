@@ -114,6 +114,12 @@ cr_api_too_big(struct ctx *x);
 void
 cr_api_bundle_start(struct cr_buf *b, const char *type);
 
+/* outcome.c: close a Bundle opened with cr_api_bundle_start: add the
+ * entries (taken: freed), the closing brace, and answer 200, or 400
+ * too-costly when it grew past cfg.max_response. */
+void
+cr_api_bundle_finish(struct ctx *x, struct cr_buf *b, struct cr_buf *entries);
+
 /* route.c: parse req->path. CR_ENOTFOUND for paths outside the API,
  * CR_EINVAL (with err) for a malformed type, id or version. */
 cr_rc

@@ -271,17 +271,5 @@ cr_api_history(struct ctx *x)
         add_link(&b, x, "next", &hp, hp.count, w.last_seq);
     }
     cr_buf_addc(&b, ']');
-    if (entries.len) {
-        cr_buf_adds(&b, ",\"entry\":[");
-        cr_buf_add(&b, entries.ptr, entries.len);
-        cr_buf_addc(&b, ']');
-    }
-    cr_buf_addc(&b, '}');
-    cr_buf_free(&entries);
-    if (b.rc == CR_ETOOBIG) {
-        cr_buf_free(&b);
-        cr_api_too_big(x);
-        return;
-    }
-    cr_api_send_buf(x, 200, &b);
+    cr_api_bundle_finish(x, &b, &entries);
 }

@@ -118,3 +118,21 @@ cr_api_too_big(struct ctx *x)
                    "results a page (_count), fewer includes, or narrower "
                    "criteria", x->api->cfg.max_response >> 20);
 }
+
+void
+cr_api_bundle_finish(struct ctx *x, struct cr_buf *b, struct cr_buf *entries)
+{
+    if (entries->len) {
+        cr_buf_adds(b, ",\"entry\":[");
+        cr_buf_add(b, entries->ptr, entries->len);
+        cr_buf_addc(b, ']');
+    }
+    cr_buf_addc(b, '}');
+    cr_buf_free(entries);
+    if (b->rc == CR_ETOOBIG) {
+        cr_buf_free(b);
+        cr_api_too_big(x);
+        return;
+    }
+    cr_api_send_buf(x, 200, b);
+}
