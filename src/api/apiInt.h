@@ -66,6 +66,7 @@ struct ctx {
     struct cr_http_pending *audit_pending;
     struct cr_audit_async audit;
     cr_rc audit_rc;
+    bool is_recorded;           /* the write's record is in its transaction */
 };
 
 /* audit_step.c: start collecting what the request touches. */
@@ -77,6 +78,14 @@ cr_api_audit_begin(struct ctx *x);
 void
 cr_api_touch(struct ctx *x, const char *type, const char *id,
              int64_t version);
+
+/* audit_step.c: inside a write's transaction, the record of that write
+ * (they commit together or not at all). Returns the append's result. */
+cr_rc
+cr_api_audit_in_txn(struct ctx *x, struct cr_store_txn *txn,
+                    enum cr_audit_action action, unsigned status,
+                    const char *patient, const struct cr_buf *refs,
+                    struct cr_err *err);
 
 /* audit_step.c: the last step of every request: hold the answer in
  * x->resp until its audit record is durable, then send it (or a 500 if
@@ -189,6 +198,9 @@ enum write_result { RES_CREATED, RES_EXISTING, RES_UPDATED, RES_DELETED,
                     RES_ALREADY_DELETED, RES_NO_MATCH };
 
 struct write_job {
+    struct ctx *x;               /* the request (its record is written in the
+                                    write's transaction); NULL: not recorded
+                                    here (a bundle records once for all) */
     enum write_kind kind;
     struct prepared *p;          /* NULL for delete */
     const char *type;

@@ -6,10 +6,10 @@
  * hash-chained audit log, and only once the record is durable is the
  * answer sent. If the record cannot be written, the answer is dropped and
  * the client gets a 500 saying so: no data leaves without its record (we
- * fail closed). Writes are recorded the same way, after their commit; a
- * write whose record fails is reported as failed to the client although it
- * was stored (to be closed by writing the record inside the write's
- * transaction, docs/internals/audit.md). Depends on audit/, http/, core/. */
+ * fail closed). A write is recorded inside its own transaction
+ * (cr_api_audit_in_txn), so the write and its record commit together or
+ * not at all; a write that failed is recorded here, after. Depends on
+ * audit/, http/, core/. */
 #include "api/apiInt.h"
 
 #include "audit/audit.h"
@@ -101,6 +101,33 @@ free_touched(void *arg)
     cr_buf_free(arg);
 }
 
+cr_rc
+cr_api_audit_in_txn(struct ctx *x, struct cr_store_txn *txn,
+                    enum cr_audit_action action, unsigned status,
+                    const char *patient, const struct cr_buf *refs,
+                    struct cr_err *err)
+{
+    struct cr_audit_rec rec;
+    cr_rc rc;
+
+    if (x->api->audit == NULL)
+        return CR_OK;
+    cr_audit_rec_init(&rec);
+    rec.request_id = x->req->request_id;
+    rec.client = x->req->client_addr;
+    cr_audit_rec_set_principal(&rec, &x->principal);
+    rec.action = action;
+    rec.outcome = CR_AUDIT_ALLOWED;
+    rec.status = (int)status;
+    rec.patient = patient;
+    rec.resources = cr_buf_str(refs);
+    rc = cr_audit_append_txn(x->api->audit, txn, &rec, NULL, err);
+    /* A batch may run again after another write failed: each run writes
+     * its own record, and only the committed one counts. */
+    x->is_recorded = rc == CR_OK;
+    return rc;
+}
+
 void
 cr_api_audited_send(struct ctx *x)
 {
@@ -108,8 +135,9 @@ cr_api_audited_send(struct ctx *x)
     unsigned status = x->resp->status;
     cr_rc rc;
 
+    /* A write that succeeded was recorded inside its own transaction. */
     if (x->route.kind == R_METADATA || x->api->audit == NULL ||
-        status == 0)
+        status == 0 || (x->is_recorded && status < 400))
         return;
     cr_audit_rec_init(&rec);
     rec.request_id = x->req->request_id;

@@ -512,6 +512,43 @@ run_entry(struct cr_store_txn *txn, struct bentry *e)
     return e->rc;
 }
 
+/* One audit record for the Bundle's writes, in their transaction. */
+static cr_rc
+record_bundle(struct cr_store_txn *txn, struct bundle *b, struct cr_err *err)
+{
+    struct cr_buf refs = cr_buf_make(0);
+    size_t i;
+    cr_rc rc;
+
+    /* A batch reads its GET entries after the commit: then the record is
+     * written with the answer instead (audit_step.c), to include them. */
+    for (i = 0; !b->is_txn && i < b->n; i++)
+        if (b->e[i].method == M_GET) {
+            cr_buf_free(&refs);
+            return CR_OK;
+        }
+    for (i = 0; i < b->n; i++) {
+        const struct bentry *e = &b->e[i];
+        const struct write_job *j = &e->job;
+        if (e->rc == CR_OK && e->method == M_GET && e->is_read) {
+            cr_audit_refs_add(&refs, e->type, e->id, e->got_meta.version);
+            continue;
+        }
+        if (e->rc != CR_OK || !e->is_write || j->result == RES_NO_MATCH)
+            continue;
+        if (j->result == RES_EXISTING)
+            cr_audit_refs_add(&refs, e->type, j->found_id,
+                              j->found_meta.version);
+        else if (j->id)
+            cr_audit_refs_add(&refs, e->type, j->id, j->version);
+    }
+    rc = cr_api_audit_in_txn(b->x, txn, b->is_txn ? CR_AUDIT_TRANSACTION
+                                                  : CR_AUDIT_BATCH,
+                             200, NULL, &refs, err);
+    cr_buf_free(&refs);
+    return rc;
+}
+
 static cr_rc
 bundle_in_txn(struct cr_store_txn *txn, void *ctx, struct cr_err *err)
 {
@@ -543,7 +580,7 @@ bundle_in_txn(struct cr_store_txn *txn, void *ctx, struct cr_err *err)
         }
     }
     if (!b->is_txn)
-        return CR_OK;
+        return record_bundle(txn, b, err);
     /* A transaction's reads come last, inside it: they see its writes, and
      * a failing read undoes them like any other failing entry. */
     for (i = 0; i < b->n; i++) {
@@ -569,7 +606,7 @@ bundle_in_txn(struct cr_store_txn *txn, void *ctx, struct cr_err *err)
         }
         e->is_read = true;
     }
-    return CR_OK;
+    return record_bundle(txn, b, err);
 }
 
 /* ---- answering ---- */

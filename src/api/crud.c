@@ -12,6 +12,30 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The audit record of a single write, in its transaction. */
+static cr_rc
+record_write(struct cr_store_txn *txn, struct write_job *j,
+             struct cr_err *err)
+{
+    struct cr_buf refs = cr_buf_make(0);
+    static const enum cr_audit_action actions[] = {
+        [W_CREATE] = CR_AUDIT_CREATE, [W_UPDATE] = CR_AUDIT_UPDATE,
+        [W_DELETE] = CR_AUDIT_DELETE };
+    unsigned status = j->result == RES_CREATED ? 201 : 200;
+    cr_rc rc;
+
+    if (j->result == RES_EXISTING)
+        cr_audit_refs_add(&refs, j->type, j->found_id,
+                          j->found_meta.version);
+    else if (j->result != RES_NO_MATCH)
+        cr_audit_refs_add(&refs, j->type, j->id, j->version);
+    rc = cr_api_audit_in_txn(j->x, txn, actions[j->kind], status,
+                             j->p && j->p->has_patient ? j->p->patient
+                                                       : NULL, &refs, err);
+    cr_buf_free(&refs);
+    return rc;
+}
+
 cr_rc
 cr_api_write_in_txn(struct cr_store_txn *txn, void *ctx, struct cr_err *err)
 {
@@ -113,7 +137,10 @@ cr_api_write_in_txn(struct cr_store_txn *txn, void *ctx, struct cr_err *err)
         put.nrows = j->p->nrows;
         j->result = exists ? RES_UPDATED : RES_CREATED;
     }
-    return cr_store_txn_put(txn, &put, err);
+    rc = cr_store_txn_put(txn, &put, err);
+    if (rc == CR_OK && j->x)
+        rc = record_write(txn, j, err);
+    return rc;
 }
 
 void
@@ -384,6 +411,7 @@ new_job(struct ctx *x, struct write_job **out_j, struct prepared **out_p)
         cr_arena_on_destroy(x->req->arena, free_prepared, p);
         *out_p = p;
     }
+    j->x = x;
     *out_j = j;
     return true;
 }

@@ -80,3 +80,44 @@ test('fail closed: when the record cannot be written, no data is returned', asyn
     await node.close();
   }
 });
+
+test('a write and its record commit together: blocked record, nothing stored', async () => {
+  const node = await startNode();
+  try {
+    const before = Number(sql(node.dataDir, "SELECT count(*) FROM resources"));
+    sql(node.dataDir, "CREATE TRIGGER no_audit BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'audit storage unavailable'); END");
+    const c = await fhir(node, 'POST', 'Patient', { body: sampleResource('Patient') });
+    assert.equal(c.status, 500);
+    assert.equal(c.json.resourceType, 'OperationOutcome');
+    assert.equal(Number(sql(node.dataDir, "SELECT count(*) FROM resources")), before,
+                 'the write was undone with its record');
+    sql(node.dataDir, 'DROP TRIGGER no_audit');
+  } finally {
+    await node.close();
+  }
+});
+
+test('a transaction leaves one record naming every resource it wrote', async () => {
+  const node = await startNode();
+  try {
+    const bundle = {
+      resourceType: 'Bundle', type: 'transaction',
+      entry: [
+        { fullUrl: 'urn:uuid:0b8e4f6a-1d2c-4e5f-8a9b-0c1d2e3f4a5b', resource: sampleResource('Patient'),
+          request: { method: 'POST', url: 'Patient' } },
+        { resource: { resourceType: 'Observation', status: 'final', code: { text: 'x' },
+                      subject: { reference: 'urn:uuid:0b8e4f6a-1d2c-4e5f-8a9b-0c1d2e3f4a5b' } },
+          request: { method: 'POST', url: 'Observation' } },
+      ],
+    };
+    const r = await fhir(node, 'POST', '/fhir', { body: bundle });
+    assert.equal(r.status, 200);
+    const rows = sql(node.dataDir, "SELECT action || '|' || outcome FROM audit").split('\n');
+    assert.deepEqual(rows, ['transaction|allowed']);
+    const body = JSON.parse(sql(node.dataDir, 'SELECT body FROM audit'));
+    const written = r.json.entry.map((e) => e.response.location);
+    assert.deepEqual(body.resources.slice().sort(), written.slice().sort());
+  } finally {
+    await node.close();
+  }
+});
