@@ -73,8 +73,11 @@ cr_store_conn_open(struct cr_store *s, bool is_writer, struct conn **out,
         rc = cr_store_sqlerr(c, "setting up the connection", err);
         goto fail;
     }
+    /* Bulk loads build large indexes at the end: let the sort spill to
+     * temporary files rather than hold it all in memory. */
     if (is_writer && s->is_bulk &&
-        sqlite3_exec(c->db, "PRAGMA synchronous=NORMAL;",
+        sqlite3_exec(c->db, "PRAGMA synchronous=NORMAL;"
+                            "PRAGMA temp_store=FILE;",
                      NULL, NULL, NULL) != SQLITE_OK) {
         rc = cr_store_sqlerr(c, "setting up bulk loading", err);
         goto fail;
