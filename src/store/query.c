@@ -158,6 +158,16 @@ prefix_end(struct q *q, const char *prefix)
 
 /* Range comparison of a row range [lo, hi] (column names given) against a
  * search range [qlo, qhi] with a prefix, for dates (integers). */
+/* "(lo >= qlo AND hi <= qhi)": the row's range lies within the search's. */
+static void
+within(struct q *q, const char *lo, const char *hi,
+       const struct cr_search_value *v)
+{
+    cr_buf_addf(&q->sql, "(%s>=", lo); bi(q, v->lo);
+    cr_buf_addf(&q->sql, " AND %s<=", hi); bi(q, v->hi);
+    qs(q, ")");
+}
+
 static void
 date_cond(struct q *q, const char *lo, const char *hi,
           const struct cr_search_value *v)
@@ -166,14 +176,11 @@ date_cond(struct q *q, const char *lo, const char *hi,
 
     switch (v->prefix) {
     case CR_PFX_EQ:
-        cr_buf_addf(&q->sql, "(%s>=", lo); bi(q, v->lo);
-        cr_buf_addf(&q->sql, " AND %s<=", hi); bi(q, v->hi);
-        qs(q, ")");
+        within(q, lo, hi, v);
         break;
     case CR_PFX_NE:
-        cr_buf_addf(&q->sql, "NOT (%s>=", lo); bi(q, v->lo);
-        cr_buf_addf(&q->sql, " AND %s<=", hi); bi(q, v->hi);
-        qs(q, ")");
+        qs(q, "NOT ");
+        within(q, lo, hi, v);
         break;
     case CR_PFX_GT:
         cr_buf_addf(&q->sql, "%s>", hi); bi(q, v->hi);
@@ -183,15 +190,15 @@ date_cond(struct q *q, const char *lo, const char *hi,
         break;
     case CR_PFX_GE:
         cr_buf_addf(&q->sql, "(%s>", hi); bi(q, v->hi);
-        cr_buf_addf(&q->sql, " OR (%s>=", lo); bi(q, v->lo);
-        cr_buf_addf(&q->sql, " AND %s<=", hi); bi(q, v->hi);
-        qs(q, "))");
+        qs(q, " OR ");
+        within(q, lo, hi, v);
+        qs(q, ")");
         break;
     case CR_PFX_LE:
         cr_buf_addf(&q->sql, "(%s<", lo); bi(q, v->lo);
-        cr_buf_addf(&q->sql, " OR (%s>=", lo); bi(q, v->lo);
-        cr_buf_addf(&q->sql, " AND %s<=", hi); bi(q, v->hi);
-        qs(q, "))");
+        qs(q, " OR ");
+        within(q, lo, hi, v);
+        qs(q, ")");
         break;
     case CR_PFX_SA:
         cr_buf_addf(&q->sql, "%s>", lo); bi(q, v->hi);
@@ -222,12 +229,10 @@ number_cond(struct q *q, const char *col, const struct cr_search_value *v)
 
     switch (v->prefix) {
     case CR_PFX_EQ:
-        cr_buf_addf(&q->sql, "(%s>=", col); bd(q, v->num_lo);
-        cr_buf_addf(&q->sql, " AND %s<", col); bd(q, v->num_hi);
-        qs(q, ")");
-        break;
     case CR_PFX_NE:
-        cr_buf_addf(&q->sql, "NOT (%s>=", col); bd(q, v->num_lo);
+        /* the value lies in the search value's precision range */
+        qs(q, v->prefix == CR_PFX_NE ? "NOT (" : "(");
+        cr_buf_addf(&q->sql, "%s>=", col); bd(q, v->num_lo);
         cr_buf_addf(&q->sql, " AND %s<", col); bd(q, v->num_hi);
         qs(q, ")");
         break;
