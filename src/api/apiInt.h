@@ -67,6 +67,8 @@ struct ctx {
     struct cr_audit_async audit;
     cr_rc audit_rc;
     bool is_recorded;           /* the write's record is in its transaction */
+    bool has_action;            /* the interaction names its audit action */
+    enum cr_audit_action action;    /* ... this one (else by route) */
 };
 
 /* audit_step.c: start collecting what the request touches. */

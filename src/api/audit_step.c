@@ -29,6 +29,8 @@ action_of(const struct ctx *x)
 {
     const char *m = x->req->method;
 
+    if (x->has_action)
+        return x->action;
     switch (x->route.kind) {
     case R_VERSION:
         return CR_AUDIT_VREAD;

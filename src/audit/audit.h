@@ -67,8 +67,12 @@ enum cr_audit_outcome {
 #define CR_AUDIT_ALERT_RESTRICTED    (1u << 4)  /* "restricted" */
 #define CR_AUDIT_ALERT_FLAGGED       (1u << 5)  /* "flagged" */
 #define CR_AUDIT_ALERT_OUT_OF_HOURS  (1u << 6)  /* "out-of-hours" */
-#define CR_AUDIT_ALERT_VOLUME        (1u << 7)  /* "volume" */
-#define CR_AUDIT_ALERT__COUNT 8
+#define CR_AUDIT_ALERT_OBJECTION_OVERRIDDEN (1u << 7) /* "objection-overridden" */
+#define CR_AUDIT_ALERT_STUDENT       (1u << 8)  /* "student" */
+#define CR_AUDIT_ALERT_VOLUME        (1u << 9)  /* "volume" */
+#define CR_AUDIT_ALERT__COUNT 10
+/* The first nine bits are the policy's (CR_POLICY_ALERT_*, same order and
+ * meaning), so a decision's alerts are recorded as they are. */
 
 /* One audit record. Every string is borrowed for the length of the call
  * it is passed to, and NULL and "" both mean "none". A value type: set it
@@ -92,6 +96,15 @@ struct cr_audit_rec {
      * "Type/id/_history/v", as cr_audit_refs_add builds it (may be empty) */
     struct cr_str resources;
     uint32_t alerts;            /* CR_AUDIT_ALERT_* */
+    const char *basis;          /* why access was granted (policy basis
+                                   name: "registered-gp", "relationship",
+                                   "self-claimed", "emergency", "patient",
+                                   "system", "directory") */
+    const char *rule;           /* the rule that denied ("no-relationship")
+                                   or, when items were withheld, the first
+                                   rule that withheld one */
+    int64_t withheld;           /* items withheld from the answer */
+    const char *supervisor;     /* students: the supervisor named */
     const char *node;           /* the node that answered; NULL: the log's */
     const char *via;            /* the calling node, for federated calls */
 };

@@ -42,7 +42,8 @@ static const char *const outcome_codes[CR_AUDIT_OUTCOME__COUNT] = {
 
 static const char *const alert_codes[CR_AUDIT_ALERT__COUNT] = {
     "self-claimed", "emergency", "same-surname", "same-address",
-    "restricted",   "flagged",   "out-of-hours", "volume",
+    "restricted",   "flagged",   "out-of-hours", "objection-overridden",
+    "student",      "volume",
 };
 
 const char *
@@ -282,6 +283,11 @@ cr_audit_rec_write(const struct cr_audit_rec *rec, struct cr_buf *out)
         cr_buf_addc(out, ']');
     }
     first = false;
+    member(out, &first, "basis", rec->basis);
+    member(out, &first, "rule", rec->rule);
+    if (rec->withheld > 0)
+        cr_buf_addf(out, ",\"withheld\":%lld", (long long)rec->withheld);
+    member(out, &first, "supervisor", rec->supervisor);
     member(out, &first, "node", rec->node);
     member(out, &first, "via", rec->via);
     cr_buf_addc(out, '}');
@@ -313,7 +319,7 @@ cr_audit_rec_parse(const char *body, size_t len, struct cr_arena *a,
     static const char *const known[] = {
         "v", "time", "request", "client", "agent", "purpose", "reason",
         "action", "outcome", "status", "patient", "resources", "alerts",
-        "node", "via", NULL,
+        "basis", "rule", "withheld", "supervisor", "node", "via", NULL,
     };
     json_error_t jerr;
     json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -383,10 +389,21 @@ cr_audit_rec_parse(const char *body, size_t len, struct cr_arena *a,
         !get_str(root, "purpose", a, &out->purpose) ||
         !get_str(root, "reason", a, &out->reason) ||
         !get_str(root, "patient", a, &out->patient) ||
+        !get_str(root, "basis", a, &out->basis) ||
+        !get_str(root, "rule", a, &out->rule) ||
+        !get_str(root, "supervisor", a, &out->supervisor) ||
         !get_str(root, "node", a, &out->node) ||
         !get_str(root, "via", a, &out->via)) {
         bad = "a text member";
         goto bad;
+    }
+    v = json_object_get(root, "withheld");
+    if (v != NULL) {
+        if (!json_is_integer(v) || json_integer_value(v) <= 0) {
+            bad = "withheld";
+            goto bad;
+        }
+        out->withheld = (int64_t)json_integer_value(v);
     }
     v = json_object_get(root, "resources");
     if (v != NULL) {

@@ -155,7 +155,12 @@ TEST(canonical_text_is_fixed)
     cr_audit_refs_add(&refs, "Observation", "o1", 0);
     CHECK_EQ_INT(refs.rc, CR_OK);
     r.resources = cr_buf_str(&refs);
-    r.alerts = CR_AUDIT_ALERT_EMERGENCY | CR_AUDIT_ALERT_VOLUME;
+    r.alerts = CR_AUDIT_ALERT_EMERGENCY | CR_AUDIT_ALERT_STUDENT |
+               CR_AUDIT_ALERT_VOLUME;
+    r.basis = "emergency";
+    r.rule = "sensitive";
+    r.withheld = 2;
+    r.supervisor = "sup1";
     r.node = "node-a";
     r.via = "node-b";
     CHECK_EQ_INT(cr_audit_rec_write(&r, &b), CR_OK);
@@ -168,7 +173,9 @@ TEST(canonical_text_is_fixed)
                  "\"action\":\"everything\",\"outcome\":\"filtered\","
                  "\"status\":200,\"patient\":\"pat1\",\"resources\":["
                  "\"Patient/pat1/_history/3\",\"Observation/o1\"],"
-                 "\"alerts\":[\"emergency\",\"volume\"],"
+                 "\"alerts\":[\"emergency\",\"student\",\"volume\"],"
+                 "\"basis\":\"emergency\",\"rule\":\"sensitive\","
+                 "\"withheld\":2,\"supervisor\":\"sup1\","
                  "\"node\":\"node-a\",\"via\":\"node-b\"}");
     /* Same record, same bytes. */
     {
@@ -215,6 +222,11 @@ TEST(parse_round_trips)
         }
         r.resources = cr_buf_str(&refs);
         r.reason = i % 2 ? "tab\there" : NULL;
+        r.basis = i % 5 == 0 ? "relationship" : NULL;
+        r.rule = i % 7 == 0 ? "no-relationship" : NULL;
+        r.withheld = i % 4;
+        r.supervisor = i % 9 == 0 ? "sup" : NULL;
+        r.alerts = (uint32_t)(i * 37) & ((1u << CR_AUDIT_ALERT__COUNT) - 1);
         cr_buf_reset(&b);
         cr_buf_reset(&b2);
         CHECK_EQ_INT(cr_audit_rec_write(&r, &b), CR_OK);
@@ -226,6 +238,7 @@ TEST(parse_round_trips)
         CHECK_EQ_INT(back.alerts, r.alerts);
         CHECK_EQ_STR(back.patient, r.patient);
         CHECK_EQ_STR(back.sub, r.sub);
+        CHECK_EQ_INT(back.withheld, r.withheld);
         CHECK_EQ_INT(cr_audit_rec_write(&back, &b2), CR_OK);
         CHECK_EQ_STR(b2.ptr, b.ptr);
     }
@@ -266,7 +279,8 @@ TEST(codes_and_anchor_parse)
     CHECK_EQ_INT(out, CR_AUDIT_DENIED);
     CHECK(!cr_audit_outcome_parse("maybe", &out));
     CHECK_EQ_STR(cr_audit_alert_code(6), "out-of-hours");
-    CHECK(cr_audit_alert_code(8) == NULL);
+    CHECK_EQ_STR(cr_audit_alert_code(8), "student");
+    CHECK(cr_audit_alert_code(CR_AUDIT_ALERT__COUNT) == NULL);
 
     CHECK(cr_audit_anchor_parse("12:FC6CEE09194DD2578BD7664604FCB72A539066"
                                 "FD34544CEA0009C43EB6CDC289", &x));
