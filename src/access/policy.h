@@ -115,6 +115,12 @@ cr_policy_sensitive_codes(const struct cr_policy *policy,
                           const char *const **out_systems,
                           const char *const **out_codes);
 
+/* The discharge-summary list, the same way. */
+size_t
+cr_policy_discharge_codes(const struct cr_policy *policy,
+                          const char *const **out_systems,
+                          const char *const **out_codes);
+
 /* The display text of emergency reason 'code' (e.g. "life-threatening"),
  * or NULL when it is not a configured reason. Lives as long as 'policy'. */
 const char *

@@ -729,6 +729,16 @@ cr_policy_sensitive_codes(const struct cr_policy *policy,
     return policy->sensitive.n;
 }
 
+size_t
+cr_policy_discharge_codes(const struct cr_policy *policy,
+                          const char *const **out_systems,
+                          const char *const **out_codes)
+{
+    *out_systems = (const char *const *)policy->discharge.systems;
+    *out_codes = (const char *const *)policy->discharge.codes;
+    return policy->discharge.n;
+}
+
 const char *
 cr_policy_emergency_reason(const struct cr_policy *policy,
                            struct cr_str code)

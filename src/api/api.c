@@ -24,7 +24,18 @@ cr_api_create(struct cr_store *store, struct cr_keys *keys,
         return cr_err_set(err, CR_ENOMEM, "exception", NULL, "out of memory");
     a->store = store;
     a->keys = keys;
+    if (cr_policy_load(cfg->policy, &a->policy, err) != CR_OK) {
+        free(a);
+        return err ? err->rc : CR_EINVAL;
+    }
+    if (cr_api_facts_init(a, err) != CR_OK) {
+        cr_policy_destroy(a->policy);
+        free(a);
+        return err ? err->rc : CR_ENOMEM;
+    }
     if (cr_audit_open(store, &a->audit, err) != CR_OK) {
+        cr_api_facts_free(a);
+        cr_policy_destroy(a->policy);
         free(a);
         return err ? err->rc : CR_EIO;
     }
@@ -41,8 +52,12 @@ cr_api_create(struct cr_store *store, struct cr_keys *keys,
         a->cfg.max_bundle_entries = 1000;
     if (a->cfg.max_response == 0)
         a->cfg.max_response = 64u << 20;
+    a->cfg.policy = NULL;
     a->base_url = strdup(cfg->base_url ? cfg->base_url : "");
     if (a->base_url == NULL) {
+        cr_audit_close(a->audit);
+        cr_api_facts_free(a);
+        cr_policy_destroy(a->policy);
         free(a);
         return cr_err_set(err, CR_ENOMEM, "exception", NULL, "out of memory");
     }
@@ -60,6 +75,8 @@ cr_api_destroy(struct cr_api *api)
     if (api == NULL)
         return;
     cr_audit_close(api->audit);
+    cr_api_facts_free(api);
+    cr_policy_destroy(api->policy);
     free(api->base_url);
     free(api);
 }

@@ -1,7 +1,7 @@
 /* api.h: the FHIR REST API of a node.
  *
- * The only module that combines tokens, the store and (later) policy,
- * audit and federation. It turns one HTTP request into one FHIR
+ * The only module that combines tokens, the store, the access policy,
+ * audit and (later) federation. It turns one HTTP request into one FHIR
  * interaction and answers with a resource, a Bundle or an
  * OperationOutcome. Depends on http/, store/, access/, fhir/, core/. */
 #ifndef CR_API_API_H
@@ -12,6 +12,7 @@
 #include "http/http.h"
 #include "store/store.h"
 
+#include <jansson.h>
 #include <stddef.h>
 
 struct cr_api;   /* opaque */
@@ -24,10 +25,14 @@ struct cr_api_config {
     int max_count;            /* largest _count honoured, default 1000 */
     int max_bundle_entries;   /* entries in one batch/transaction, 1000 */
     size_t max_response;      /* bytes of one Bundle answer, 64 MiB */
+    const json_t *policy;     /* the "policy" section of the node's
+                                 configuration, or NULL for the defaults
+                                 (access/policy.h); only read */
 };
 
 /* An API over 'store', verifying tokens with 'keys'. Both are borrowed and
- * must outlive the API. The config's strings are copied. */
+ * must outlive the API. The config's strings are copied. A policy section
+ * that is not valid is CR_EINVAL with err saying which key is wrong. */
 cr_rc
 cr_api_create(struct cr_store *store, struct cr_keys *keys,
               const struct cr_api_config *cfg, struct cr_api **out,

@@ -3,16 +3,65 @@
 #ifndef CR_API_INT_H
 #define CR_API_INT_H
 
+#include "access/policy.h"
 #include "access/principal.h"
 #include "api/api.h"
 #include "audit/audit.h"
 #include "core/buf.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdbool.h>
+
+/* facts.c: what the policy needs to know, as read from the store. */
+#define CR_API_MAX_GP 4
+#define CR_API_MAX_RELS 32      /* distinct (organisation, kind) pairs
+                                   kept per person; past that, more are
+                                   dropped, which can only deny */
+struct cr_api_rel {
+    char org[32];
+    enum cr_policy_rel_kind kind;
+    int64_t end_ms;
+};
+
+/* The facts about one person (a value: copied in and out of the cache). */
+struct cr_api_facts {
+    char ids[CR_POLICY_MAX_IDS][65];
+    size_t nids;
+    char nhs_number[16];
+    char gp[CR_API_MAX_GP][32];
+    size_t ngp;
+    struct cr_api_rel rels[CR_API_MAX_RELS];
+    size_t nrels;
+    bool has_objection;
+    char objection_org[32];
+    bool is_restricted;
+    bool is_flagged;
+    char surname[128];
+    char postcode[32];
+};
+
+struct patient_slot;
+struct user_slot;
+
+struct cr_api_facts_cache {
+    pthread_mutex_t lock;
+    bool has_lock;
+    struct patient_slot *patients;
+    struct user_slot *users;
+    const char **codes;         /* codes worth a parse, sorted */
+    size_t ncodes;
+};
+
+/* Item facts (cr_api_item_flags). */
+#define CR_API_ITEM_SENSITIVE 0x1u
+#define CR_API_ITEM_NOT_FOR_PATIENT 0x2u
+#define CR_API_ITEM_DISCHARGE 0x4u
 
 struct cr_api {
     struct cr_store *store;
+    struct cr_policy *policy;   /* the node's access rules */
+    struct cr_api_facts_cache facts;
     struct cr_audit *audit;     /* the node's audit log */
     struct cr_keys *keys;
     struct cr_api_config cfg;
@@ -69,7 +118,120 @@ struct ctx {
     bool is_recorded;           /* the write's record is in its transaction */
     bool has_action;            /* the interaction names its audit action */
     enum cr_audit_action action;    /* ... this one (else by route) */
+    struct view *view;          /* view.c: the policy applied (lazily) */
 };
+
+/* ---- facts.c ---- */
+
+/* Set up the caches and the code list of api->policy. */
+cr_rc
+cr_api_facts_init(struct cr_api *api, struct cr_err *err);
+
+/* Free them. Safe on a zeroed or half-built cache. */
+void
+cr_api_facts_free(struct cr_api *api);
+
+/* The facts about the person whose Patient resource is 'id' (a patient
+ * compartment id), from the cache when nothing they depend on changed.
+ * A patient id with no Patient resource gives facts with that id only
+ * (denied to anyone relying on a relationship). Thread-safe. */
+cr_rc
+cr_api_patient_facts(struct cr_api *api, const char *id,
+                     struct cr_api_facts *out, struct cr_err *err);
+
+/* Point policy facts 'p' into 'f', with the caller's arrays 'ids'
+ * (CR_POLICY_MAX_IDS), 'gps' (CR_API_MAX_GP), 'rels' (CR_API_MAX_RELS). */
+void
+cr_api_facts_view(const struct cr_api_facts *f, struct cr_policy_patient *p,
+                  const char **ids, const char **gps,
+                  struct cr_policy_rel *rels);
+
+/* The user's own family name and home postcode (their Practitioner record
+ * by SDS user id 'sub'), "" when unknown. Cached. Thread-safe. */
+void
+cr_api_user_facts(struct cr_api *api, const char *sub, char surname[128],
+                  char postcode[32]);
+
+/* CR_API_ITEM_* of a stored resource's bytes. Thread-safe. */
+unsigned
+cr_api_item_flags(const struct cr_api *api, const char *json, size_t len);
+
+/* ---- view.c: the policy applied to one request ---- */
+
+/* The decision about patient 'patient_id' for this request (gathering and
+ * caching facts); NULL when the facts cannot be read (then answer 500:
+ * fail closed). Lives as long as the request. */
+const struct cr_policy_decision *
+cr_api_view_patient(struct ctx *x, const char *patient_id);
+
+/* The decision for data in no patient's compartment. */
+const struct cr_policy_decision *
+cr_api_view_directory(struct ctx *x);
+
+/* Show, redact or withhold one resource the answer would carry, counted
+ * for the audit record and the "items withheld" notice. 'meta' gives the
+ * row's patient and org; '*out_why' (may be NULL) why it was withheld. */
+enum cr_policy_show
+cr_api_view_item(struct ctx *x, const char *type,
+                 const struct cr_store_meta *meta, const char *json,
+                 size_t len, enum cr_policy_withhold *out_why);
+
+/* The same for one resource inside a Bundle's answer: fill 'err' with
+ * CR_EFORBIDDEN (the rule), CR_ENOTFOUND (as if it did not exist) or
+ * CR_EIO, and return that code. */
+cr_rc
+cr_api_view_err(struct ctx *x, const char *type, const char *id,
+                const struct cr_store_meta *meta,
+                enum cr_policy_withhold why, struct cr_err *err);
+
+/* Whether the resource would be shown, without counting it (totals). */
+bool
+cr_api_view_visible(struct ctx *x, const char *type,
+                    const struct cr_store_meta *meta, const char *json,
+                    size_t len);
+
+/* For a single resource that was withheld: answer 403 when the person's
+ * record is refused (naming the rule) or the role may not see the type,
+ * 500 when the facts could not be read, and return true; return false
+ * when the caller should answer as if the resource did not exist (404),
+ * so that withholding it reveals nothing. */
+bool
+cr_api_view_refuse(struct ctx *x, const struct cr_store_meta *meta,
+                   enum cr_policy_withhold why);
+
+/* Append the resource as 'show' says: as stored, or without address,
+ * telecom and generalPractitioner (SHOW_REDACTED). */
+void
+cr_api_view_add(struct cr_buf *b, enum cr_policy_show show,
+                const char *json, size_t len);
+
+/* Answer 403 for a denial, naming the rule and what to do. */
+void
+cr_api_view_deny(struct ctx *x, const struct cr_policy_decision *d);
+
+/* True when items were withheld for a reason the user should be told of
+ * (anything but the role's view). */
+bool
+cr_api_view_has_notice(struct ctx *x);
+
+/* Append the searchset entry that says items were withheld (an
+ * OperationOutcome, search mode outcome), preceded by ',' when 'n' > 0. */
+void
+cr_api_view_add_notice(struct ctx *x, struct cr_buf *entries, int n);
+
+/* The filter for chain and _has hops (store.h). */
+const struct cr_store_filter *
+cr_api_view_hops(struct ctx *x);
+
+/* Fill the policy fields of the request's audit record. */
+void
+cr_api_view_audit(struct ctx *x, struct cr_audit_rec *rec);
+
+/* The decision for writing a resource of 'type' in patient 'patient_id''s
+ * compartment (NULL or "": none, or a new patient). NULL when the facts
+ * cannot be read. */
+const struct cr_policy_decision *
+cr_api_view_write(struct ctx *x, const char *type, const char *patient_id);
 
 /* audit_step.c: start collecting what the request touches. */
 void
@@ -229,6 +391,16 @@ struct write_job {
 /* crud.c: the write described by 'ctx' (a struct write_job). */
 cr_rc
 cr_api_write_in_txn(struct cr_store_txn *txn, void *ctx, struct cr_err *err);
+
+/* crud.c: may the request make write 'j'? The resource belongs to the
+ * patient the prepared resource names (a new Patient to no one yet; a
+ * delete to the stored resource's patient). CR_OK, or CR_EFORBIDDEN with
+ * the rule in 'err', or CR_EIO when the facts cannot be read. *out_d
+ * gets the decision (NULL when none could be made). */
+cr_rc
+cr_api_write_allowed(struct ctx *x, struct write_job *j,
+                     const struct cr_policy_decision **out_d,
+                     struct cr_err *err);
 
 /* crud.c: If-Match value: the version, 0 if absent, -1 if malformed. */
 int64_t

@@ -123,6 +123,7 @@ cr_api_audit_in_txn(struct ctx *x, struct cr_store_txn *txn,
     rec.status = (int)status;
     rec.patient = patient;
     rec.resources = cr_buf_str(refs);
+    cr_api_view_audit(x, &rec);
     rc = cr_audit_append_txn(x->api->audit, txn, &rec, NULL, err);
     /* A batch may run again after another write failed: each run writes
      * its own record, and only the committed one counts. */
@@ -157,6 +158,7 @@ cr_api_audited_send(struct ctx *x)
     rec.status = (int)status;
     rec.patient = x->audit_patient;
     rec.resources = cr_buf_str(&x->touched);
+    cr_api_view_audit(x, &rec);
 
     /* Set the answer aside: the transport sends nothing while we wait. */
     x->saved = *x->resp;

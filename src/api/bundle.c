@@ -549,6 +549,31 @@ record_bundle(struct cr_store_txn *txn, struct bundle *b, struct cr_err *err)
     return rc;
 }
 
+/* A GET entry is a read like any other: the policy decides on what was
+ * read; a withheld resource becomes the entry's error (403 naming the
+ * rule, or 404 as if it did not exist), a redacted Patient is served
+ * redacted. */
+static cr_rc
+get_allowed(struct bundle *b, struct bentry *e)
+{
+    enum cr_policy_withhold why;
+    enum cr_policy_show show = cr_api_view_item(b->x, e->type, &e->got_meta,
+                                                e->got.ptr ? e->got.ptr : "",
+                                                e->got.len, &why);
+
+    if (show == CR_POLICY_SHOW)
+        return CR_OK;
+    if (show == CR_POLICY_SHOW_REDACTED) {
+        struct cr_buf r = cr_buf_make(0);
+        cr_api_view_add(&r, show, e->got.ptr, e->got.len);
+        cr_buf_free(&e->got);
+        e->got = r;
+        return r.rc;
+    }
+    cr_err_clear(&e->err);
+    return cr_api_view_err(b->x, e->type, e->id, &e->got_meta, why, &e->err);
+}
+
 static cr_rc
 bundle_in_txn(struct cr_store_txn *txn, void *ctx, struct cr_err *err)
 {
@@ -599,6 +624,8 @@ bundle_in_txn(struct cr_store_txn *txn, void *ctx, struct cr_err *err)
                        NULL, "%s/%s %s", e->type, e->id,
                        rc == CR_EGONE ? "was deleted"
                                       : "is not known to this server");
+        if (rc == CR_OK)
+            rc = get_allowed(b, e);
         if (rc != CR_OK) {
             b->failed = i;
             *err = e->err;
@@ -763,6 +790,8 @@ answer(struct bundle *b)
                        NULL, "%s/%s %s", e->type, e->id,
                        e->rc == CR_EGONE ? "was deleted"
                                          : "is not known to this server");
+        if (e->rc == CR_OK)
+            e->rc = get_allowed(b, e);
         if (e->rc != CR_OK && b->is_txn) {
             struct cr_err err = e->err;
             name_entry(e, &err);
@@ -990,9 +1019,12 @@ cr_api_bundle(struct ctx *x)
     }
     for (i = 0; i < b->n; i++) {
         struct bentry *e = &b->e[i];
-        if (e->rc != CR_OK || !e->is_write || e->method == M_DELETE)
+        const struct cr_policy_decision *d;
+        if (e->rc != CR_OK || !e->is_write)
             continue;
-        rc = prepare_resource(b, e);
+        rc = e->method == M_DELETE ? CR_OK : prepare_resource(b, e);
+        if (rc == CR_OK)
+            rc = cr_api_write_allowed(x, &e->job, &d, &e->err);
         e->rc = rc;
         if (rc != CR_OK && b->is_txn) {
             b->rc = rc;

@@ -352,12 +352,66 @@ free_found(void *arg)
     cr_buf_free(arg);
 }
 
+cr_rc
+cr_api_write_allowed(struct ctx *x, struct write_job *j,
+                     const struct cr_policy_decision **out_d,
+                     struct cr_err *err)
+{
+    const struct cr_policy_decision *d;
+    const char *patient = NULL;
+    struct cr_store_meta m;
+    struct cr_err rerr;
+
+    *out_d = NULL;
+#ifdef CR_BENCH_NO_ACCESS
+    return CR_OK;
+#endif
+    if (j->p && j->p->has_patient &&
+        !(j->kind == W_CREATE && strcmp(j->type, "Patient") == 0))
+        patient = j->p->patient;
+    if (j->kind == W_DELETE && j->id) {
+        cr_err_clear(&rerr);
+        if (cr_store_read(x->api->store, j->type, j->id, NULL, &m, &rerr) ==
+                CR_OK && m.patient[0])
+            patient = cr_arena_strndup(x->req->arena, m.patient,
+                                       strlen(m.patient));
+    }
+    d = cr_api_view_write(x, j->type, patient);
+    *out_d = d;
+    if (d == NULL)
+        return cr_err_set(err, CR_EIO, "exception", NULL,
+                          "the access rules could not be checked, so "
+                          "nothing was written; try again");
+    if (!d->is_allowed)
+        return cr_err_set(err, CR_EFORBIDDEN, "forbidden", NULL,
+                          "%s (rule: %s)", d->msg, d->code);
+    return CR_OK;
+}
+
+/* May the principal make this write? Answers 403 (or 500 when the facts
+ * cannot be read) and returns false when not. */
+static bool
+may_write(struct ctx *x, struct write_job *j)
+{
+    const struct cr_policy_decision *d;
+    struct cr_err err;
+
+    cr_err_clear(&err);
+    if (cr_api_write_allowed(x, j, &d, &err) == CR_OK)
+        return true;
+    cr_api_view_deny(x, d);
+    return false;
+}
+
 static void
 run_write(struct ctx *x, struct write_job *j)
 {
-    struct pending_write *pw = cr_arena_calloc(x->req->arena, 1, sizeof *pw);
+    struct pending_write *pw;
     cr_rc rc;
 
+    if (!may_write(x, j))
+        return;
+    pw = cr_arena_calloc(x->req->arena, 1, sizeof *pw);
     if (pw == NULL) {
         cr_api_outcome(x, 503, "error", "transient", NULL,
                        "the server is out of memory; try again shortly");
@@ -526,13 +580,32 @@ answer_read(struct ctx *x, cr_rc rc, struct cr_buf *b,
 {
     const char *type = x->route.type, *id = x->route.id;
 
+    if (m->patient[0] && (rc == CR_OK || rc == CR_EGONE))
+        x->audit_patient = cr_arena_strndup(x->req->arena, m->patient,
+                                            strlen(m->patient));
+    if (rc == CR_OK || rc == CR_EGONE) {
+        /* A refusal about the person is said as such; an item withheld
+         * for what it is answers as if it did not exist. */
+        enum cr_policy_withhold why;
+        enum cr_policy_show show = cr_api_view_item(
+            x, type, m, rc == CR_OK ? b->ptr : "", rc == CR_OK ? b->len : 0,
+            &why);
+        if (show == CR_POLICY_WITHHOLD) {
+            cr_buf_free(b);
+            if (cr_api_view_refuse(x, m, why))
+                return;
+            rc = CR_ENOTFOUND;
+        } else if (rc == CR_OK && show == CR_POLICY_SHOW_REDACTED) {
+            struct cr_buf r = cr_buf_make(0);
+            cr_api_view_add(&r, show, b->ptr, b->len);
+            cr_buf_free(b);
+            *b = r;
+        }
+    }
     if (rc == CR_OK) {
         cr_api_version_headers(x, type, id, m->version, m->last_updated_ms,
                                false);
         cr_api_touch(x, type, id, m->version);
-        if (m->patient[0])
-            x->audit_patient = cr_arena_strndup(x->req->arena, m->patient,
-                                                strlen(m->patient));
         cr_api_send_buf(x, 200, b);
         return;
     }

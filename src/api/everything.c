@@ -66,13 +66,17 @@ add_entry(void *ctx, const char *type, const char *id,
           const struct cr_store_meta *meta, const char *json, size_t len)
 {
     struct walk *w = ctx;
+    enum cr_policy_show show = cr_api_view_item(w->x, type, meta, json, len,
+                                                NULL);
 
+    if (show == CR_POLICY_WITHHOLD)
+        return CR_OK;
     cr_api_touch(w->x, type, id, meta->version);
     if (w->n++)
         cr_buf_addc(w->b, ',');
     cr_buf_addf(w->b, "{\"fullUrl\":\"%s/%s/%s\",\"resource\":",
                 w->x->api->base_url, type, id);
-    cr_buf_add(w->b, json, len);
+    cr_api_view_add(w->b, show, json, len);
     cr_buf_adds(w->b, ",\"search\":{\"mode\":\"match\"}}");
     return w->b->rc;
 }
@@ -301,6 +305,15 @@ cr_api_everything(struct ctx *x)
     }
     q.patient_id = pid;
     x->audit_patient = cr_arena_strndup(x->req->arena, pid, strlen(pid));
+#ifndef CR_BENCH_NO_ACCESS
+    {
+        const struct cr_policy_decision *d = cr_api_view_patient(x, pid);
+        if (d == NULL || !d->is_allowed) {
+            cr_api_view_deny(x, d);
+            return;
+        }
+    }
+#endif
     q.cursor = p.page;
     memset(&w, 0, sizeof w);
     w.x = x;
@@ -314,6 +327,7 @@ cr_api_everything(struct ctx *x)
             cr_api_fail(x, &err);
         return;
     }
+    cr_api_view_add_notice(x, &entries, w.n);
     cr_api_bundle_start(&b, "searchset");
     if (p.page == NULL && next[0] == '\0')
         cr_buf_addf(&b, ",\"total\":%d", w.n);

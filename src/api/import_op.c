@@ -147,6 +147,20 @@ cr_api_import_op(struct ctx *x)
     pthread_attr_t attr;
     pthread_t t;
 
+#ifndef CR_BENCH_NO_ACCESS
+    /* Bulk loading is for source systems publishing their organisation's
+     * data; every resource is stamped with that organisation. */
+    if (strcmp(x->principal.purpose, "system") != 0) {
+        struct cr_policy_decision d;
+        memset(&d, 0, sizeof d);
+        d.code = cr_policy_deny_code(CR_POLICY_DENY_PURPOSE);
+        snprintf(d.msg, sizeof d.msg, "$import is for source systems: it "
+                 "needs a token with purpose 'system', not '%s'",
+                 x->principal.purpose);
+        cr_api_view_deny(x, &d);
+        return;
+    }
+#endif
     if (ct == NULL || (strncmp(ct, "application/fhir+ndjson", 23) != 0 &&
                        strncmp(ct, "application/x-ndjson", 20) != 0 &&
                        strncmp(ct, "application/ndjson", 18) != 0)) {

@@ -150,6 +150,7 @@ struct page {
     size_t nrounds;
     const char *mode;
     bool is_iterate_cut;      /* :iterate stopped before running dry */
+    int nshown;               /* matches and includes shown */
 };
 
 static struct cr_buf *
@@ -253,9 +254,15 @@ add_entry(void *ctx, const char *type, const char *id,
 {
     struct page *pg = ctx;
     struct cr_buf *b = pg->b, *ids;
+    enum cr_policy_show show;
 
     if (!seen_add(&pg->seen, pg->x->req->arena, type, id))
         return CR_OK;   /* already in the Bundle */
+    /* Withheld: not in the answer, and nothing is included from it. */
+    show = cr_api_view_item(pg->x, type, meta, json, len, NULL);
+    if (show == CR_POLICY_WITHHOLD)
+        return CR_OK;
+    pg->nshown++;
     cr_api_touch(pg->x, type, id, meta->version);
     ids = round_ids(pg, type);
     if (ids) {
@@ -266,10 +273,11 @@ add_entry(void *ctx, const char *type, const char *id,
         cr_buf_addc(b, ',');
     cr_buf_addf(b, "{\"fullUrl\":\"%s/%s/%s\",\"resource\":",
                 pg->x->api->base_url, type, id);
-    if (pg->plan->elements && strcmp(pg->mode, "match") == 0)
+    if (pg->plan->elements && strcmp(pg->mode, "match") == 0 &&
+        show == CR_POLICY_SHOW)
         add_subset(pg, json, len);
     else
-        cr_buf_add(b, json, len);
+        cr_api_view_add(b, show, json, len);
     cr_buf_addf(b, ",\"search\":{\"mode\":\"%s\"}}", pg->mode);
     return b->rc;
 }
@@ -355,6 +363,121 @@ add_link(struct cr_buf *b, struct ctx *x, const struct cr_search_plan *plan,
     cr_buf_adds(b, "\"}");
 }
 
+/* The patient a search names, when it names exactly one: patient=X,
+ * subject=Patient/X (or the full URL), or Patient?_id=X. NULL otherwise. */
+static const char *
+named_patient(struct ctx *x, const struct args *g)
+{
+    const char *found = NULL, *v;
+    size_t i, n = strlen(x->api->base_url);
+
+    for (i = 0; i < g->n; i++) {
+        const char *name = g->a[i].name;
+        bool is_id = strcmp(x->route.type, "Patient") == 0 &&
+                     strcmp(name, "_id") == 0;
+        if (!is_id && strcmp(name, "patient") != 0 &&
+            strcmp(name, "subject") != 0 &&
+            strcmp(name, "patient:Patient") != 0 &&
+            strcmp(name, "subject:Patient") != 0)
+            continue;
+        v = g->a[i].value;
+        if (v == NULL || strchr(v, ','))
+            return NULL;
+        if (n && strncmp(v, x->api->base_url, n) == 0 && v[n] == '/')
+            v += n + 1;
+        if (strncmp(v, "Patient/", 8) == 0)
+            v += 8;
+        else if (!is_id && strcmp(name, "subject") == 0)
+            return NULL;
+        if (*v == '\0' || strchr(v, '/') || (found && strcmp(found, v)))
+            return NULL;
+        found = v;
+    }
+    return found;
+}
+
+/* A search about one person the principal may not see, or of a type
+ * their role never sees, is refused as such (403 naming the rule) rather
+ * than answered with an empty page. Returns false after answering. */
+static bool
+may_search(struct ctx *x, const struct args *g,
+           const struct cr_search_plan *plan)
+{
+    const char *patient = named_patient(x, g);
+    const struct cr_policy_decision *d;
+    struct cr_policy_decision role;
+
+#ifdef CR_BENCH_NO_ACCESS
+    return true;
+#endif
+    if (patient == NULL)
+        return true;
+    x->audit_patient = patient;
+    d = cr_api_view_patient(x, patient);
+    if (d == NULL || !d->is_allowed) {
+        cr_api_view_deny(x, d);
+        return false;
+    }
+    if (cr_policy_type_permitted(x->api->policy, d, plan->type))
+        return true;
+    memset(&role, 0, sizeof role);
+    role.code = cr_policy_deny_code(CR_POLICY_DENY_ROLE);
+    snprintf(role.msg, sizeof role.msg, "your role (%s) may not see %s "
+             "records; ask a colleague whose role covers them",
+             x->principal.role, plan->type);
+    cr_api_view_deny(x, &role);
+    return false;
+}
+
+/* Counts matches the principal may see, for total and _summary=count. */
+struct counting {
+    struct ctx *x;
+    int64_t n;
+};
+
+static cr_rc
+count_one(void *ctx, const char *type, const char *id,
+          const struct cr_store_meta *meta, const char *json, size_t len)
+{
+    struct counting *c = ctx;
+    struct cr_store_meta m = *meta;
+
+    (void)id;
+    /* decided like a match, but not counted as withheld twice: the page
+     * itself does that */
+    if (cr_api_view_visible(c->x, type, &m, json, len))
+        c->n++;
+    return CR_OK;
+}
+
+#define MAX_COUNTED 10000   /* past this, total is left out */
+
+/* The number of matches the principal may see: every match is decided,
+ * up to MAX_COUNTED; past that the total is unknown (-1) rather than a
+ * count that would include withheld items. */
+static cr_rc
+count_visible(struct ctx *x, const struct cr_search_plan *plan,
+              int64_t *out, struct cr_err *err)
+{
+    struct cr_search_plan all = *plan;
+    struct counting c = { x, 0 };
+    char next[CR_STORE_CURSOR_MAX], prev[CR_STORE_CURSOR_MAX];
+    cr_rc rc;
+
+#ifdef CR_BENCH_NO_ACCESS
+    return cr_store_search_count(x->api->store, plan, NULL, out, err);
+#endif
+    all.cursor = NULL;
+    all.count = MAX_COUNTED;
+    all.nincludes = 0;
+    rc = cr_store_search(x->api->store, &all, cr_api_view_hops(x), count_one,
+                         &c, next, prev, err);
+    if (rc != CR_OK)
+        return rc;
+    *out = next[0] ? -1 : c.n;
+    return CR_OK;
+}
+
 void
 cr_api_search(struct ctx *x)
 {
@@ -407,8 +530,10 @@ cr_api_search(struct ctx *x)
         return;
     }
 
+    if (!may_search(x, g, &plan))
+        return;
     if (plan.total != CR_TOTAL_NONE || plan.is_summary_count) {
-        rc = cr_store_search_count(x->api->store, &plan, &total, &err);
+        rc = count_visible(x, &plan, &total, &err);
         if (rc != CR_OK) {
             cr_api_fail(x, &err);
             return;
@@ -421,8 +546,8 @@ cr_api_search(struct ctx *x)
     pg.mode = "match";
     next[0] = prev[0] = '\0';
     if (!plan.is_summary_count) {
-        rc = cr_store_search(x->api->store, &plan, add_entry, &pg, next,
-                             prev, &err);
+        rc = cr_store_search(x->api->store, &plan, cr_api_view_hops(x),
+                             add_entry, &pg, next, prev, &err);
         if (rc == CR_OK && plan.nincludes)
             rc = includes(&pg, &err);
         free_rounds(&pg);
@@ -446,6 +571,9 @@ cr_api_search(struct ctx *x)
                               "included\"}]},\"search\":{\"mode\":\"outcome\"}}",
                     MAX_ITERATE);
     }
+    cr_api_view_add_notice(x, &entries, pg.nentries);
+    if (cr_api_view_has_notice(x))
+        pg.nentries++;
     if (plan.ignored) {
         const char **ig;
         if (pg.nentries++)

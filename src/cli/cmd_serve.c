@@ -114,6 +114,7 @@ cr_cli_serve(int argc, char **argv)
     if ((config && cr_config_load(&cfg, config, &err) != CR_OK) ||
         (listen && cr_config_listen(&cfg, listen, &err) != CR_OK)) {
         fprintf(stderr, "carerecord serve: %s\n", err.msg);
+        cr_config_free(&cfg);
         return 2;
     }
     if (data)
@@ -161,6 +162,7 @@ cr_cli_serve(int argc, char **argv)
     ac.max_json_depth = cfg.max_json_depth;
     ac.default_count = cfg.default_count;
     ac.max_count = cfg.max_count;
+    ac.policy = cfg.policy;
     if (cr_api_create(store, keys, &ac, &api, &err) != CR_OK ||
         cr_http_run(http, cr_api_handle, api, &err) != CR_OK)
         goto fail;
@@ -181,6 +183,7 @@ out:
     cr_api_destroy(api);
     cr_store_close(store);
     cr_token_keys_close(keys);
+    cr_config_free(&cfg);
     if (status == 0)
         cr_log("info", "stopped");
     return status;

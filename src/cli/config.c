@@ -23,6 +23,13 @@ cr_config_defaults(struct cr_config *c)
     c->log_requests = true;
 }
 
+void
+cr_config_free(struct cr_config *c)
+{
+    json_decref(c->policy);
+    c->policy = NULL;
+}
+
 cr_rc
 cr_config_listen(struct cr_config *c, const char *s, struct cr_err *err)
 {
@@ -136,6 +143,16 @@ cr_config_load(struct cr_config *c, const char *path, struct cr_err *err)
         } else if (strcmp(key, "max_count") == 0) {
             rc = get_int(v, key, 1, 100000, &n, err);
             c->max_count = (int)n;
+        } else if (strcmp(key, "policy") == 0) {
+            /* checked in full when the API loads it (access/policy.h) */
+            if (!json_is_object(v)) {
+                rc = cr_err_set(err, CR_EINVAL, "value", key,
+                                "config: 'policy' must be an object (see "
+                                "docs/access.md, \"Configuration\")");
+            } else {
+                json_decref(c->policy);
+                c->policy = json_incref(v);
+            }
         } else if (strcmp(key, "log_requests") == 0) {
             if (!json_is_boolean(v))
                 rc = cr_err_set(err, CR_EINVAL, "value", key,

@@ -5,6 +5,7 @@
 
 #include "core/err.h"
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -21,7 +22,13 @@ struct cr_config {
     int default_count;
     int max_count;
     bool log_requests;
+    json_t *policy;         /* the "policy" section (access rules), or
+                               NULL; owned: cr_config_free */
 };
+
+/* Free what 'c' owns (the policy section). */
+void
+cr_config_free(struct cr_config *c);
 
 /* Fill 'c' with the defaults: 127.0.0.1:8080, ./carerecord-data, node
  * "local", 8 MiB bodies, depth 64, pages of 50 up to 1000. */

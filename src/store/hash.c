@@ -86,10 +86,38 @@ sql_hash(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     sqlite3_result_int64(ctx, cr_store_hash(parts, (size_t)argc));
 }
 
+/* SQL: cr_visible(filter, type, org, patient, json): asks the caller's
+ * struct cr_store_filter (bound as a pointer) whether a row may be used.
+ * No filter bound: every row may. */
+static void
+sql_visible(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    const struct cr_store_filter *f;
+    const char *type, *org, *patient, *json;
+
+    (void)argc;
+    f = sqlite3_value_pointer(argv[0], CR_STORE_FILTER_PTR);
+    if (f == NULL || f->fn == NULL) {
+        sqlite3_result_int(ctx, 1);
+        return;
+    }
+    type = (const char *)sqlite3_value_text(argv[1]);
+    org = (const char *)sqlite3_value_text(argv[2]);
+    patient = (const char *)sqlite3_value_text(argv[3]);
+    json = (const char *)sqlite3_value_blob(argv[4]);
+    sqlite3_result_int(ctx, f->fn(f->ctx, type ? type : "", org ? org : "",
+                                  patient ? patient : "", json ? json : "",
+                                  (size_t)sqlite3_value_bytes(argv[4])));
+}
+
 int
 cr_store_register_hash(sqlite3 *db)
 {
-    return sqlite3_create_function(db, "cr_hash", -1,
-                                   SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
-                                   sql_hash, NULL, NULL);
+    int rc = sqlite3_create_function(db, "cr_hash", -1,
+                                     SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
+                                     sql_hash, NULL, NULL);
+    if (rc != SQLITE_OK)
+        return rc;
+    return sqlite3_create_function(db, "cr_visible", 5, SQLITE_UTF8, NULL,
+                                   sql_visible, NULL, NULL);
 }

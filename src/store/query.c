@@ -20,13 +20,14 @@
 #include <string.h>
 #include <time.h>
 
-enum bind_kind { B_TEXT, B_INT, B_REAL };
+enum bind_kind { B_TEXT, B_INT, B_REAL, B_PTR };
 
 struct bind {
     enum bind_kind kind;
     const char *s;
     int64_t i;
     double d;
+    const void *p;
 };
 
 struct q {
@@ -37,6 +38,7 @@ struct q {
     size_t nowned, cap_owned;
     int depth;             /* alias counter */
     bool is_oom;
+    const struct cr_store_filter *hops;   /* rows a chain or _has may use */
 };
 
 static void
@@ -80,6 +82,30 @@ bi(struct q *q, int64_t i)
         b->kind = B_INT;
         b->i = i;
     }
+}
+
+/* The filter of chain and _has hops, for cr_visible() (hash.c). */
+static void
+bp(struct q *q, const struct cr_store_filter *f)
+{
+    struct bind *b = bnew(q);
+    if (b) {
+        b->kind = B_PTR;
+        b->p = f;
+    }
+}
+
+/* " AND cr_visible(?, a.type, a.org, a.patient, a.json)" when the search
+ * has a hop filter: a chain or _has may only rest on rows the caller may
+ * see, or which patients match would reveal what was withheld. */
+static void
+hop_visible(struct q *q, const char *a)
+{
+    if (q->hops == NULL || q->hops->fn == NULL)
+        return;
+    qs(q, " AND cr_visible(");
+    bp(q, q->hops);
+    cr_buf_addf(&q->sql, ",%s.type,%s.org,%s.patient,%s.json)", a, a, a, a);
 }
 
 static void
@@ -399,6 +425,20 @@ idset(struct q *q, const char *type, const struct cr_search_clause *c)
         cr_buf_addf(&q->sql, " AND %s.h IN (SELECT x%s.ht FROM ix_ref x%s "
                              "WHERE x%s.hp=", a, a, a, a);
         bi(q, cr_store_hash2(c->has_type, c->has_ref));
+        if (q->hops && q->hops->fn) {
+            cr_buf_addf(&q->sql, " AND x%s.rid IN (SELECT v%s.rid FROM "
+                                 "resources v%s WHERE v%s.rid IN (",
+                        a, a, a, a);
+            idset(q, c->has_type, c->inner);
+            qs(q, ")");
+            {
+                char v[20];
+                snprintf(v, sizeof v, "v%s", a);
+                hop_visible(q, v);
+            }
+            qs(q, "))");
+            return;
+        }
         cr_buf_addf(&q->sql, " AND x%s.rid IN (", a);
         idset(q, c->has_type, c->inner);
         qs(q, "))");
@@ -411,7 +451,13 @@ idset(struct q *q, const char *type, const struct cr_search_clause *c)
         cr_buf_addf(&q->sql, " AND %s.ht IN (SELECT y%s.h FROM resources y%s "
                              "WHERE y%s.rid IN (", a, a, a, a);
         idset(q, c->chain_type, c->inner);
-        qs(q, "))");
+        qs(q, ")");
+        {
+            char y[20];
+            snprintf(y, sizeof y, "y%s", a);
+            hop_visible(q, y);
+        }
+        qs(q, ")");
         return;
     }
     if (is_positive(c)) {
@@ -605,6 +651,9 @@ prepare(struct conn *c, struct q *q, sqlite3_stmt **out, struct cr_err *err)
             sqlite3_bind_text(st, k, b->s, -1, SQLITE_STATIC);
         else if (b->kind == B_INT)
             sqlite3_bind_int64(st, k, b->i);
+        else if (b->kind == B_PTR)
+            sqlite3_bind_pointer(st, k, (void *)b->p, CR_STORE_FILTER_PTR,
+                                 NULL);
         else
             sqlite3_bind_double(st, k, b->d);
     }
@@ -772,8 +821,8 @@ struct kept {
 
 cr_rc
 cr_store_search(struct cr_store *s, const struct cr_search_plan *plan,
-                cr_store_row_fn fn, void *ctx,
-                char out_next[CR_STORE_CURSOR_MAX],
+                const struct cr_store_filter *hops, cr_store_row_fn fn,
+                void *ctx, char out_next[CR_STORE_CURSOR_MAX],
                 char out_prev[CR_STORE_CURSOR_MAX], struct cr_err *err)
 {
     struct q q;
@@ -790,6 +839,7 @@ cr_store_search(struct cr_store *s, const struct cr_search_plan *plan,
 
     memset(&q, 0, sizeof q);
     q.sql = cr_buf_make(1 << 20);
+    q.hops = hops;
     out_next[0] = out_prev[0] = first[0] = last[0] = '\0';
     if (plan->cursor) {
         cur = decode_cursor(plan->cursor, plan->nsort);
@@ -904,7 +954,8 @@ out:
 
 cr_rc
 cr_store_search_count(struct cr_store *s, const struct cr_search_plan *plan,
-                      int64_t *out, struct cr_err *err)
+                      const struct cr_store_filter *hops, int64_t *out,
+                      struct cr_err *err)
 {
     struct q q;
     struct conn *c = NULL;
@@ -913,6 +964,7 @@ cr_store_search_count(struct cr_store *s, const struct cr_search_plan *plan,
 
     memset(&q, 0, sizeof q);
     q.sql = cr_buf_make(1 << 20);
+    q.hops = hops;
     qs(&q, "SELECT count(*) FROM resources r WHERE ");
     where(&q, plan);
     rc = cr_store_acquire(s, &c, err);
@@ -1135,6 +1187,40 @@ cr_store_everything(struct cr_store *s, const struct cr_store_everything *e,
     bi(&q, (int64_t)e->count + 1);
     rc = stream(s, &q, fn, ctx, e->count, out_next, err);
     json_decref(cur);
+    q_free(&q);
+    return rc;
+}
+
+cr_rc
+cr_store_compartment(struct cr_store *s, const char *const *patients,
+                     size_t npatients, const char *const *types,
+                     size_t ntypes, cr_store_row_fn fn, void *ctx,
+                     struct cr_err *err)
+{
+    struct q q;
+    size_t i;
+    cr_rc rc;
+
+    if (npatients == 0 || ntypes == 0)
+        return CR_OK;
+    memset(&q, 0, sizeof q);
+    q.sql = cr_buf_make(65536);
+    qs(&q, "SELECT r.type,r.id,r.version,r.last_updated,r.seq,r.deleted,"
+           "r.patient,r.org,r.node,r.json FROM resources r WHERE r.patient "
+           "IN (");
+    for (i = 0; i < npatients; i++) {
+        if (i)
+            qs(&q, ",");
+        bt(&q, patients[i]);
+    }
+    qs(&q, ") AND r.type IN (");
+    for (i = 0; i < ntypes; i++) {
+        if (i)
+            qs(&q, ",");
+        bt(&q, types[i]);
+    }
+    qs(&q, ") AND r.deleted=0");
+    rc = stream(s, &q, fn, ctx, 0, NULL, err);
     q_free(&q);
     return rc;
 }

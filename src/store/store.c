@@ -5,6 +5,8 @@
  * and core/. */
 #include "store/storeInt.h"
 
+#include <stdatomic.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -307,8 +309,32 @@ cr_store_close(struct cr_store *s)
     pthread_mutex_destroy(&s->wlock);
     pthread_cond_destroy(&s->wcond);
     pthread_cond_destroy(&s->dcond);
+    free(s->touched);
     free(s->path);
     free(s);
+}
+
+uint32_t
+cr_store_gen_slot(const char *patient, const char *type)
+{
+    const char *parts[2];
+
+    if (patient && patient[0]) {
+        parts[0] = "p";
+        parts[1] = patient;
+    } else {
+        parts[0] = "t";
+        parts[1] = type ? type : "";
+    }
+    return (uint32_t)((uint64_t)cr_store_hash(parts, 2) % CR_STORE_GEN_SLOTS);
+}
+
+uint64_t
+cr_store_generation(struct cr_store *s, const char *patient,
+                    const char *type)
+{
+    return atomic_load_explicit(&s->gens[cr_store_gen_slot(patient, type)],
+                                memory_order_acquire);
 }
 
 const char *

@@ -82,6 +82,21 @@ cr_store_open(const char *dir, const struct cr_store_opts *opts,
 void
 cr_store_close(struct cr_store *s);
 
+/* Generations, for caches of what the store says about a patient or a
+ * kind of directory resource: cr_store_generation(s, patient, NULL)
+ * changes after every committed write of a resource in that patient's
+ * compartment, cr_store_generation(s, NULL, type) after every committed
+ * write of a resource of 'type' in no compartment. The change is visible
+ * before the writer is told its write is done. Slots are shared by
+ * hashing, so a generation may also change for no reason of its own
+ * (a cache miss, never a stale hit). Lock-free; thread-safe. */
+uint32_t
+cr_store_gen_slot(const char *patient, const char *type);
+
+uint64_t
+cr_store_generation(struct cr_store *s, const char *patient,
+                    const char *type);
+
 /* The node id the store was opened with. Lives as long as the store. */
 const char *
 cr_store_node_id(const struct cr_store *s);
@@ -236,21 +251,52 @@ typedef cr_rc (*cr_store_row_fn)(void *ctx, const char *type, const char *id,
 
 #define CR_STORE_CURSOR_MAX 1024
 
+/* Which rows a chained parameter or _has may rest on. A search for
+ * "Patient?_has:Condition:patient:code=X" answers which patients have such
+ * a Condition; if the caller may not see that Condition, the match itself
+ * would tell them. 'fn' is asked, for every row a chain or _has hop would
+ * use, whether it may be used; 'type', 'org' and 'patient' are the row's
+ * columns ("" when none), 'json' its stored bytes, all valid only during
+ * the call. It runs on the searching thread, inside the query: it may read
+ * the store (another connection) but must not write. */
+typedef bool (*cr_store_visible_fn)(void *ctx, const char *type,
+                                    const char *org, const char *patient,
+                                    const char *json, size_t len);
+
+struct cr_store_filter {
+    cr_store_visible_fn fn;
+    void *ctx;
+};
+
+/* The pointer type name the SQL function cr_visible() checks. */
+#define CR_STORE_FILTER_PTR "cr_store_filter"
+
 /* Run 'plan' (search/search.h): call 'fn' for at most plan->count
  * matching resources, in the plan's order, for the page plan->cursor
  * names (NULL: the first). out_next and out_prev get the cursors (URL-safe
  * text) of the pages after and before, or "" when there is none.
+ * 'hops' (NULL: every row) limits the rows chains and _has may rest on.
  * CR_EINVAL if the cursor is not one this store made. */
 cr_rc
 cr_store_search(struct cr_store *s, const struct cr_search_plan *plan,
-                cr_store_row_fn fn, void *ctx,
-                char out_next[CR_STORE_CURSOR_MAX],
+                const struct cr_store_filter *hops, cr_store_row_fn fn,
+                void *ctx, char out_next[CR_STORE_CURSOR_MAX],
                 char out_prev[CR_STORE_CURSOR_MAX], struct cr_err *err);
 
-/* How many resources 'plan' matches in all. */
+/* How many resources 'plan' matches in all ('hops' as above). */
 cr_rc
 cr_store_search_count(struct cr_store *s, const struct cr_search_plan *plan,
-                      int64_t *out, struct cr_err *err);
+                      const struct cr_store_filter *hops, int64_t *out,
+                      struct cr_err *err);
+
+/* Every current resource of one of 'types' whose compartment patient (the
+ * row's patient column) is one of 'patients', in no particular order. For
+ * gathering facts about a patient (their encounters, consents...). */
+cr_rc
+cr_store_compartment(struct cr_store *s, const char *const *patients,
+                     size_t npatients, const char *const *types,
+                     size_t ntypes, cr_store_row_fn fn, void *ctx,
+                     struct cr_err *err);
 
 /* The resources 'inc' brings in for the resources of type 'type' whose
  * ids are in the JSON array text 'ids_json' (["a","b"]): what they refer

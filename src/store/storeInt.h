@@ -8,6 +8,7 @@
 #include "fhir/search.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sqlite3.h>
 
 enum {
@@ -48,6 +49,8 @@ struct job {
     struct job *next;
 };
 
+#define CR_STORE_GEN_SLOTS 4096
+
 struct cr_store {
     char *path;
     char node_id[33];
@@ -75,7 +78,17 @@ struct cr_store {
     int wal_frames;             /* frames in the WAL after the last commit */
     bool is_ckpt_stopping;
     bool has_checkpointer;
+    /* generations (cr_store_generation): slots bumped after each commit
+     * for what its puts touched; 'touched' collects the slots on the
+     * writer thread during a transaction */
+    _Atomic uint64_t gens[CR_STORE_GEN_SLOTS];
+    uint32_t *touched;
+    size_t ntouched, cap_touched;
 };
+
+/* Note that a put touched slot 'slot' (writer thread). */
+void
+cr_store_gen_touch(struct cr_store *s, uint32_t slot);
 
 struct cr_store_txn {
     struct cr_store *store;

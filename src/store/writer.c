@@ -9,6 +9,8 @@
  * pthreads and core/. */
 #include "store/storeInt.h"
 
+#include <stdatomic.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +23,41 @@
  * checked before they get here), so undoing the batch and running the
  * others again is the cheaper path. Job functions are written to be run
  * again: they compute everything from the store's current state. */
+/* After a commit (or a rollback: an extra bump only costs a cache miss),
+ * before any caller is told: move on every generation the transaction's
+ * puts touched, so a cache checked after the answer never serves what
+ * the write replaced. */
+static void
+bump_generations(struct cr_store *s)
+{
+    size_t i;
+
+    for (i = 0; i < s->ntouched; i++)
+        atomic_fetch_add_explicit(&s->gens[s->touched[i]], 1,
+                                  memory_order_release);
+    s->ntouched = 0;
+}
+
+void
+cr_store_gen_touch(struct cr_store *s, uint32_t slot)
+{
+    if (s->ntouched == s->cap_touched) {
+        size_t cap = s->cap_touched ? s->cap_touched * 2 : 256;
+        uint32_t *n = realloc(s->touched, cap * sizeof *n);
+        if (n == NULL) {
+            /* Cannot remember it: move every generation on instead. */
+            size_t i;
+            for (i = 0; i < CR_STORE_GEN_SLOTS; i++)
+                atomic_fetch_add_explicit(&s->gens[i], 1,
+                                          memory_order_release);
+            return;
+        }
+        s->touched = n;
+        s->cap_touched = cap;
+    }
+    s->touched[s->ntouched++] = slot;
+}
+
 static bool
 run_once(struct cr_store *s, struct job *batch)
 {
@@ -53,6 +90,7 @@ run_once(struct cr_store *s, struct job *batch)
         sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
         s->next_seq = seq_at_start;
     }
+    bump_generations(s);
     return true;
 }
 
@@ -285,6 +323,9 @@ cr_store_txn_put(struct cr_store_txn *txn, const struct cr_store_put *put,
         sqlite3_bind_text(st, 2, put->id, -1, SQLITE_STATIC);
         if (sqlite3_step(st) != SQLITE_DONE)
             return cr_store_sqlerr(txn->c, "keeping the old version", err);
+        if (cur.patient[0] && (put->patient == NULL ||
+                               strcmp(cur.patient, put->patient) != 0))
+            cr_store_gen_touch(s, cr_store_gen_slot(cur.patient, NULL));
     } else if (rc == CR_ENOTFOUND) {
         if (put->version != 1)
             return cr_err_set(err, CR_ECONFLICT, "conflict", NULL,
@@ -293,6 +334,7 @@ cr_store_txn_put(struct cr_store_txn *txn, const struct cr_store_put *put,
         return rc;
     }
 
+    cr_store_gen_touch(s, cr_store_gen_slot(put->patient, put->type));
     st = cr_store_stmt(txn->c, ST_PUT_RES, err);
     if (st == NULL)
         return CR_EIO;

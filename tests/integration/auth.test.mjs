@@ -17,7 +17,12 @@ let good;
 before(async () => {
   node = await startNode();
   good = node.token();
-  const r = await fhir(node, 'PUT', 'Patient/auth-1', { body: sampleResource('Patient', { id: 'auth-1' }) });
+  // registered with RR8, so RR8's clinicians have a relationship
+  const r = await fhir(node, 'PUT', 'Patient/auth-1', {
+    body: sampleResource('Patient', {
+      id: 'auth-1', generalPractitioner: [{ identifier: { system: 'https://fhir.nhs.uk/Id/ods-organization-code', value: 'RR8' } }],
+    }),
+  });
   assert.equal(r.status, 201, r.text);
 });
 after(async () => { await node?.close(); });
@@ -55,16 +60,16 @@ async function assertRefused(authorization, label) {
 }
 
 test('a valid token from `carerecord token` works, and names the principal in the log', async () => {
-  const t = mintToken(node.dataDir, { sub: 'dr-who', name: 'Dr Who', org: 'RAL', role: 'R8000' });
+  const t = mintToken(node.dataDir, { sub: 'dr-who', name: 'Dr Who', org: 'RR8', role: 'R8000', purpose: 'direct-care' });
   const { header: h, payload } = decodeJwt(t);
   assert.equal(h.alg, 'EdDSA');
   assert.equal(payload.sub, 'dr-who');
-  assert.equal(payload.org, 'RAL');
+  assert.equal(payload.org, 'RR8');
   assert.equal(payload.purpose, 'direct-care');
   assert.ok(payload.exp > payload.iat);
   const r = await fhir(node, 'GET', 'Patient/auth-1', { token: t });
   assert.equal(r.status, 200, r.text);
-  const c = await fhir(node, 'POST', 'Observation', { token: t, body: sampleResource('Observation') });
+  const c = await fhir(node, 'POST', 'Observation', { token: t, body: sampleResource('Observation', { subject: { reference: 'Patient/auth-1' } }) });
   assert.equal(c.status, 201, c.text);
   await sleep(50);
   const line = node.logRecords().find((l) => l.method === 'POST' && l.path === '/fhir/Observation' && l.status === 201);

@@ -12,10 +12,30 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import {
-  startNode, fhir, runBin, tempDir, withoutServerMeta, entryRefs, walkPages, NHS_SYSTEM,
+  startNode, fhir, runBin, tempDir, mintToken, withoutServerMeta, entryRefs, walkPages, NHS_SYSTEM,
 } from './lib.mjs';
 
 const PUBLISHER = 'https://carerecord.example/publisher';
+const SENSITIVE = ['52637005', '63487001', '58533008', '407374003', '93461009',
+  '105629000', '15628003', '76272004', '386639001', '714812005'];
+
+const publisherOf = (res) => res.meta?.tag?.find((t) => t.system === PUBLISHER)?.code;
+
+// What a search finds for the source system of each publishing
+// organisation, together: under the access policy a system sees only
+// what its own organisation published, so the union is everything.
+async function asPublishers(node, orgs, first) {
+  const got = new Map();
+  for (const org of orgs) {
+    const headers = { authorization: `Bearer ${mintToken(node.dataDir, { org, sub: `sys-${org}` })}` };
+    for (const page of await walkPages(node, first, { headers })) {
+      for (const e of page.entry || []) {
+        if (e.resource.resourceType !== 'OperationOutcome') got.set(`${e.resource.resourceType}/${e.resource.id}`, e.resource);
+      }
+    }
+  }
+  return got;
+}
 const SUMMARY = /^imported (\d+) resources from (\d+) file\(s\) in [\d.]+ s \(\d+ resources\/s\); (\d+) bad line\(s\) skipped$/m;
 
 let work;        // temporary directory
@@ -53,12 +73,12 @@ test('a synthetic node imports whole: every resource stored with its id and byte
   assert.equal(Number(m[3]), 0);
   assert.equal(r.stderr.trim(), '', '-q: nothing on stderr when all is well');
 
-  const node = await startNode({ dataDir });
+  const node = await startNode({ dataDir, claims: { org: 'RKE' } });
   try {
     // every resource, by type: the same content plus server meta, version 1
+    const orgs = [...new Set(all.map(publisherOf))];
     for (const [type, list] of Object.entries(nel)) {
-      const pages = await walkPages(node, `${type}?_count=1000`);
-      const got = new Map(pages.flatMap((p) => (p.entry || []).map((e) => [e.resource.id, e.resource])));
+      const got = new Map([...(await asPublishers(node, orgs, `${type}?_count=1000`)).values()].map((r) => [r.id, r]));
       assert.equal(got.size, list.length, `${type}: ${got.size} stored, ${list.length} in the file`);
       for (const res of list) {
         const g = got.get(res.id);
@@ -67,24 +87,31 @@ test('a synthetic node imports whole: every resource stored with its id and byte
         assert.deepEqual(withoutServerMeta(g), res, `${type}/${res.id} as in the file`);
       }
     }
-    // indexes: identifier, reference, chain, publisher tag, _revinclude
-    const pat = nel.Patient[0];
+    // indexes: identifier, reference, chain, publisher tag, _revinclude,
+    // read as a clinician of the patient's GP practice (a patient with no
+    // objection and no legally sensitive items, so nothing is withheld)
+    const mentioning = (p) => all.filter((x) => x.resourceType !== 'Patient' && JSON.stringify(x).includes(`"Patient/${p.id}"`));
+    const pat = nel.Patient.find((p) => p.generalPractitioner && !mentioning(p).some((x) => x.resourceType === 'Consent'
+      || SENSITIVE.some((c) => JSON.stringify(x).includes(`"${c}"`))));
+    assert.ok(pat, 'a patient with nothing withheld');
+    const gp = pat.generalPractitioner[0].reference.split('/')[1];
+    const token = mintToken(node.dataDir, { sub: 'gp-1', org: gp, role: 'R8000', purpose: 'direct-care' });
     const nhs = pat.identifier.find((i) => i.system === NHS_SYSTEM).value;
-    let s = await fhir(node, 'GET', `Patient?identifier=${NHS_SYSTEM}|${nhs}`);
+    let s = await fhir(node, 'GET', `Patient?identifier=${NHS_SYSTEM}|${nhs}`, { token });
     assert.deepEqual(entryRefs(s.json), [`Patient/${pat.id}`]);
     const encs = nel.Encounter.filter((e) => e.subject?.reference === `Patient/${pat.id}`).map((e) => e.id).sort();
-    s = await fhir(node, 'GET', `Encounter?subject=Patient/${pat.id}&_count=1000`);
+    s = await fhir(node, 'GET', `Encounter?subject=Patient/${pat.id}&_count=1000`, { token });
     assert.deepEqual(s.json.entry?.map((e) => e.resource.id).sort() ?? [], encs);
-    s = await fhir(node, 'GET', `Encounter?patient.identifier=${NHS_SYSTEM}|${nhs}&_count=1000`);
+    s = await fhir(node, 'GET', `Encounter?patient.identifier=${NHS_SYSTEM}|${nhs}&_count=1000`, { token });
     assert.deepEqual(s.json.entry?.map((e) => e.resource.id).sort() ?? [], encs);
-    const tag = pat.meta.tag.find((t) => t.system === PUBLISHER).code;
-    const tagged = nel.Patient.filter((p) => p.meta.tag.some((t) => t.system === PUBLISHER && t.code === tag)).map((p) => p.id).sort();
-    s = await fhir(node, 'GET', `Patient?_tag=${PUBLISHER}|${tag}&_count=1000`);
-    assert.deepEqual(s.json.entry.map((e) => e.resource.id).sort(), tagged);
-    s = await fhir(node, 'GET', `Patient?_id=${pat.id}&_revinclude=Encounter:subject`);
+    const tag = publisherOf(pat);
+    const tagged = nel.Patient.filter((p) => publisherOf(p) === tag).map((p) => p.id).sort();
+    const byTag = await asPublishers(node, [tag], `Patient?_tag=${PUBLISHER}|${tag}&_count=1000`);
+    assert.deepEqual([...byTag.values()].map((r) => r.id).sort(), tagged);
+    s = await fhir(node, 'GET', `Patient?_id=${pat.id}&_revinclude=Encounter:subject`, { token });
     assert.deepEqual(entryRefs(s.json, 'include').map((x) => x.split('/')[1]).sort(), encs);
     // the compartment: $everything holds every resource of the file that names the patient
-    const ev = await fhir(node, 'GET', `Patient/${pat.id}/$everything`);
+    const ev = await fhir(node, 'GET', `Patient/${pat.id}/$everything`, { token });
     assert.equal(ev.status, 200);
     const evRefs = new Set(entryRefs(ev.json, null));
     const mentions = all.filter((x) => x.resourceType !== 'Patient' && JSON.stringify(x).includes(`"Patient/${pat.id}"`)
@@ -127,7 +154,7 @@ test('bad lines: reported as FILE:LINE: reason, skipped, exit status 1; the good
   assert.equal(Number(m[1]), 3);
   assert.equal(Number(m[3]), bad.length);
 
-  const node = await startNode({ dataDir });
+  const node = await startNode({ dataDir, claims: { org: 'RKE' } });
   try {
     for (const ok of ['Patient/imp-ok-1', 'Observation/imp-ok-2', 'Patient/imp-ok-4']) {
       assert.equal((await fhir(node, 'GET', ok)).status, 200, ok);
@@ -154,7 +181,7 @@ test('--org names the publisher of every resource', async () => {
   const r = runImport(dataDir, [file], ['--org', 'RKE', '-q']);
   assert.equal(r.status, 0, r.stderr);
   assert.equal(Number(SUMMARY.exec(r.stdout)?.[1]), 2, r.stdout);
-  const node = await startNode({ dataDir });
+  const node = await startNode({ dataDir, claims: { org: 'RKE' } });
   try {
     const s = await fhir(node, 'GET', 'Patient?_sort=_id');
     assert.deepEqual(entryRefs(s.json), ['Patient/org-1', 'Patient/org-2']);
@@ -175,10 +202,12 @@ test('gzip files import like plain ones; several files in one run', async () => 
   assert.equal(Number(m[2]), 2);
   const node = await startNode({ dataDir });
   try {
-    const s = await fhir(node, 'GET', 'Patient?_count=1000');
-    assert.deepEqual(s.json.entry.map((e) => e.resource.id).sort(), nel.Patient.map((p) => p.id).sort());
+    const orgs = [...new Set(nel.Patient.map(publisherOf))];
+    const got = await asPublishers(node, orgs, 'Patient?_count=1000');
+    assert.deepEqual([...got.values()].map((r) => r.id).sort(), nel.Patient.map((p) => p.id).sort());
     const p = nel.Patient[3];
-    assert.deepEqual(withoutServerMeta((await fhir(node, 'GET', `Patient/${p.id}`)).json), p);
+    const token = mintToken(node.dataDir, { org: publisherOf(p), sub: 'sys' });
+    assert.deepEqual(withoutServerMeta((await fhir(node, 'GET', `Patient/${p.id}`, { token })).json), p);
   } finally {
     await node.close();
   }
@@ -200,7 +229,7 @@ test('importing again updates: version 2, the new content indexed, the old not',
   fs.writeFileSync(file, `${JSON.stringify({ resourceType: 'Patient', id: 'again', ...tag, name: [{ family: 'After' }] })}\n`);
   const r = runImport(dataDir, [file], ['-q']);
   assert.equal(r.status, 0, r.stderr);
-  const node = await startNode({ dataDir });
+  const node = await startNode({ dataDir, claims: { org: 'RKE' } });
   try {
     const p = (await fhir(node, 'GET', 'Patient/again')).json;
     assert.equal(p.meta.versionId, '2');
@@ -233,7 +262,7 @@ test('the same id twice in one import: the later line wins, whatever the worker 
     const dataDir = path.join(work, `data-dup-${workers}`);
     const r = runImport(dataDir, [file], ['-q', '--workers', String(workers)]);
     assert.equal(r.status, 0, r.stderr);
-    const node = await startNode({ dataDir });
+    const node = await startNode({ dataDir, claims: { org: 'RKE' } });
     try {
       const p = (await fhir(node, 'GET', 'Patient/dup')).json;
       assert.equal(p.name[0].family, 'Last', `--workers ${workers}: the later line is the current version`);

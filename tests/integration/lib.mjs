@@ -38,13 +38,17 @@ export const SUPPORTED_TYPES = [
 
 export const NHS_SYSTEM = 'https://fhir.nhs.uk/Id/nhs-number';
 
-// The clinician a test acts as unless it says otherwise.
+// Who a test acts as unless it says otherwise: the source system of one
+// organisation, which writes that organisation's data and reads back what
+// it published (the access policy lets it see nothing else). Tests of
+// clinicians, patients and privacy officers say so (tests/integration/
+// access*.test.mjs).
 export const DEFAULT_CLAIMS = {
-  sub: 'itest-clinician',
-  name: 'Dr Integration Test',
+  sub: 'itest-system',
+  name: 'Integration Test EPR',
   org: 'RR8',
   role: 'R8000',
-  purpose: 'direct-care',
+  purpose: 'system',
 };
 
 // ---- cleanup ---------------------------------------------------------------
@@ -143,7 +147,10 @@ const LISTEN_RE = /listening on http:\/\/127\.0\.0\.1:(\d+)/;
 //   dataDir  reuse this data directory (default: a fresh temporary one,
 //            which the server itself creates)
 // Returns a node handle; see the fields below.
-export async function startNode({ config, args = [], dataDir } = {}) {
+//   claims   the claims of the node's default token (node.token()), over
+//            DEFAULT_CLAIMS: e.g. { org: 'RKE' } to act as that
+//            organisation's system
+export async function startNode({ config, args = [], dataDir, claims: nodeClaims = {} } = {}) {
   const root = tempDir();
   const node = {
     root,
@@ -174,7 +181,7 @@ export async function startNode({ config, args = [], dataDir } = {}) {
   });
   node.token = (claims = {}, opts = {}) => {
     if (Object.keys(claims).length === 0 && Object.keys(opts).length === 0) {
-      if (!node._defaultToken) node._defaultToken = mintToken(node.dataDir);
+      if (!node._defaultToken) node._defaultToken = mintToken(node.dataDir, nodeClaims);
       return node._defaultToken;
     }
     return mintToken(node.dataDir, claims, opts);

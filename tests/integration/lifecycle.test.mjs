@@ -223,7 +223,7 @@ test('request log lines: one per request, with every field', async () => {
     if (o.token === null) {
       assert.equal(l.principal, '', 'no principal without a token');
     } else {
-      assert.match(l.principal, /itest-clinician/, 'the token subject');
+      assert.match(l.principal, /itest-system/, 'the token subject');
     }
   });
   assert.equal(new Set(ids).size, ids.length, 'request ids are unique');

@@ -1,0 +1,687 @@
+/* facts.c: what the store says that the access policy needs to know.
+ *
+ * The policy (access/policy.h) decides over facts and never reads the
+ * store; this file reads them: about a patient (their NHS number, linked
+ * records, registered GP practice, care relationships, objection,
+ * restriction, surname and postcode), about the user (their own surname
+ * and postcode, for the same-surname and same-address alerts) and about
+ * one stored resource (sensitive codes, not-for-patient label,
+ * discharge-summary type). docs/internals/policy.md ("Facts the API
+ * gathers") says which data gives which fact.
+ *
+ * Patient and user facts are cached per node, keyed by patient id (or
+ * user id), and checked against the store's generations
+ * (cr_store_generation): any committed write in the patient's compartment
+ * or to Organization or Practitioner data makes the entry stale, and
+ * entries also expire after FACTS_TTL_MS (so a newly linked record is
+ * seen within that time). Item facts are read from the resource's bytes:
+ * one fast scan for the few codes that matter, and a parse only when one
+ * is there. Depends on access/, store/, fhir/, core/, jansson. */
+#include "api/apiInt.h"
+
+#include "core/clock.h"
+#include "fhir/fhir.h"
+#include "fhir/search.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ODS_SYSTEM "https://fhir.nhs.uk/Id/ods-organization-code"
+#define SDS_USER_SYSTEM "https://fhir.nhs.uk/Id/sds-user-id"
+#define CONSENT_SCOPE "http://terminology.hl7.org/CodeSystem/consentscope"
+#define ACT_REASON "http://terminology.hl7.org/CodeSystem/v3-ActReason"
+
+#define FACTS_TTL_MS 60000
+#define CACHE_SLOTS 8192          /* patients; a power of two */
+#define USER_SLOTS 1024           /* users; a power of two */
+
+/* ---- codes worth a closer look (item facts) ---- */
+
+static int
+cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool
+codes_has(const struct cr_api_facts_cache *fc, const char *s, size_t n)
+{
+    size_t lo = 0, hi = fc->ncodes;
+
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = strncmp(fc->codes[mid], s, n);
+        if (c == 0 && fc->codes[mid][n] != '\0')
+            c = 1;
+        if (c == 0)
+            return true;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return false;
+}
+
+/* ---- the caches ---- */
+
+struct patient_slot {
+    bool is_used;
+    char id[65];
+    uint64_t gen;                 /* compartment generation when gathered */
+    uint64_t dir_gen;             /* Organization generation */
+    int64_t at_ms;
+    struct cr_api_facts f;
+};
+
+struct user_slot {
+    bool is_used;
+    char sub[128];
+    uint64_t gen;                 /* Practitioner generation */
+    int64_t at_ms;
+    char surname[128];
+    char postcode[32];
+};
+
+cr_rc
+cr_api_facts_init(struct cr_api *api, struct cr_err *err)
+{
+    struct cr_api_facts_cache *fc = &api->facts;
+    const char *const *sys, *const *codes;
+    size_t n, i, k;
+
+    fc->patients = calloc(CACHE_SLOTS, sizeof *fc->patients);
+    fc->users = calloc(USER_SLOTS, sizeof *fc->users);
+    if (fc->patients == NULL || fc->users == NULL)
+        goto oom;
+    pthread_mutex_init(&fc->lock, NULL);
+    fc->has_lock = true;
+    /* sensitive codes, discharge-summary codes and NOPAT, sorted, once */
+    n = cr_policy_sensitive_codes(api->policy, &sys, &codes);
+    fc->codes = calloc(n + cr_policy_discharge_codes(api->policy, &sys,
+                                                     &codes) + 1,
+                       sizeof *fc->codes);
+    if (fc->codes == NULL)
+        goto oom;
+    n = cr_policy_sensitive_codes(api->policy, &sys, &codes);
+    for (i = 0; i < n; i++)
+        fc->codes[fc->ncodes++] = codes[i];
+    n = cr_policy_discharge_codes(api->policy, &sys, &codes);
+    for (i = 0; i < n; i++)
+        fc->codes[fc->ncodes++] = codes[i];
+    fc->codes[fc->ncodes++] = "NOPAT";
+    qsort(fc->codes, fc->ncodes, sizeof *fc->codes, cmp_str);
+    for (i = k = 0; i < fc->ncodes; i++)
+        if (k == 0 || strcmp(fc->codes[k - 1], fc->codes[i]) != 0)
+            fc->codes[k++] = fc->codes[i];
+    fc->ncodes = k;
+    return CR_OK;
+oom:
+    cr_api_facts_free(api);
+    return cr_err_set(err, CR_ENOMEM, "exception", NULL, "out of memory");
+}
+
+void
+cr_api_facts_free(struct cr_api *api)
+{
+    struct cr_api_facts_cache *fc = &api->facts;
+
+    if (fc->has_lock)
+        pthread_mutex_destroy(&fc->lock);
+    free(fc->patients);
+    free(fc->users);
+    free(fc->codes);
+    memset(fc, 0, sizeof *fc);
+}
+
+/* ---- small JSON helpers ---- */
+
+static const char *
+str_of(json_t *obj, const char *key)
+{
+    json_t *v = json_object_get(obj, key);
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+static bool
+is(const char *a, const char *b)
+{
+    return a && b && strcmp(a, b) == 0;
+}
+
+static void
+copy(char *dst, size_t size, const char *src)
+{
+    snprintf(dst, size, "%s", src ? src : "");
+}
+
+/* The end of a FHIR date or dateTime (the last ms it covers), or 0. */
+static int64_t
+date_end(const char *s)
+{
+    int64_t lo, hi;
+
+    if (s == NULL || cr_fhir_parse_date_range(s, strlen(s), &lo, &hi) != 0)
+        return 0;
+    return hi;
+}
+
+/* ---- organisations: reference -> ODS code ---- */
+
+/* The ODS code a Reference names: its identifier when it carries one, else
+ * the ODS identifier of the Organization it points to; an Organization on
+ * no record whose id looks like an ODS code stands for that code. "" when
+ * none. */
+static void
+ref_ods(struct cr_api *api, json_t *ref, char out[32])
+{
+    json_t *ident = json_object_get(ref, "identifier");
+    const char *r = str_of(ref, "reference");
+    struct cr_buf b = cr_buf_make(1 << 20);
+    struct cr_err err;
+    json_t *org = NULL, *ids, *id;
+    size_t i;
+
+    out[0] = '\0';
+    if (is(str_of(ident, "system"), ODS_SYSTEM) && str_of(ident, "value")) {
+        copy(out, 32, str_of(ident, "value"));
+        return;
+    }
+    if (r == NULL || strncmp(r, "Organization/", 13) != 0 || !r[13])
+        return;
+    r += 13;
+    cr_err_clear(&err);
+    if (cr_store_read(api->store, "Organization", r, &b, NULL, &err) ==
+        CR_OK)
+        org = json_loadb(b.ptr, b.len, 0, NULL);
+    cr_buf_free(&b);
+    if (org == NULL) {
+        if (cr_principal_org_valid(r))
+            copy(out, 32, r);
+        return;
+    }
+    ids = json_object_get(org, "identifier");
+    json_array_foreach(ids, i, id)
+        if (is(str_of(id, "system"), ODS_SYSTEM) && str_of(id, "value")) {
+            copy(out, 32, str_of(id, "value"));
+            break;
+        }
+    json_decref(org);
+}
+
+/* ---- patient facts ---- */
+
+static void
+add_rel(struct cr_api_facts *f, const char *org,
+        enum cr_policy_rel_kind kind, int64_t end_ms)
+{
+    struct cr_api_rel *r;
+    size_t i;
+
+    if (org == NULL || org[0] == '\0')
+        return;
+    /* one entry per organisation and kind, ending at the latest end */
+    for (i = 0; i < f->nrels; i++) {
+        r = &f->rels[i];
+        if (r->kind == kind && strcmp(r->org, org) == 0) {
+            if (end_ms > r->end_ms)
+                r->end_ms = end_ms;
+            return;
+        }
+    }
+    if (f->nrels == CR_API_MAX_RELS)
+        return;
+    r = &f->rels[f->nrels++];
+    copy(r->org, sizeof r->org, org);
+    r->kind = kind;
+    r->end_ms = end_ms;
+}
+
+static void
+add_rel_ref(struct cr_api *api, struct cr_api_facts *f, json_t *ref,
+            enum cr_policy_rel_kind kind, int64_t end_ms)
+{
+    char ods[32];
+
+    if (!json_is_object(ref))
+        return;
+    ref_ods(api, ref, ods);
+    add_rel(f, ods, kind, end_ms);
+}
+
+struct gather {
+    struct cr_api *api;
+    struct cr_api_facts *f;
+    int64_t now_ms;
+};
+
+/* One resource of the patient's compartment that may make a relationship
+ * or an objection. */
+static cr_rc
+gather_row(void *ctx, const char *type, const char *id,
+           const struct cr_store_meta *meta, const char *json, size_t len)
+{
+    struct gather *g = ctx;
+    struct cr_api_facts *f = g->f;
+    json_t *root = json_loadb(json, len, 0, NULL), *v;
+    const char *status;
+    int64_t end = CR_POLICY_OPEN;
+    enum cr_policy_rel_kind kind;
+    size_t i;
+
+    (void)id;
+    if (root == NULL)
+        return CR_OK;
+    status = str_of(root, "status");
+    if (strcmp(type, "Encounter") == 0) {
+        kind = CR_POLICY_REL_ENCOUNTER;
+        if (is(status, "cancelled") || is(status, "entered-in-error"))
+            goto out;
+        if (is(status, "finished")) {
+            end = date_end(str_of(json_object_get(root, "period"), "end"));
+            if (end == 0)
+                end = meta->last_updated_ms;
+        }
+        add_rel_ref(g->api, f, json_object_get(root, "serviceProvider"),
+                    kind, end);
+    } else if (strcmp(type, "EpisodeOfCare") == 0) {
+        kind = CR_POLICY_REL_EPISODE;
+        if (is(status, "cancelled") || is(status, "entered-in-error"))
+            goto out;
+        if (is(status, "finished")) {
+            end = date_end(str_of(json_object_get(root, "period"), "end"));
+            if (end == 0)
+                end = meta->last_updated_ms;
+        }
+        add_rel_ref(g->api, f, json_object_get(root, "managingOrganization"),
+                    kind, end);
+    } else if (strcmp(type, "ServiceRequest") == 0) {
+        kind = CR_POLICY_REL_REFERRAL;
+        if (!(is(status, "draft") || is(status, "active") ||
+              is(status, "on-hold"))) {
+            if (!is(status, "completed") && !is(status, "revoked"))
+                goto out;
+            end = date_end(str_of(root, "occurrenceDateTime"));
+            if (end == 0)
+                end = date_end(str_of(root, "authoredOn"));
+            if (end == 0)
+                end = meta->last_updated_ms;
+        }
+        add_rel_ref(g->api, f, json_object_get(root, "requester"), kind,
+                    end);
+        json_array_foreach(json_object_get(root, "performer"), i, v)
+            add_rel_ref(g->api, f, v, kind, end);
+    } else if (strcmp(type, "Appointment") == 0) {
+        kind = CR_POLICY_REL_APPOINTMENT;
+        if (is(status, "cancelled") || is(status, "noshow") ||
+            is(status, "entered-in-error"))
+            goto out;
+        if (is(status, "fulfilled")) {
+            end = date_end(str_of(root, "end"));
+            if (end == 0)
+                end = date_end(str_of(root, "start"));
+            if (end == 0)
+                end = meta->last_updated_ms;
+        }
+        json_array_foreach(json_object_get(root, "participant"), i, v)
+            add_rel_ref(g->api, f, json_object_get(v, "actor"), kind, end);
+    } else if (strcmp(type, "Consent") == 0) {
+        json_t *prov = json_object_get(root, "provision"), *c;
+        bool is_privacy = false, is_treat = false;
+        if (!is(status, "active") || !is(str_of(prov, "type"), "deny"))
+            goto out;
+        json_array_foreach(json_object_get(json_object_get(root, "scope"),
+                                           "coding"), i, c)
+            if (is(str_of(c, "system"), CONSENT_SCOPE) &&
+                is(str_of(c, "code"), "patient-privacy"))
+                is_privacy = true;
+        json_array_foreach(json_object_get(prov, "purpose"), i, c)
+            if (is(str_of(c, "system"), ACT_REASON) &&
+                is(str_of(c, "code"), "TREAT"))
+                is_treat = true;
+        if (is_privacy && is_treat) {
+            f->has_objection = true;
+            copy(f->objection_org, sizeof f->objection_org, meta->org);
+        }
+        goto out;
+    } else {
+        goto out;
+    }
+    /* whoever recorded it was caring for the patient */
+    add_rel(f, meta->org, kind, end);
+out:
+    json_decref(root);
+    return CR_OK;
+}
+
+/* The facts the Patient resource itself gives. */
+static void
+patient_own_facts(struct cr_api *api, struct cr_api_facts *f, json_t *pat)
+{
+    json_t *v, *c, *name = NULL, *addr = NULL;
+    size_t i;
+
+    json_array_foreach(json_object_get(pat, "identifier"), i, v)
+        if (is(str_of(v, "system"), CR_FHIR_NHS_NUMBER_SYSTEM) &&
+            f->nhs_number[0] == '\0')
+            copy(f->nhs_number, sizeof f->nhs_number, str_of(v, "value"));
+    json_array_foreach(json_object_get(pat, "generalPractitioner"), i, v) {
+        char ods[32];
+        if (f->ngp == CR_API_MAX_GP)
+            break;
+        ref_ods(api, v, ods);
+        if (ods[0])
+            copy(f->gp[f->ngp++], sizeof f->gp[0], ods);
+    }
+    json_array_foreach(json_object_get(json_object_get(pat, "meta"),
+                                       "security"), i, c) {
+        unsigned l = cr_policy_security_label(str_of(c, "system"),
+                                              str_of(c, "code"));
+        if (l & CR_POLICY_LABEL_RESTRICTED)
+            f->is_restricted = true;
+        if (l & CR_POLICY_LABEL_FLAGGED)
+            f->is_flagged = true;
+    }
+    json_array_foreach(json_object_get(pat, "name"), i, v)
+        if (name == NULL || is(str_of(v, "use"), "official"))
+            if (name == NULL || !is(str_of(name, "use"), "official"))
+                name = v;
+    copy(f->surname, sizeof f->surname, str_of(name, "family"));
+    json_array_foreach(json_object_get(pat, "address"), i, v)
+        if (addr == NULL || is(str_of(v, "use"), "home"))
+            if (addr == NULL || !is(str_of(addr, "use"), "home"))
+                addr = v;
+    copy(f->postcode, sizeof f->postcode, str_of(addr, "postalCode"));
+}
+
+/* Read every fact about patient 'id' from the store. */
+static cr_rc
+gather_patient(struct cr_api *api, const char *id, struct cr_api_facts *f,
+               struct cr_err *err)
+{
+    static const char *const types[] = {
+        "Encounter", "EpisodeOfCare", "ServiceRequest", "Appointment",
+        "Consent",
+    };
+    struct cr_buf b = cr_buf_make(0);
+    struct gather g = { api, f, cr_clock_now_ms() };
+    const char *ids[CR_POLICY_MAX_IDS];
+    json_t *pat = NULL;
+    cr_rc rc;
+    size_t i;
+
+    memset(f, 0, sizeof *f);
+    copy(f->ids[0], sizeof f->ids[0], id);
+    f->nids = 1;
+    rc = cr_store_read(api->store, "Patient", id, &b, NULL, err);
+    if (rc == CR_OK)
+        pat = json_loadb(b.ptr, b.len, 0, NULL);
+    cr_buf_free(&b);
+    if (rc != CR_OK && rc != CR_ENOTFOUND && rc != CR_EGONE)
+        return rc;
+    if (pat) {
+        patient_own_facts(api, f, pat);
+        json_decref(pat);
+    }
+    /* other records of the same person on this node */
+    if (f->nhs_number[0]) {
+        char found[CR_POLICY_MAX_IDS][65];
+        size_t n = 0;
+        rc = cr_store_find_token(api->store, "Patient", "identifier",
+                                 CR_FHIR_NHS_NUMBER_SYSTEM, f->nhs_number,
+                                 found, CR_POLICY_MAX_IDS, &n, err);
+        if (rc != CR_OK)
+            return rc;
+        for (i = 0; i < n && f->nids < CR_POLICY_MAX_IDS; i++)
+            if (strcmp(found[i], id) != 0)
+                copy(f->ids[f->nids++], sizeof f->ids[0], found[i]);
+    }
+    for (i = 0; i < f->nids; i++)
+        ids[i] = f->ids[i];
+    return cr_store_compartment(api->store, ids, f->nids, types,
+                                sizeof types / sizeof types[0], gather_row,
+                                &g, err);
+}
+
+void
+cr_api_facts_view(const struct cr_api_facts *f, struct cr_policy_patient *p,
+                  const char **ids, const char **gps,
+                  struct cr_policy_rel *rels)
+{
+    size_t i;
+
+    memset(p, 0, sizeof *p);
+    for (i = 0; i < f->nids; i++)
+        ids[i] = f->ids[i];
+    for (i = 0; i < f->ngp; i++)
+        gps[i] = f->gp[i];
+    for (i = 0; i < f->nrels; i++) {
+        rels[i].org = f->rels[i].org;
+        rels[i].kind = f->rels[i].kind;
+        rels[i].end_ms = f->rels[i].end_ms;
+    }
+    p->ids = ids;
+    p->n_ids = f->nids;
+    p->nhs_number = f->nhs_number[0] ? f->nhs_number : NULL;
+    p->gp_orgs = gps;
+    p->n_gp_orgs = f->ngp;
+    p->rels = rels;
+    p->n_rels = f->nrels;
+    p->has_objection = f->has_objection;
+    p->objection_org = f->objection_org;
+    p->is_restricted = f->is_restricted;
+    p->is_flagged = f->is_flagged;
+    p->surname = f->surname[0] ? f->surname : NULL;
+    p->postcode = f->postcode[0] ? f->postcode : NULL;
+}
+
+/* Is the cached entry still what the store says? */
+static bool
+fresh(struct cr_api *api, const struct patient_slot *s, int64_t now)
+{
+    size_t i;
+    uint64_t g = 0;
+
+    if (now - s->at_ms > FACTS_TTL_MS || now < s->at_ms)
+        return false;
+    for (i = 0; i < s->f.nids; i++)
+        g += cr_store_generation(api->store, s->f.ids[i], NULL);
+    return g == s->gen &&
+           cr_store_generation(api->store, NULL, "Organization") ==
+               s->dir_gen;
+}
+
+cr_rc
+cr_api_patient_facts(struct cr_api *api, const char *id,
+                     struct cr_api_facts *out, struct cr_err *err)
+{
+    struct cr_api_facts_cache *fc = &api->facts;
+    struct patient_slot *s;
+    uint64_t gen, dir_gen;
+    int64_t now = cr_clock_now_ms();
+    size_t slot, i;
+    cr_rc rc;
+
+    if (strlen(id) >= sizeof s->id)
+        return cr_err_set(err, CR_EINVAL, "value", NULL, "id too long");
+    slot = cr_store_gen_slot(id, NULL) & (CACHE_SLOTS - 1);
+    s = &fc->patients[slot];
+    pthread_mutex_lock(&fc->lock);
+    if (s->is_used && strcmp(s->id, id) == 0 && fresh(api, s, now)) {
+        *out = s->f;
+        pthread_mutex_unlock(&fc->lock);
+        return CR_OK;
+    }
+    pthread_mutex_unlock(&fc->lock);
+    /* Generations first, then the reads: a write in between makes the
+     * entry stale at once rather than wrong for a while. */
+    dir_gen = cr_store_generation(api->store, NULL, "Organization");
+    gen = cr_store_generation(api->store, id, NULL);
+    rc = gather_patient(api, id, out, err);
+    if (rc != CR_OK)
+        return rc;
+    for (i = 1; i < out->nids; i++)
+        gen += cr_store_generation(api->store, out->ids[i], NULL);
+    pthread_mutex_lock(&fc->lock);
+    s->is_used = true;
+    copy(s->id, sizeof s->id, id);
+    s->gen = gen;
+    s->dir_gen = dir_gen;
+    s->at_ms = now;
+    s->f = *out;
+    pthread_mutex_unlock(&fc->lock);
+    return CR_OK;
+}
+
+/* ---- the user's own facts ---- */
+
+static void
+gather_user(struct cr_api *api, const char *sub, char surname[128],
+            char postcode[32])
+{
+    char found[1][65];
+    size_t n = 0, i;
+    struct cr_buf b = cr_buf_make(1 << 20);
+    struct cr_err err;
+    json_t *pr = NULL, *v, *name = NULL, *addr = NULL;
+
+    surname[0] = postcode[0] = '\0';
+    cr_err_clear(&err);
+    if (cr_store_find_token(api->store, "Practitioner", "identifier",
+                            SDS_USER_SYSTEM, sub, found, 1, &n, &err) !=
+            CR_OK || n == 0)
+        return;
+    if (cr_store_read(api->store, "Practitioner", found[0], &b, NULL,
+                      &err) == CR_OK)
+        pr = json_loadb(b.ptr, b.len, 0, NULL);
+    cr_buf_free(&b);
+    if (pr == NULL)
+        return;
+    json_array_foreach(json_object_get(pr, "name"), i, v)
+        if (name == NULL || is(str_of(v, "use"), "official"))
+            name = v;
+    json_array_foreach(json_object_get(pr, "address"), i, v)
+        if (addr == NULL || is(str_of(v, "use"), "home"))
+            addr = v;
+    copy(surname, 128, str_of(name, "family"));
+    copy(postcode, 32, str_of(addr, "postalCode"));
+    json_decref(pr);
+}
+
+void
+cr_api_user_facts(struct cr_api *api, const char *sub, char surname[128],
+                  char postcode[32])
+{
+    struct cr_api_facts_cache *fc = &api->facts;
+    struct user_slot *s;
+    uint64_t gen = cr_store_generation(api->store, NULL, "Practitioner");
+    int64_t now = cr_clock_now_ms();
+    size_t slot;
+
+    slot = cr_store_gen_slot(sub, NULL) & (USER_SLOTS - 1);
+    s = &fc->users[slot];
+    pthread_mutex_lock(&fc->lock);
+    if (s->is_used && strcmp(s->sub, sub) == 0 && s->gen == gen &&
+        now - s->at_ms <= FACTS_TTL_MS && now >= s->at_ms) {
+        copy(surname, 128, s->surname);
+        copy(postcode, 32, s->postcode);
+        pthread_mutex_unlock(&fc->lock);
+        return;
+    }
+    pthread_mutex_unlock(&fc->lock);
+    gather_user(api, sub, surname, postcode);
+    pthread_mutex_lock(&fc->lock);
+    s->is_used = true;
+    copy(s->sub, sizeof s->sub, sub);
+    s->gen = gen;
+    s->at_ms = now;
+    copy(s->surname, sizeof s->surname, surname);
+    copy(s->postcode, sizeof s->postcode, postcode);
+    pthread_mutex_unlock(&fc->lock);
+}
+
+/* ---- item facts ---- */
+
+/* Walk every Coding-like object ({"system", "code"}). 'in_type': under the
+ * resource's top-level "type". */
+static void
+walk(const struct cr_policy *policy, json_t *v, bool in_type, int depth,
+     unsigned *flags)
+{
+    const char *key;
+    json_t *m;
+    size_t i;
+
+    if (depth > 100)
+        return;
+    if (json_is_array(v)) {
+        json_array_foreach(v, i, m)
+            walk(policy, m, in_type, depth + 1, flags);
+        return;
+    }
+    if (!json_is_object(v))
+        return;
+    {
+        const char *sys = str_of(v, "system"), *code = str_of(v, "code");
+        if (sys && code) {
+            if (cr_policy_is_sensitive_code(policy, sys, code))
+                *flags |= CR_API_ITEM_SENSITIVE;
+            if (cr_policy_security_label(sys, code) &
+                CR_POLICY_LABEL_NOT_FOR_PATIENT)
+                *flags |= CR_API_ITEM_NOT_FOR_PATIENT;
+            if (in_type && cr_policy_is_discharge_summary_code(policy, sys,
+                                                               code))
+                *flags |= CR_API_ITEM_DISCHARGE;
+        }
+    }
+    json_object_foreach(v, key, m)
+        walk(policy, m, in_type || (depth == 0 && strcmp(key, "type") == 0),
+             depth + 1, flags);
+}
+
+unsigned
+cr_api_item_flags(const struct cr_api *api, const char *json, size_t len)
+{
+    const struct cr_api_facts_cache *fc = &api->facts;
+    const char *p = json, *end = json + len, *k;
+    bool is_hit = false;
+    unsigned flags = 0;
+    json_t *root;
+
+    /* A quick look at every "code" value: most resources have none of
+     * the codes that matter, and are not parsed. */
+    while (!is_hit && (k = memmem(p, (size_t)(end - p), "\"code\"", 6))) {
+        const char *q = k + 6, *v;
+        p = q;
+        while (q < end && (*q == ' ' || *q == '\t' || *q == '\n' ||
+                           *q == '\r'))
+            q++;
+        if (q == end || *q != ':')
+            continue;
+        q++;
+        while (q < end && (*q == ' ' || *q == '\t' || *q == '\n' ||
+                           *q == '\r'))
+            q++;
+        if (q == end || *q != '"')
+            continue;
+        v = ++q;
+        while (q < end && *q != '"' && *q != '\\')
+            q++;
+        if (q == end)
+            break;
+        /* an escape in a code: look properly */
+        if (*q == '\\' || codes_has(fc, v, (size_t)(q - v)))
+            is_hit = true;
+        p = q;
+    }
+    if (!is_hit)
+        return 0;
+    root = json_loadb(json, len, 0, NULL);
+    if (root == NULL)
+        return CR_API_ITEM_SENSITIVE;   /* cannot tell: fail closed */
+    walk(api->policy, root, false, 0, &flags);
+    json_decref(root);
+    return flags;
+}
