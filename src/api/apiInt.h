@@ -209,6 +209,10 @@ cr_api_view_add(struct cr_buf *b, enum cr_policy_show show,
 void
 cr_api_view_deny(struct ctx *x, const struct cr_policy_decision *d);
 
+/* How many items were withheld so far. */
+int64_t
+cr_api_view_withheld(struct ctx *x);
+
 /* True when items were withheld for a reason the user should be told of
  * (anything but the role's view). */
 bool

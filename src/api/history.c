@@ -348,6 +348,13 @@ cr_api_history(struct ctx *x)
             cr_api_fail(x, &err);
         return;
     }
+    if (id && w.n == 0 && hp.before_seq == 0 && cr_api_view_withheld(x)) {
+        /* Every version withheld: as if it did not exist. */
+        cr_buf_free(&entries);
+        cr_api_outcome(x, 404, "error", "not-found", NULL,
+                       "%s/%s is not known to this server", type, id);
+        return;
+    }
     /* History entries carry request and response: no notice entry here;
      * the total (when given) counts only what is shown. */
     cr_api_bundle_start(&b, "history");

@@ -222,6 +222,7 @@ decide(struct ctx *x, const char *type, const char *org,
 {
     struct view *v = view_of(x);
     const struct cr_policy_decision *d;
+    enum cr_policy_show show;
     struct cr_policy_item item;
     unsigned flags;
 
@@ -252,7 +253,15 @@ decide(struct ctx *x, const char *type, const char *org,
     item.is_sensitive = flags & CR_API_ITEM_SENSITIVE;
     item.is_not_for_patient = flags & CR_API_ITEM_NOT_FOR_PATIENT;
     item.is_discharge_summary = flags & CR_API_ITEM_DISCHARGE;
-    return cr_policy_decide_item(x->api->policy, d, &item, why);
+    show = cr_policy_decide_item(x->api->policy, d, &item, why);
+    /* An item of a type the role never sees is withheld for the role,
+     * whatever else would also withhold it: telling a receptionist that
+     * something was held back would say that something sensitive exists. */
+    if (show == CR_POLICY_WITHHOLD && *why != CR_POLICY_WITHHOLD_ROLE &&
+        patient && patient[0] &&
+        !cr_policy_type_permitted(x->api->policy, d, type))
+        *why = CR_POLICY_WITHHOLD_ROLE;
+    return show;
 }
 
 enum cr_policy_show
@@ -392,6 +401,12 @@ cr_api_view_err(struct ctx *x, const char *type, const char *id,
                           "role-not-permitted)", x->principal.role, type);
     return cr_err_set(err, CR_ENOTFOUND, "not-found", NULL,
                       "%s/%s is not known to this server", type, id);
+}
+
+int64_t
+cr_api_view_withheld(struct ctx *x)
+{
+    return x->view ? x->view->withheld : 0;
 }
 
 bool

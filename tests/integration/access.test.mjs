@@ -1,0 +1,344 @@
+// access.test.mjs: the access policy through every read path of the real
+// server. A small world is published by each organisation's own system;
+// then clinicians, students, receptionists, social workers, patients,
+// systems and researchers ask for it, and each test asserts exactly what
+// comes back, what is withheld and what the audit record says.
+//
+// The world (ODS codes are made up):
+//   G1  GP practice: P1, P2 and P3 are registered here
+//   H1  hospital: a finished Encounter with P1 ten days ago, an open one
+//       with P2
+//   H2  hospital with no relationship to anyone
+//   S1  sexual health clinic: a chlamydia diagnosis for P1 (legally
+//       sensitive: never shown outside S1)
+//   P2  has objected to sharing (Consent recorded by G1): each
+//       organisation sees only its own data about them
+//   P3  is a restricted patient (meta.security R)
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { startNode, fhir, runBin, entryRefs, NHS_SYSTEM } from './lib.mjs';
+
+const ODS = 'https://fhir.nhs.uk/Id/ods-organization-code';
+const SCT = 'http://snomed.info/sct';
+const DAY = 86400000;
+const iso = (ms) => new Date(ms).toISOString();
+
+const NHS1 = '9000000009';
+const NHS2 = '9476719931';
+const NHS3 = '9912003888';
+
+let node;
+
+const gp = { reference: 'Organization/G1' };
+const patient = (id, nhs, extra = {}) => ({
+  resourceType: 'Patient', id,
+  identifier: [{ system: NHS_SYSTEM, value: nhs }],
+  name: [{ use: 'official', family: `Family${id}`, given: ['Test'] }],
+  telecom: [{ system: 'phone', value: '020 7946 0000' }],
+  address: [{ use: 'home', line: ['1 High Street'], city: 'London', postalCode: 'E1 1AA' }],
+  gender: 'female', birthDate: '1980-05-05',
+  generalPractitioner: [gp],
+  ...extra,
+});
+const obs = (id, pid, text) => ({
+  resourceType: 'Observation', id, status: 'final', code: { text },
+  subject: { reference: `Patient/${pid}` }, valueQuantity: { value: 1, unit: 'x' },
+});
+const cond = (id, pid, code, display) => ({
+  resourceType: 'Condition', id, subject: { reference: `Patient/${pid}` },
+  code: { coding: [{ system: SCT, code, display }] },
+});
+
+// What each organisation's system publishes (in this order).
+const WORLD = {
+  G1: [
+    { resourceType: 'Organization', id: 'G1', identifier: [{ system: ODS, value: 'G1' }], name: 'Green Lane Surgery' },
+    patient('P1', NHS1),
+    patient('P2', NHS2),
+    patient('P3', NHS3, { meta: { security: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-Confidentiality', code: 'R' }] } }),
+    cond('c-asthma', 'P1', '195967001', 'Asthma'),
+    obs('o-g1', 'P1', 'Blood pressure'),
+    {
+      resourceType: 'DocumentReference', id: 'd-nopat', status: 'current', subject: { reference: 'Patient/P1' },
+      meta: { security: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'NOPAT' }] },
+      content: [{ attachment: { contentType: 'text/plain', data: 'aGVsbG8=' } }],
+    },
+    { resourceType: 'RelatedPerson', id: 'rp1', patient: { reference: 'Patient/P1' }, name: [{ family: 'Kin' }] },
+    {
+      resourceType: 'Consent', id: 'objection', status: 'active',
+      scope: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'patient-privacy' }] },
+      category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0' }] }],
+      patient: { reference: 'Patient/P2' },
+      provision: { type: 'deny', purpose: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActReason', code: 'TREAT' }] },
+    },
+    obs('o2-g1', 'P2', 'Weight'),
+  ],
+  H1: [
+    {
+      resourceType: 'Encounter', id: 'e1', status: 'finished',
+      class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' },
+      subject: { reference: 'Patient/P1' },
+      period: { start: iso(Date.now() - 11 * DAY), end: iso(Date.now() - 10 * DAY) },
+      serviceProvider: { identifier: { system: ODS, value: 'H1' } },
+    },
+    obs('o-h1', 'P1', 'Heart rate'),
+    {
+      resourceType: 'Composition', id: 'dis1', status: 'final',
+      type: { coding: [{ system: SCT, code: '373942005', display: 'Discharge summary' }] },
+      subject: { reference: 'Patient/P1' }, date: iso(Date.now() - 10 * DAY),
+      author: [{ display: 'Dr A' }], title: 'Discharge summary',
+    },
+    {
+      resourceType: 'Encounter', id: 'e2', status: 'in-progress',
+      class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'IMP' },
+      subject: { reference: 'Patient/P2' }, period: { start: iso(Date.now() - DAY) },
+    },
+    obs('o2-h1', 'P2', 'Temperature'),
+  ],
+  S1: [
+    cond('c-sti', 'P1', '105629000', 'Chlamydial infection'),
+  ],
+};
+
+const tok = (claims) => node.token({ sub: `u-${claims.org}-${claims.role || 'R8000'}-${claims.purpose || 'dc'}`, role: 'R8000', purpose: 'direct-care', ...claims });
+const as = (claims, extraHeaders = {}) => ({ token: tok(claims), headers: extraHeaders });
+const GP = { org: 'G1' };
+const H1 = { org: 'H1' };
+const H2 = { org: 'H2' };
+const RECEPTION = { org: 'G1', role: 'R8009' };
+const SOCIAL = { org: 'G1', role: 'R8014' };
+const STUDENT = { org: 'H1', role: 'R8004' };
+const PATIENT1 = { org: 'G1', role: 'R8000', purpose: 'patient-access', patient: NHS1, sub: 'patient-1' };
+const CLAIM = { 'X-Access-Reason': 'self-claimed: covering the ward for a colleague' };
+
+function sql(statement) {
+  const r = spawnSync('sqlite3', [path.join(node.dataDir, 'carerecord.db'), statement], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`sqlite3: ${r.stderr}`);
+  return r.stdout.trim();
+}
+const lastAudit = () => JSON.parse(sql('SELECT body FROM audit ORDER BY seq DESC LIMIT 1'));
+
+const ids = (bundle, mode = 'match') => entryRefs(bundle, mode).sort();
+const notice = (bundle) => (bundle.entry || []).some((e) => e.resource.resourceType === 'OperationOutcome'
+  && e.resource.issue.some((i) => i.code === 'suppressed'));
+function denied(r, rule) {
+  assert.equal(r.status, 403, r.text);
+  const issue = r.json.issue[0];
+  assert.equal(issue.code, 'forbidden');
+  assert.equal(issue.details.coding[0].code, rule, r.text);
+}
+
+before(async () => {
+  node = await startNode();
+  for (const [org, list] of Object.entries(WORLD)) {
+    const token = node.token({ org, sub: `sys-${org}` });
+    for (const res of list) {
+      const r = await fhir(node, 'PUT', `${res.resourceType}/${res.id}`, { body: res, token });
+      assert.ok(r.status === 201 || r.status === 200, `${org} PUT ${res.resourceType}/${res.id}: ${r.status} ${r.text}`);
+    }
+  }
+});
+after(async () => { await node?.close(); });
+
+test('the registered GP sees the whole record but another organisation\'s legally sensitive item, through every path', async () => {
+  const o = as(GP);
+  // read: the sensitive item answers as if it did not exist
+  assert.equal((await fhir(node, 'GET', 'Patient/P1', o)).status, 200);
+  assert.equal((await fhir(node, 'GET', 'Observation/o-h1', o)).status, 200);
+  const sti = await fhir(node, 'GET', 'Condition/c-sti', o);
+  assert.equal(sti.status, 404, sti.text);
+  assert.doesNotMatch(sti.text, /105629000|Chlamyd/);
+  assert.equal((await fhir(node, 'GET', 'Condition/c-sti/_history/1', o)).status, 404, 'vread');
+  assert.equal((await fhir(node, 'GET', 'Condition/c-sti/_history', o)).status, 404, 'instance history');
+  // search: not among the matches; a notice says something was withheld
+  let r = await fhir(node, 'GET', 'Condition?patient=P1&_total=accurate', o);
+  assert.deepEqual(ids(r.json), ['Condition/c-asthma']);
+  assert.equal(r.json.total, 1, 'the total counts what is shown');
+  assert.ok(notice(r.json), 'the Bundle says items were withheld');
+  assert.doesNotMatch(r.text, /105629000/);
+  r = await fhir(node, 'GET', 'Condition?patient=P1&_summary=count', o);
+  assert.equal(r.json.total, 1, '_summary=count counts what is shown');
+  // _revinclude and _include
+  r = await fhir(node, 'GET', 'Patient?_id=P1&_revinclude=Condition:subject', o);
+  assert.deepEqual(ids(r.json, 'include'), ['Condition/c-asthma']);
+  r = await fhir(node, 'GET', 'Condition?code=105629000', o);
+  assert.deepEqual(ids(r.json), []);
+  // chain and _has rest only on rows the user may see
+  r = await fhir(node, 'GET', `Patient?_has:Condition:subject:code=${SCT}|105629000`, o);
+  assert.deepEqual(ids(r.json), [], '_has over a withheld item matches nothing');
+  r = await fhir(node, 'GET', `Patient?_has:Condition:subject:code=${SCT}|195967001`, o);
+  assert.deepEqual(ids(r.json), ['Patient/P1'], '_has over a visible item matches');
+  r = await fhir(node, 'GET', `Condition?patient.identifier=${NHS_SYSTEM}|${NHS1}`, o);
+  assert.deepEqual(ids(r.json), ['Condition/c-asthma']);
+  // $everything
+  r = await fhir(node, 'GET', 'Patient/P1/$everything', o);
+  assert.equal(r.status, 200);
+  const all = ids(r.json);
+  for (const x of ['Patient/P1', 'Condition/c-asthma', 'Observation/o-g1', 'Observation/o-h1', 'Encounter/e1',
+    'Composition/dis1', 'DocumentReference/d-nopat', 'RelatedPerson/rp1']) assert.ok(all.includes(x), `$everything has ${x}`);
+  assert.ok(!all.includes('Condition/c-sti'));
+  assert.ok(notice(r.json));
+  // a batch's GET entries are reads like any other
+  r = await fhir(node, 'POST', '', {
+    ...o,
+    body: {
+      resourceType: 'Bundle', type: 'batch',
+      entry: [{ request: { method: 'GET', url: 'Condition/c-sti' } }, { request: { method: 'GET', url: 'Condition/c-asthma' } }],
+    },
+  });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.entry[0].response.status, '404');
+  assert.equal(r.json.entry[1].response.status, '200 OK');
+  assert.doesNotMatch(r.text, /105629000/);
+  // type history: the sensitive version is not there, and the total agrees
+  r = await fhir(node, 'GET', 'Condition/_history', o);
+  assert.deepEqual(r.json.entry.map((e) => e.fullUrl.split('/').slice(-2).join('/')), ['Condition/c-asthma']);
+  assert.equal(r.json.total, 1);
+});
+
+test('the recording organisation sees its own sensitive item; a system sees only what its organisation published', async () => {
+  const s1 = { token: node.token({ org: 'S1', sub: 'sys-S1' }) };
+  assert.equal((await fhir(node, 'GET', 'Condition/c-sti', s1)).status, 200);
+  const r = await fhir(node, 'GET', 'Patient/P1/$everything', s1);
+  assert.deepEqual(ids(r.json), ['Condition/c-sti']);
+  assert.equal((await fhir(node, 'GET', 'Observation/o-g1', s1)).status, 404);
+});
+
+test('a care relationship (an encounter ended ten days ago) allows; no relationship is refused with the rule', async () => {
+  let r = await fhir(node, 'GET', 'Patient/P1/$everything', as(H1));
+  assert.equal(r.status, 200, r.text);
+  assert.ok(ids(r.json).includes('Observation/o-g1'));
+  assert.equal(lastAudit().basis, 'relationship');
+  for (const p of ['Patient/P1', 'Observation/o-g1', 'Patient/P1/$everything', 'Observation?patient=P1',
+    'Patient/P1/_history', `Patient/$everything?identifier=${NHS_SYSTEM}|${NHS1}`]) {
+    r = await fhir(node, 'GET', p, as(H2));
+    denied(r, 'no-relationship');
+    assert.doesNotMatch(r.text, /Blood pressure|FamilyP1/);
+  }
+  const a = lastAudit();
+  assert.equal(a.outcome, 'denied');
+  assert.equal(a.rule, 'no-relationship');
+  // a search across patients shows none of them
+  r = await fhir(node, 'GET', 'Observation?_count=100', as(H2));
+  assert.equal(r.status, 200);
+  assert.deepEqual(ids(r.json), []);
+  r = await fhir(node, 'GET', `Patient?identifier=${NHS_SYSTEM}|${NHS1}`, as(H2));
+  assert.deepEqual(ids(r.json), []);
+});
+
+test('a self-claimed relationship or emergency access allows, and raises an alert in the audit record', async () => {
+  let r = await fhir(node, 'GET', 'Patient/P1/$everything', as(H2, CLAIM));
+  assert.equal(r.status, 200, r.text);
+  let a = lastAudit();
+  assert.equal(a.basis, 'self-claimed');
+  assert.ok(a.alerts.includes('self-claimed'));
+  assert.equal(a.reason, CLAIM['X-Access-Reason']);
+  assert.equal(a.outcome, 'filtered', 'the sensitive item was withheld');
+  // an empty claim is not a claim
+  denied(await fhir(node, 'GET', 'Patient/P1', as(H2, { 'X-Access-Reason': 'self-claimed:   ' })), 'reason-required');
+  // break glass: purpose emergency with a coded reason
+  const em = { ...H2, purpose: 'emergency', sub: 'para-1' };
+  r = await fhir(node, 'GET', 'Patient/P1/$everything', as(em, { 'X-Access-Reason': 'emergency: life-threatening collapsed in street' }));
+  assert.equal(r.status, 200, r.text);
+  a = lastAudit();
+  assert.equal(a.basis, 'emergency');
+  assert.ok(a.alerts.includes('emergency'));
+  denied(await fhir(node, 'GET', 'Patient/P1', as(em, { 'X-Access-Reason': 'emergency: because' })), 'reason-invalid');
+  denied(await fhir(node, 'GET', 'Patient/P1', as(em)), 'reason-required');
+});
+
+test('roles: a receptionist sees demographics and contacts only; a social worker the discharge summary', async () => {
+  const o = as(RECEPTION);
+  assert.equal((await fhir(node, 'GET', 'Patient/P1', o)).status, 200);
+  denied(await fhir(node, 'GET', 'Observation/o-g1', o), 'role-not-permitted');
+  denied(await fhir(node, 'GET', 'Observation?patient=P1', o), 'role-not-permitted');
+  let r = await fhir(node, 'GET', 'Patient/P1/$everything', o);
+  assert.deepEqual(ids(r.json).filter((x) => !x.startsWith('Organization/')), ['Patient/P1', 'RelatedPerson/rp1']);
+  assert.ok(!notice(r.json), 'what a role never sees is left out silently');
+  r = await fhir(node, 'GET', 'Patient/P1/$everything', as(SOCIAL));
+  const got = ids(r.json).filter((x) => !x.startsWith('Organization/'));
+  assert.deepEqual(got, ['Composition/dis1', 'Patient/P1', 'RelatedPerson/rp1']);
+});
+
+test('a student needs a named supervisor and a real relationship, and every access alerts', async () => {
+  denied(await fhir(node, 'GET', 'Patient/P1', as(STUDENT)), 'supervisor-required');
+  const r = await fhir(node, 'GET', 'Patient/P1', as(STUDENT, { 'X-Supervisor': '600000000001' }));
+  assert.equal(r.status, 200, r.text);
+  const a = lastAudit();
+  assert.ok(a.alerts.includes('student'));
+  assert.equal(a.supervisor, '600000000001');
+  // a self-claim is not honoured for a student, emergency access is refused
+  denied(await fhir(node, 'GET', 'Patient/P1', as({ ...STUDENT, org: 'H2' }, { 'X-Supervisor': '600000000001', ...CLAIM })), 'no-relationship');
+  denied(await fhir(node, 'GET', 'Patient/P1', as({ ...STUDENT, purpose: 'emergency' },
+    { 'X-Supervisor': '600000000001', 'X-Access-Reason': 'emergency: life-threatening collapsed' })), 'claim-not-permitted');
+  // and students do not write
+  denied(await fhir(node, 'POST', 'Observation', { ...as(STUDENT, { 'X-Supervisor': '600000000001' }), body: obs(undefined, 'P1', 'x') }), 'role-not-permitted');
+});
+
+test('an objection: each organisation sees only what it recorded, and the person stays identifiable', async () => {
+  let r = await fhir(node, 'GET', 'Patient/P2/$everything', as(H1));
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(ids(r.json).filter((x) => !x.startsWith('Organization/')), ['Encounter/e2', 'Observation/o2-h1', 'Patient/P2']);
+  assert.ok(notice(r.json));
+  r = await fhir(node, 'GET', 'Patient/P2/$everything', as(GP));
+  assert.deepEqual(ids(r.json).filter((x) => !x.startsWith('Organization/')), ['Consent/objection', 'Observation/o2-g1', 'Patient/P2']);
+  assert.equal((await fhir(node, 'GET', 'Observation/o2-g1', as(H1))).status, 404);
+  r = await fhir(node, 'GET', `Patient?_has:Observation:subject:code:text=Weight`, as(H1));
+  assert.deepEqual(ids(r.json), [], '_has cannot reach another organisation\'s data under an objection');
+});
+
+test('a restricted patient: address, telecom and GP removed for organisations not caring for them', async () => {
+  let r = await fhir(node, 'GET', 'Patient/P3', as(H2, CLAIM));
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.address, undefined);
+  assert.equal(r.json.telecom, undefined);
+  assert.equal(r.json.generalPractitioner, undefined);
+  assert.equal(r.json.name[0].family, 'FamilyP3');
+  assert.ok(lastAudit().alerts.includes('restricted'));
+  r = await fhir(node, 'GET', 'Patient/P3', as(GP));
+  assert.equal(r.json.address[0].postalCode, 'E1 1AA');
+  r = await fhir(node, 'GET', 'Patient?_id=P3', as(H2, CLAIM));
+  assert.equal(r.json.entry[0].resource.address, undefined, 'redacted in searches too');
+});
+
+test('patients see their own record but what is not for them; nobody else\'s', async () => {
+  const o = as(PATIENT1);
+  let r = await fhir(node, 'GET', 'Patient/P1/$everything', o);
+  assert.equal(r.status, 200, r.text);
+  const got = ids(r.json);
+  assert.ok(got.includes('Observation/o-g1') && got.includes('Encounter/e1'));
+  assert.ok(!got.includes('DocumentReference/d-nopat'), 'not-for-patient items withheld');
+  assert.ok(!got.includes('Condition/c-sti'));
+  denied(await fhir(node, 'GET', 'Patient/P2', o), 'patient-access-other-patient');
+  denied(await fhir(node, 'GET', 'Observation?patient=P2', o), 'patient-access-other-patient');
+  assert.equal(lastAudit().basis, undefined);
+});
+
+test('research and audit purposes get no patient data; writes need a relationship and a role that writes', async () => {
+  denied(await fhir(node, 'GET', 'Patient/P1', as({ org: 'G1', purpose: 'research' })), 'purpose-not-permitted');
+  denied(await fhir(node, 'GET', 'Patient/P1/$everything', as({ org: 'G1', purpose: 'audit' })), 'purpose-not-permitted');
+  const before = sql("SELECT count(*) FROM resources WHERE type='Observation'");
+  denied(await fhir(node, 'POST', 'Observation', { ...as(H2), body: obs(undefined, 'P1', 'x') }), 'no-relationship');
+  denied(await fhir(node, 'POST', 'Observation', { ...as(RECEPTION), body: obs(undefined, 'P1', 'x') }), 'type-not-permitted');
+  assert.equal(sql("SELECT count(*) FROM resources WHERE type='Observation'"), before, 'refused writes change nothing');
+  const ok = await fhir(node, 'POST', 'Observation', { ...as(GP), body: obs(undefined, 'P1', 'Pulse') });
+  assert.equal(ok.status, 201, ok.text);
+  // a refused write inside a transaction fails the transaction as a whole
+  const t = await fhir(node, 'POST', '', {
+    ...as(H2),
+    body: { resourceType: 'Bundle', type: 'transaction', entry: [{ resource: obs(undefined, 'P1', 'y'), request: { method: 'POST', url: 'Observation' } }] },
+  });
+  assert.equal(t.status, 403, t.text);
+});
+
+test('every decision is in the audit record, and the chain still verifies', async () => {
+  const rows = sql("SELECT count(*) FROM audit WHERE outcome='denied'");
+  assert.ok(Number(rows) >= 10, `denials recorded: ${rows}`);
+  const filtered = JSON.parse(sql("SELECT body FROM audit WHERE outcome='filtered' ORDER BY seq LIMIT 1"));
+  assert.ok(filtered.withheld >= 1);
+  assert.ok(filtered.rule);
+  const v = runBin(['audit', 'verify', '--data', node.dataDir]);
+  assert.equal(v.status, 0, v.stdout + v.stderr);
+});
