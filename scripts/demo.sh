@@ -27,25 +27,39 @@ until grep -q '"listening on' "$log"; do
   sleep 0.1
 done
 base=$(sed -n 's/.*FHIR base \([^,]*\),.*/\1/p' "$log" | head -n1)
-token=$("$bin" token --data "$data" --sub demo-clinician --name "Dr Ada Demo" \
-        --org R1K --role R8000 --purpose direct-care --ttl 43200)
-nhs=$(sed -n 's/.*"system":"https:\/\/fhir.nhs.uk\/Id\/nhs-number","value":"\([0-9]*\)".*/\1/p' \
-      "$data"/synthetic/nel/Patient.ndjson 2>/dev/null | head -n1)
+mint() { "$bin" token --data "$data" --ttl 43200 "$@"; }
+first=$(head -n1 "$data"/synthetic/nel/Patient.ndjson 2>/dev/null || true)
+nhs=$(printf '%s' "$first" | sed -n 's/.*"system":"https:\/\/fhir.nhs.uk\/Id\/nhs-number","value":"\([0-9]*\)".*/\1/p')
 nhs=${nhs:-9000000009}
+gp=$(printf '%s' "$first" | sed -n 's/.*"generalPractitioner":\[{"reference":"Organization\/\([A-Z0-9]*\)".*/\1/p')
+gp=${gp:-Z10501}
+gp_token=$(mint --sub demo-gp --name "Dr Grace Demo" --org "$gp" --role R8000 --purpose direct-care)
+ae_token=$(mint --sub demo-clinician --name "Dr Ada Demo" --org R1K --role R8000 --purpose direct-care)
+em_token=$(mint --sub demo-paramedic --name "Pat Medic" --org RRU --role R8003 --purpose emergency)
+pt_token=$(mint --sub "patient-$nhs" --name "Demo Patient" --org "$gp" --role R8000 --purpose patient-access --patient "$nhs")
 cat <<TXT
 
 carerecord is running: FHIR base $base  (data in $data)
 
-A token for an A&E clinician (Dr Ada Demo, organisation R1K, role R8000,
-purpose direct-care), valid for 12 hours:
+Tokens, valid for 12 hours (every access is checked and audited):
 
-  export TOKEN=$token
+  # a GP at the patient's own practice ($gp): sees the whole record
+  export GP=$gp_token
+  # an A&E clinician (R1K) with no recorded relationship: refused unless
+  # they state a reason (X-Access-Reason: self-claimed: <why>), which alerts
+  export AE=$ae_token
+  # a paramedic under emergency access (break glass; needs a coded reason)
+  export PARAMEDIC=$em_token
+  # the patient ($nhs) reading their own record
+  export PATIENT=$pt_token
 
 Try:
   curl -s $base/metadata | head -c 300; echo
-  curl -s -H "Authorization: Bearer \$TOKEN" '$base/Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|$nhs'
-  curl -s -H "Authorization: Bearer \$TOKEN" '$base/Patient/\$everything?identifier=https://fhir.nhs.uk/Id/nhs-number|$nhs'
-  curl -s -H "Authorization: Bearer \$TOKEN" '$base/Condition?clinical-status=active&_include=Condition:subject&_count=5'
+  curl -s -H "Authorization: Bearer \$GP" '$base/Patient/\$everything?identifier=https://fhir.nhs.uk/Id/nhs-number|$nhs'
+  curl -s -H "Authorization: Bearer \$AE" '$base/Patient/\$everything?identifier=https://fhir.nhs.uk/Id/nhs-number|$nhs'
+  curl -s -H "Authorization: Bearer \$AE" -H 'X-Access-Reason: self-claimed: seen in A&E today' '$base/Patient/\$everything?identifier=https://fhir.nhs.uk/Id/nhs-number|$nhs'
+  curl -s -H "Authorization: Bearer \$PARAMEDIC" -H 'X-Access-Reason: emergency: life-threatening unconscious at scene' '$base/Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|$nhs'
+  curl -s -H "Authorization: Bearer \$PATIENT" '$base/Patient/\$everything?identifier=https://fhir.nhs.uk/Id/nhs-number|$nhs'
 
 Request log lines follow. Press Ctrl-C to stop.
 

@@ -151,10 +151,15 @@ is(const char *a, const char *b)
     return a && b && strcmp(a, b) == 0;
 }
 
+/* Copy 'src' (NULL: "") into 'dst' of 'size' bytes, cut to fit. */
 static void
 copy(char *dst, size_t size, const char *src)
 {
-    snprintf(dst, size, "%s", src ? src : "");
+    size_t n = src ? strnlen(src, size - 1) : 0;
+
+    if (n)
+        memcpy(dst, src, n);
+    dst[n] = '\0';
 }
 
 /* The end of a FHIR date or dateTime (the last ms it covers), or 0. */
