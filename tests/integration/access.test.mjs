@@ -17,8 +17,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
-import { startNode, fhir, runBin, entryRefs, NHS_SYSTEM } from './lib.mjs';
+import { startNode, fhir, runBin, entryRefs, tempDir, NHS_SYSTEM } from './lib.mjs';
 
 const ODS = 'https://fhir.nhs.uk/Id/ods-organization-code';
 const SCT = 'http://snomed.info/sct';
@@ -341,4 +342,13 @@ test('every decision is in the audit record, and the chain still verifies', asyn
   assert.ok(filtered.rule);
   const v = runBin(['audit', 'verify', '--data', node.dataDir]);
   assert.equal(v.status, 0, v.stdout + v.stderr);
+});
+
+test('a policy section with a mistake stops the node from starting, naming the key', async () => {
+  const dir = tempDir('cr-policy-');
+  const cfg = path.join(dir, 'node.json');
+  fs.writeFileSync(cfg, JSON.stringify({ policy: { relationship_days: 'ninety' } }));
+  const r = runBin(['serve', '--config', cfg, '--data', path.join(dir, 'data'), '--listen', '127.0.0.1:0']);
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /policy\.relationship_days/);
 });
