@@ -213,6 +213,11 @@ cr_api_view_deny(struct ctx *x, const struct cr_policy_decision *d);
 int64_t
 cr_api_view_withheld(struct ctx *x);
 
+/* Answer 403 for a refusal by rule 'rule' (a stable code) with sentence
+ * 'msg'. */
+void
+cr_api_view_refusal(struct ctx *x, const char *rule, const char *msg);
+
 /* True when items were withheld for a reason the user should be told of
  * (anything but the role's view). */
 bool

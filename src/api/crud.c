@@ -277,6 +277,36 @@ struct pending_write {
     struct cr_http_pending *pending;
 };
 
+/* A conditional create found a match: it is returned like a read, so only
+ * when the principal may see it. */
+static void
+answer_existing(struct ctx *x, const char *type, const char *id,
+                const struct cr_store_meta *m, struct cr_buf *found)
+{
+    enum cr_policy_show show = cr_api_view_item(x, type, m, found->ptr,
+                                                found->len, NULL);
+
+    if (show == CR_POLICY_WITHHOLD) {
+        cr_api_outcome(x, 200, "information", "informational", NULL,
+                       "a matching resource exists (not one you may see); "
+                       "nothing was created");
+        return;
+    }
+    cr_api_version_headers(x, type, id, m->version, m->last_updated_ms,
+                           true);
+    if (show == CR_POLICY_SHOW_REDACTED) {
+        struct cr_buf r = cr_buf_make(0);
+        cr_api_view_add(&r, show, found->ptr, found->len);
+        cr_api_answer_write(x, 200, r.ptr, r.len,
+                            "a matching resource exists; nothing was "
+                            "created");
+        cr_buf_free(&r);
+        return;
+    }
+    cr_api_answer_write(x, 200, found->ptr, found->len,
+                        "a matching resource exists; nothing was created");
+}
+
 static void
 answer_write_job(struct ctx *x, struct write_job *j, cr_rc rc,
                  const struct cr_err *err)
@@ -293,11 +323,8 @@ answer_write_job(struct ctx *x, struct write_job *j, cr_rc rc,
         cr_api_touch(x, j->type, j->id, j->version);
     switch (j->result) {
     case RES_EXISTING:
-        cr_api_version_headers(x, j->type, j->found_id,
-                               j->found_meta.version,
-                               j->found_meta.last_updated_ms, true);
-        cr_api_answer_write(x, 200, j->found.ptr, j->found.len,
-                     "a matching resource exists; nothing was created");
+        answer_existing(x, j->type, j->found_id, &j->found_meta,
+                        &j->found);
         break;
     case RES_CREATED:
     case RES_UPDATED:
@@ -369,12 +396,24 @@ cr_api_write_allowed(struct ctx *x, struct write_job *j,
     if (j->p && j->p->has_patient &&
         !(j->kind == W_CREATE && strcmp(j->type, "Patient") == 0))
         patient = j->p->patient;
-    if (j->kind == W_DELETE && j->id) {
+    if ((j->kind == W_DELETE || j->kind == W_UPDATE) && j->id) {
         cr_err_clear(&rerr);
         if (cr_store_read(x->api->store, j->type, j->id, NULL, &m, &rerr) ==
-                CR_OK && m.patient[0])
-            patient = cr_arena_strndup(x->req->arena, m.patient,
-                                       strlen(m.patient));
+            CR_OK) {
+            /* Each organisation's data is its own: another organisation
+             * publishes its own resource rather than change this one. */
+            if (strcmp(m.org, x->principal.org) != 0) {
+                *out_d = NULL;
+                return cr_err_set(err, CR_EFORBIDDEN, "forbidden", NULL,
+                                  "%s/%s was published by another "
+                                  "organisation (%s); only it may change "
+                                  "or delete it (rule: organisation)",
+                                  j->type, j->id, m.org);
+            }
+            if (j->kind == W_DELETE && m.patient[0])
+                patient = cr_arena_strndup(x->req->arena, m.patient,
+                                           strlen(m.patient));
+        }
     }
     d = cr_api_view_write(x, j->type, patient);
     *out_d = d;
@@ -395,11 +434,16 @@ may_write(struct ctx *x, struct write_job *j)
 {
     const struct cr_policy_decision *d;
     struct cr_err err;
+    cr_rc rc;
 
     cr_err_clear(&err);
-    if (cr_api_write_allowed(x, j, &d, &err) == CR_OK)
+    rc = cr_api_write_allowed(x, j, &d, &err);
+    if (rc == CR_OK)
         return true;
-    cr_api_view_deny(x, d);
+    if (d != NULL || rc != CR_EFORBIDDEN)
+        cr_api_view_deny(x, d);
+    else
+        cr_api_view_refusal(x, "organisation", err.msg);
     return false;
 }
 
@@ -510,10 +554,7 @@ cr_api_create_resource(struct ctx *x)
         cr_rc rc = cr_store_read(x->api->store, j->type, j->cond_code, &b,
                                  &m, &err);
         if (rc == CR_OK) {
-            cr_api_version_headers(x, j->type, j->cond_code, m.version,
-                                   m.last_updated_ms, true);
-            cr_api_answer_write(x, 200, b.ptr, b.len,
-                         "a matching resource exists; nothing was created");
+            answer_existing(x, j->type, j->cond_code, &m, &b);
             cr_buf_free(&b);
             return;
         }

@@ -60,6 +60,9 @@ struct view {
     const char *rule;             /* the first rule that denied or withheld */
     int64_t withheld;             /* items left out */
     int64_t notice;               /* ... of which the user is told */
+    const char *shown_patient;    /* the one patient every shown item
+                                     belongs to, while there is one */
+    bool is_many_patients;
     struct cr_store_filter hops;
     struct ctx *x;
 };
@@ -291,8 +294,20 @@ cr_api_view_item(struct ctx *x, const char *type,
                   &rule);
     if (out_why)
         *out_why = show == CR_POLICY_WITHHOLD ? why : CR_POLICY_WITHHOLD_NONE;
-    if (show != CR_POLICY_WITHHOLD || v == NULL)
+    if (v == NULL)
         return show;
+    if (show != CR_POLICY_WITHHOLD) {
+        /* whose record the answer shows, for the audit record */
+        if (meta->patient[0] && !v->is_many_patients) {
+            if (v->shown_patient == NULL)
+                v->shown_patient = cr_arena_strndup(x->req->arena,
+                                                    meta->patient,
+                                                    strlen(meta->patient));
+            else if (strcmp(v->shown_patient, meta->patient) != 0)
+                v->is_many_patients = true;
+        }
+        return show;
+    }
     v->withheld++;
     if (why != CR_POLICY_WITHHOLD_ROLE)
         v->notice++;
@@ -409,6 +424,17 @@ cr_api_view_withheld(struct ctx *x)
     return x->view ? x->view->withheld : 0;
 }
 
+void
+cr_api_view_refusal(struct ctx *x, const char *rule, const char *msg)
+{
+    struct cr_policy_decision d;
+
+    memset(&d, 0, sizeof d);
+    d.code = rule;
+    snprintf(d.msg, sizeof d.msg, "%s", msg);
+    cr_api_view_deny(x, &d);
+}
+
 bool
 cr_api_view_has_notice(struct ctx *x)
 {
@@ -494,6 +520,11 @@ cr_api_view_audit(struct ctx *x, struct cr_audit_rec *rec)
         rec->reason = v->req.access_reason.ptr;
     rec->rule = v->rule;
     rec->withheld = v->withheld;
+    /* an answer about one person is recorded as about them, whichever
+     * path it took (a search, history, a batch) */
+    if ((rec->patient == NULL || rec->patient[0] == '\0') &&
+        v->shown_patient && !v->is_many_patients)
+        rec->patient = v->shown_patient;
     if (rec->outcome == CR_AUDIT_ALLOWED && v->withheld > 0)
         rec->outcome = CR_AUDIT_FILTERED;
 }

@@ -352,3 +352,24 @@ test('a policy section with a mistake stops the node from starting, naming the k
   assert.notEqual(r.status, 0);
   assert.match(r.stderr, /policy\.relationship_days/);
 });
+
+test('each organisation changes only its own data; a conditional create never shows what the user may not see', async () => {
+  const h1 = { token: node.token({ org: 'H1', sub: 'sys-H1' }) };
+  const before = (await fhir(node, 'GET', 'Observation/o-g1', as(GP))).json;
+  let r = await fhir(node, 'PUT', 'Observation/o-g1', { ...h1, body: { ...obs('o-g1', 'P1', 'Overwritten'), meta: undefined } });
+  denied(r, 'organisation');
+  r = await fhir(node, 'DELETE', 'Observation/o-g1', h1);
+  denied(r, 'organisation');
+  assert.deepEqual((await fhir(node, 'GET', 'Observation/o-g1', as(GP))).json, before, 'unchanged');
+  // If-None-Exist finds G1's patient: nothing is created, nothing is shown
+  r = await fhir(node, 'POST', 'Patient', {
+    ...h1, body: patient(undefined, NHS1), headers: { 'If-None-Exist': `identifier=${NHS_SYSTEM}|${NHS1}` },
+  });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.resourceType, 'OperationOutcome');
+  assert.doesNotMatch(r.text, /FamilyP1|E1 1AA/);
+  assert.equal(r.headers.location, undefined);
+  // a search by one organisation's system is recorded as about the patient it showed
+  await fhir(node, 'GET', 'Observation?code:text=Heart', h1);
+  assert.equal(lastAudit().patient, 'P1');
+});
