@@ -8,6 +8,7 @@
 #include "api/api.h"
 #include "audit/audit.h"
 #include "core/buf.h"
+#include "search/search.h"
 
 #include <jansson.h>
 #include <pthread.h>
@@ -453,6 +454,20 @@ cr_api_import_op(struct ctx *x);
 void
 cr_api_everything(struct ctx *x);
 
+/* search.c: the query parameters of a request, as given (decoded). */
+#define CR_API_MAX_ARGS 256
+struct query_args {
+    struct cr_search_arg a[CR_API_MAX_ARGS];
+    size_t n;
+    bool is_full;               /* there were more than CR_API_MAX_ARGS */
+};
+
+/* search.c: a cr_http_arg_fn adding one parameter to 'ctx' (a struct
+ * query_args); false, with is_full set, when there is no room. The
+ * strings are borrowed from the request. */
+bool
+cr_api_take_arg(void *ctx, const char *name, const char *value);
+
 /* search.c: GET /fhir/T?... and POST /fhir/T/_search. */
 void
 cr_api_search(struct ctx *x);
@@ -460,6 +475,18 @@ cr_api_search(struct ctx *x);
 /* history.c */
 void
 cr_api_history(struct ctx *x);
+
+/* auditevent.c: GET /fhir/AuditEvent (search) and /fhir/AuditEvent/{id}
+ * (read): the audit log as AuditEvents, for purposes audit and
+ * patient-access; every other interaction on the type is refused. Records
+ * itself as an audit-read. */
+void
+cr_api_auditevent(struct ctx *x);
+
+/* auditevent.c: the CapabilityStatement's resource entry for AuditEvent
+ * (a JSON object), appended to 'b'. */
+void
+cr_api_auditevent_capability(struct cr_buf *b);
 
 /* capability.c */
 void

@@ -2,8 +2,9 @@
  *
  * Lists exactly what this node serves: the supported resource types and,
  * for each, the interactions that work. Built from the same tables the
- * router uses, so it cannot claim a type the server refuses. Depends on
- * fhir/ and core/. */
+ * router uses, so it cannot claim a type the server refuses; AuditEvent
+ * (the audit log, read and search only) is described by auditevent.c,
+ * which serves it. Depends on fhir/ and core/. */
 #include "api/apiInt.h"
 
 #include "core/clock.h"
@@ -96,6 +97,9 @@ cr_api_metadata(struct ctx *x)
                             "OperationDefinition/Patient-everything\"}]");
         cr_buf_addc(&b, '}');
     }
+    /* Not a stored type: the audit log, read-only (auditevent.c). */
+    cr_buf_addc(&b, ',');
+    cr_api_auditevent_capability(&b);
     cr_buf_adds(&b, "],\"interaction\":[{\"code\":\"transaction\"},"
                     "{\"code\":\"batch\"},"
                     "{\"code\":\"history-system\"}],"

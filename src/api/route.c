@@ -2,7 +2,8 @@
  *
  * Accepts /fhir, /fhir/metadata, /fhir/_history, /fhir/T, /fhir/T/_history,
  * /fhir/T/id, /fhir/T/id/_history, /fhir/T/id/_history/vid, with an
- * optional trailing slash. Depends on fhir/ (type and id rules). */
+ * optional trailing slash, for the served types and AuditEvent (the audit
+ * log). Depends on fhir/ (type and id rules). */
 #include "api/apiInt.h"
 
 #include "fhir/fhir.h"
@@ -63,7 +64,10 @@ cr_api_route(struct ctx *x, struct cr_err *err)
         return cr_err_set(err, CR_ENOTFOUND, "not-found", NULL,
                           "'%s' is not a FHIR R4 resource type (names are "
                           "case-sensitive, e.g. Patient)", r->type);
-    if (!cr_fhir_is_supported_type(r->type))
+    /* AuditEvent is not stored as a resource; it is the audit log read
+     * back (auditevent.c). */
+    if (!cr_fhir_is_supported_type(r->type) &&
+        strcmp(r->type, "AuditEvent") != 0)
         return cr_err_set(err, CR_ENOTFOUND, "not-supported", NULL,
                           "this server does not serve %s resources; see "
                           "/fhir/metadata for the types it serves", r->type);

@@ -20,21 +20,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_ARGS 256
 #define MAX_ITERATE 64   /* rounds of :iterate; each must add something */
 
-struct args {
-    struct cr_search_arg a[MAX_ARGS];
-    size_t n;
-    bool is_full;
-};
-
-static bool
-take_arg(void *ctx, const char *name, const char *value)
+bool
+cr_api_take_arg(void *ctx, const char *name, const char *value)
 {
-    struct args *g = ctx;
+    struct query_args *g = ctx;
 
-    if (g->n == MAX_ARGS) {
+    if (g->n == CR_API_MAX_ARGS) {
         g->is_full = true;
         return false;
     }
@@ -46,7 +39,7 @@ take_arg(void *ctx, const char *name, const char *value)
 
 /* application/x-www-form-urlencoded body of POST _search into args. */
 static bool
-form_args(struct ctx *x, struct args *g)
+form_args(struct ctx *x, struct query_args *g)
 {
     const char *b = x->req->body, *end = b + x->req->body_len;
     char *buf = cr_arena_alloc(x->req->arena, x->req->body_len + 1), *o;
@@ -75,7 +68,7 @@ form_args(struct ctx *x, struct args *g)
             *o++ = c;
         }
         *o++ = '\0';
-        if (*name && !take_arg(g, name, value ? value : ""))
+        if (*name && !cr_api_take_arg(g, name, value ? value : ""))
             return false;
         b = stop < end ? stop + 1 : end;
     }
@@ -366,7 +359,7 @@ add_link(struct cr_buf *b, struct ctx *x, const struct cr_search_plan *plan,
 /* The patient a search names, when it names exactly one: patient=X,
  * subject=Patient/X (or the full URL), or Patient?_id=X. NULL otherwise. */
 static const char *
-named_patient(struct ctx *x, const struct args *g)
+named_patient(struct ctx *x, const struct query_args *g)
 {
     const char *found = NULL, *v;
     size_t i, n = strlen(x->api->base_url);
@@ -400,7 +393,7 @@ named_patient(struct ctx *x, const struct args *g)
  * their role never sees, is refused as such (403 naming the rule) rather
  * than answered with an empty page. Returns false after answering. */
 static bool
-may_search(struct ctx *x, const struct args *g,
+may_search(struct ctx *x, const struct query_args *g,
            const struct cr_search_plan *plan)
 {
     const char *patient = named_patient(x, g);
@@ -481,7 +474,7 @@ count_visible(struct ctx *x, const struct cr_search_plan *plan,
 void
 cr_api_search(struct ctx *x)
 {
-    struct args *g = cr_arena_calloc(x->req->arena, 1, sizeof *g);
+    struct query_args *g = cr_arena_calloc(x->req->arena, 1, sizeof *g);
     struct cr_search_limits lim;
     struct cr_search_plan plan;
     struct cr_buf b = cr_buf_make(x->api->cfg.max_response),
@@ -499,7 +492,7 @@ cr_api_search(struct ctx *x)
                        "the server is out of memory; try again shortly");
         return;
     }
-    cr_http_args(x->req, take_arg, g);
+    cr_http_args(x->req, cr_api_take_arg, g);
     if (x->route.kind == R_TYPE_SEARCH) {
         const char *ct = cr_http_header(x->req, "Content-Type");
         if (x->req->body_len &&
@@ -516,7 +509,8 @@ cr_api_search(struct ctx *x)
     }
     if (g->is_full) {
         cr_api_outcome(x, 400, "error", "too-costly", NULL,
-                       "a search takes at most %d parameters", MAX_ARGS);
+                       "a search takes at most %d parameters",
+                       CR_API_MAX_ARGS);
         return;
     }
     memset(&lim, 0, sizeof lim);

@@ -1,6 +1,7 @@
 /* buf.c: growable, limited, sticky-error byte buffer. Depends on libc. */
 #include "core/buf.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -125,6 +126,23 @@ cr_buf_add_json_str(struct cr_buf *b, const char *s)
     cr_buf_addc(b, '"');
     cr_buf_add_json_esc(b, s, strlen(s));
     cr_buf_addc(b, '"');
+}
+
+void
+cr_buf_add_url_encoded(struct cr_buf *b, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (isalnum(c) || strchr("-._~:|,$*/", c)) {
+            cr_buf_addc(b, (char)c);
+        } else {
+            cr_buf_addc(b, '%');
+            cr_buf_addc(b, hex[c >> 4]);
+            cr_buf_addc(b, hex[c & 15]);
+        }
+    }
 }
 
 void

@@ -54,6 +54,13 @@ cr_buf_add_json_esc(struct cr_buf *b, const char *s, size_t len);
 void
 cr_buf_add_json_str(struct cr_buf *b, const char *s);
 
+/* Append a NUL-terminated string percent-encoded for a URL query
+ * component: letters, digits and - . _ ~ : | , $ * / as they are, every
+ * other byte as %XX (upper-case hex), so a value read back from the query
+ * is the same string. */
+void
+cr_buf_add_url_encoded(struct cr_buf *b, const char *s);
+
 /* Make room for 'extra' more bytes; sets rc on failure. */
 void
 cr_buf_reserve(struct cr_buf *b, size_t extra);

@@ -688,23 +688,6 @@ add_ignored(struct parser *p, const char *name)
     pl->ignored[p->nignored] = NULL;
 }
 
-static void
-add_encoded(struct cr_buf *b, const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (isalnum(c) || strchr("-._~:|,$*/", c))
-            cr_buf_addc(b, (char)c);
-        else {
-            cr_buf_addc(b, '%');
-            cr_buf_addc(b, hex[c >> 4]);
-            cr_buf_addc(b, hex[c & 15]);
-        }
-    }
-}
-
 static cr_rc
 control(struct parser *p, const char *name, const char *value, bool *is_done)
 {
@@ -801,9 +784,9 @@ cr_search_parse(struct cr_arena *a, const char *type,
                 strcmp(name, "_format") != 0) {
                 if (q.len)
                     cr_buf_addc(&q, '&');
-                add_encoded(&q, name);
+                cr_buf_add_url_encoded(&q, name);
                 cr_buf_addc(&q, '=');
-                add_encoded(&q, value);
+                cr_buf_add_url_encoded(&q, value);
             }
             continue;
         }
@@ -848,9 +831,9 @@ cr_search_parse(struct cr_arena *a, const char *type,
         if (rc == CR_OK) {
             if (q.len)
                 cr_buf_addc(&q, '&');
-            add_encoded(&q, name);
+            cr_buf_add_url_encoded(&q, name);
             cr_buf_addc(&q, '=');
-            add_encoded(&q, value);
+            cr_buf_add_url_encoded(&q, value);
         }
     }
     if (rc == CR_OK) {

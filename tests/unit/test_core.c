@@ -38,6 +38,16 @@ TEST(buf_json_escape)
     cr_buf_free(&b);
 }
 
+TEST(buf_url_encode)
+{
+    struct cr_buf b = cr_buf_make(0);
+    cr_buf_add_url_encoded(&b, "ge2024-01-01T10:00:00+01:00");
+    cr_buf_addc(&b, '&');
+    cr_buf_add_url_encoded(&b, "a b&c=d|e/%\xc3\xa9");
+    CHECK_EQ_STR(b.ptr, "ge2024-01-01T10:00:00%2B01:00&a%20b%26c%3Dd|e/%25%C3%A9");
+    cr_buf_free(&b);
+}
+
 TEST(buf_take_gives_ownership)
 {
     struct cr_buf b = cr_buf_make(0);
