@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
 /* facts.c: what the policy needs to know, as read from the store. */
@@ -116,6 +117,7 @@ struct ctx {
     struct cr_http_pending *audit_pending;
     struct cr_audit_async audit;
     cr_rc audit_rc;
+    _Atomic int audit_state;    /* AUDIT_* in audit_step.c */
     bool is_recorded;           /* the write's record is in its transaction */
     bool has_action;            /* the interaction names its audit action */
     enum cr_audit_action action;    /* ... this one (else by route) */

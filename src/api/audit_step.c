@@ -16,6 +16,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 void
 cr_api_touch(struct ctx *x, const char *type, const char *id,
@@ -67,13 +68,38 @@ action_of(const struct ctx *x)
     return CR_AUDIT_READ;
 }
 
+/* Where a request's asynchronous record stands. The answer set aside
+ * and the record's buffer are freed by audit_answer, or, when the
+ * connection ends without that continuation running (a client gone while
+ * the request waited, a stop), by the arena's cleanup (release_audit). */
+enum { AUDIT_NONE, AUDIT_QUEUED, AUDIT_DONE, AUDIT_ANSWERED };
+
 static void
 audit_done(void *arg, cr_rc rc)
 {
     struct ctx *x = arg;
 
     x->audit_rc = rc;
+    atomic_store(&x->audit_state, AUDIT_DONE);
     cr_http_resume(x->audit_pending);
+}
+
+static void
+release_audit(void *arg)
+{
+    struct ctx *x = arg;
+    int state = atomic_load(&x->audit_state);
+
+    if (state == AUDIT_NONE || state == AUDIT_ANSWERED)
+        return;
+    /* The writer still holds the record: it reports within a commit. */
+    while (atomic_load(&x->audit_state) == AUDIT_QUEUED) {
+        struct timespec ts = { 0, 1000000 };
+        nanosleep(&ts, NULL);
+    }
+    free(x->saved.body);
+    x->saved.body = NULL;
+    cr_audit_async_release(&x->audit);
 }
 
 /* After the record: send what was set aside, or refuse. */
@@ -84,6 +110,7 @@ audit_answer(void *arg, struct cr_http_req *req, struct cr_http_resp *resp)
 
     (void)req;
     x->resp = resp;
+    atomic_store(&x->audit_state, AUDIT_ANSWERED);
     if (x->audit_rc == CR_OK) {
         *resp = x->saved;
     } else {
@@ -173,10 +200,13 @@ cr_api_audited_send(struct ctx *x)
         return;
     }
     cr_audit_async_init(&x->audit);
+    atomic_store(&x->audit_state, AUDIT_QUEUED);
+    cr_arena_on_destroy(x->req->arena, release_audit, x);
     rc = cr_audit_append_async(x->api->audit, &rec, &x->audit, audit_done,
                                x);
     if (rc != CR_OK) {
         x->audit_rc = rc;
+        atomic_store(&x->audit_state, AUDIT_DONE);
         cr_http_resume(x->audit_pending);
     }
 }
