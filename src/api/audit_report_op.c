@@ -69,10 +69,10 @@ options(struct ctx *x, const struct params *p, struct cr_audit_report_opts *o)
                        "day)");
         return false;
     }
-    if (p->since)
-        o->since_ms = cr_civil_uk_day_start(since);
-    if (p->until)
-        o->until_ms = cr_civil_uk_day_start(until + 1);
+    o->has_since = p->since != NULL;
+    o->since_ms = p->since ? cr_civil_uk_day_start(since) : 0;
+    o->has_until = p->until != NULL;
+    o->until_ms = p->until ? cr_civil_uk_day_start(until + 1) : 0;
     if (p->volume) {
         char *end;
         long long n;

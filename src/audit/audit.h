@@ -339,10 +339,10 @@ cr_audit_setting_of_org(const char *json, size_t len);
 
 /* What to report on. */
 struct cr_audit_report_opts {
-    int64_t since_ms;       /* records at or after this instant; 0: from
-                               the first */
-    int64_t until_ms;       /* records before this instant; 0: to the
-                               last */
+    bool has_since;         /* since_ms is set; else from the first record */
+    int64_t since_ms;       /* records at or after this instant */
+    bool has_until;         /* until_ms is set; else to the last record */
+    int64_t until_ms;       /* records before this instant */
     const char *org;        /* only the staff of this organisation (ODS
                                code, the records' agent org); NULL or "":
                                everyone */
@@ -407,8 +407,9 @@ struct cr_audit_report {
     struct cr_audit_report_state *st;
 };
 
-/* A new, empty report. CR_EINVAL when until is not after since (both
- * set); CR_ENOMEM. Destroy it with cr_audit_report_destroy. */
+/* A new, empty report. CR_EINVAL when until is not after since, or they
+ * are more than 100 years apart (both set); CR_ENOMEM. Destroy it with
+ * cr_audit_report_destroy. */
 cr_rc
 cr_audit_report_create(const struct cr_audit_report_opts *opts,
                        struct cr_audit_report **out, struct cr_err *err);

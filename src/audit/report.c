@@ -22,6 +22,10 @@
 /* The latest instant a record may carry: 10000-01-01T00:00:00Z. */
 #define MAX_TIME_MS INT64_C(253402300800000)
 
+/* The longest period given with both ends, in months: every month of a
+ * period is listed, so an absurd one would be a huge answer. */
+#define MAX_MONTHS 1200
+
 /* The action a care plan summary will be recorded as; compared by code so
  * it counts as soon as the action exists. */
 #define CARE_PLAN_SUMMARY "care-plan-summary"
@@ -80,6 +84,9 @@ struct cr_audit_report_state {
     struct cr_u64map accessed;      /* H(day, user, patient) seen */
     size_t capalerts;
 };
+
+static int64_t
+uk_month(int64_t ms);
 
 static cr_rc
 nomem(struct cr_err *err)
@@ -166,10 +173,16 @@ cr_audit_report_create(const struct cr_audit_report_opts *opts,
 {
     struct cr_audit_report *r = NULL;
 
-    if (opts && opts->since_ms && opts->until_ms &&
+    if (opts && opts->has_since && opts->has_until &&
         opts->until_ms <= opts->since_ms)
         return cr_err_set(err, CR_EINVAL, "value", NULL,
                           "audit report: the period ends before it begins");
+    if (opts && opts->has_since && opts->has_until &&
+        uk_month(opts->until_ms - 1) - uk_month(opts->since_ms) >=
+            MAX_MONTHS)
+        return cr_err_set(err, CR_EINVAL, "value", NULL,
+                          "audit report: a period is at most %d years",
+                          MAX_MONTHS / 12);
     r = calloc(1, sizeof *r);
     if (r == NULL)
         return nomem(err);
@@ -474,8 +487,8 @@ cr_audit_report_add(struct cr_audit_report *r, int64_t seq,
         r->nunreadable++;
         return CR_OK;
     }
-    if ((r->opts.since_ms && rec->time_ms < r->opts.since_ms) ||
-        (r->opts.until_ms && rec->time_ms >= r->opts.until_ms) ||
+    if ((r->opts.has_since && rec->time_ms < r->opts.since_ms) ||
+        (r->opts.has_until && rec->time_ms >= r->opts.until_ms) ||
         (r->opts.org && (!has(rec->org) || strcmp(rec->org, r->opts.org))))
         return CR_OK;
     r->nrecords++;
@@ -571,15 +584,15 @@ finish_months(struct cr_audit_report *r, const enum cr_audit_setting *set,
     size_t i;
     int s;
 
-    if (r->opts.since_ms)
+    if (r->opts.has_since)
         first = uk_month(r->opts.since_ms);
-    if (r->opts.until_ms)
+    if (r->opts.has_until)
         last = uk_month(r->opts.until_ms - 1);
     else if (!st->has_any)
         last = first;
-    if (!st->has_any && !r->opts.since_ms && !r->opts.until_ms)
+    if (!st->has_any && !r->opts.has_since && !r->opts.has_until)
         return CR_OK;
-    if (!st->has_any && !r->opts.since_ms)
+    if (!st->has_any && !r->opts.has_since)
         first = last;
     /* Views of staff, by their organisation's setting. */
     for (i = 0; i < st->nmorg; i++) {

@@ -137,8 +137,9 @@ cr_audit_report_store(struct cr_store *s,
     f.err = err;
     memset(&q, 0, sizeof q);
     q.principal_org = r->opts.org;
-    q.since_ms = r->opts.since_ms;
-    q.until_ms = r->opts.until_ms;
+    /* 0 is no bound for the query, and no record is before 1970 */
+    q.since_ms = r->opts.has_since ? r->opts.since_ms : 0;
+    q.until_ms = r->opts.has_until ? r->opts.until_ms : 0;
     q.limit = PAGE;
     /* Newest first, a page at a time; the report does not mind the
      * order, and appends made meanwhile (higher seqs) are not seen. */

@@ -65,22 +65,22 @@ text_period(struct cr_buf *b, const struct cr_audit_report *r)
 {
     char since[16], until[16];
 
-    if (r->opts.since_ms)
+    if (r->opts.has_since)
         cr_civil_format_date(cr_civil_uk_day(r->opts.since_ms), since,
                              sizeof since);
-    if (r->opts.until_ms)
+    if (r->opts.has_until)
         cr_civil_format_date(cr_civil_uk_day(r->opts.until_ms - 1), until,
                              sizeof until);
     cr_buf_adds(b, "Period:        ");
-    if (r->opts.since_ms && r->opts.until_ms)
+    if (r->opts.has_since && r->opts.has_until)
         cr_buf_addf(b, "%s to %s", since, until);
-    else if (r->opts.since_ms)
+    else if (r->opts.has_since)
         cr_buf_addf(b, "from %s", since);
-    else if (r->opts.until_ms)
+    else if (r->opts.has_until)
         cr_buf_addf(b, "up to %s", until);
     else
         cr_buf_adds(b, "the whole log");
-    if (r->opts.since_ms || r->opts.until_ms)
+    if (r->opts.has_since || r->opts.has_until)
         cr_buf_adds(b, " (UK dates, included)");
     cr_buf_addc(b, '\n');
 }
@@ -347,9 +347,9 @@ cr_audit_report_fhir(const struct cr_audit_report *r, struct cr_buf *out)
     size_t i;
 
     cr_buf_adds(out, "{\"resourceType\":\"Parameters\",\"parameter\":[");
-    if (r->opts.since_ms)
+    if (r->opts.has_since)
         p_date(&w, "since", cr_civil_uk_day(r->opts.since_ms));
-    if (r->opts.until_ms)
+    if (r->opts.has_until)
         p_date(&w, "until", cr_civil_uk_day(r->opts.until_ms - 1));
     p_ods(&w, "organization", r->opts.org);
     p_int(&w, "volumeThreshold", r->opts.volume_threshold);

@@ -282,13 +282,15 @@ report(int argc, char **argv)
                 "comes before --since (the first day).\n");
         return usage_error();
     }
-    if (has_since)
-        o.since_ms = cr_civil_uk_day_start(since);
-    if (has_until)
-        o.until_ms = cr_civil_uk_day_start(until + 1);
+    o.has_since = has_since;
+    o.since_ms = has_since ? cr_civil_uk_day_start(since) : 0;
+    o.has_until = has_until;
+    o.until_ms = has_until ? cr_civil_uk_day_start(until + 1) : 0;
     rc = cr_audit_report_dir(data, &o, &r, &err);
     if (rc != CR_OK) {
         fprintf(stderr, "carerecord audit report: %s\n", err.msg);
+        if (rc == CR_EINVAL)
+            status = usage_error();
         goto out;
     }
     rc = is_json ? cr_audit_report_fhir(r, &out)

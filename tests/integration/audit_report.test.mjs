@@ -157,6 +157,7 @@ test('wrong flags are exit status 2 with a message; no store is exit status 1', 
     ['--format', 'xml'], ['--volume-threshold', '0'], ['--volume-threshold', '12x'],
     ['--org', 'rr8'], ['--bogus'], ['--since'], ['extra'],
     ['--since', '2025-02-01', '--until', '2025-01-31'],
+    ['--since', '1970-01-01', '--until', '2100-01-01'],
   ]) {
     const r = runBin(['audit', 'report', '--data', node.dataDir, ...args]);
     assert.equal(r.status, 2, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
@@ -184,6 +185,8 @@ test('GET /fhir/$audit-report: privacy officers only, their own organisation onl
   assert.equal(other.json.issue[0].code, 'forbidden');
   assert.match(other.json.issue[0].diagnostics, /own organisation/);
   assertOutcome(await fhir(node, 'GET', '$audit-report?since=yesterday', { token: officer }), 400);
+  assertOutcome(await fhir(node, 'GET', '$audit-report?since=1970-01-01&until=2100-01-01', { token: officer }), 400);
+  assertOutcome(await fhir(node, 'GET', '$audit-report?volume-threshold=0', { token: officer }), 400);
   assertOutcome(await fhir(node, 'GET', '$audit-report?colour=blue', { token: officer }), 400);
   assertOutcome(await fhir(node, 'POST', '$audit-report', { token: officer, body: { resourceType: 'Parameters' } }), 405);
 

@@ -295,6 +295,7 @@ TEST(period_bounds_the_records_and_the_months)
     struct cr_err err;
 
     /* 1 December 2024 to 28 February 2025, UK days */
+    o.has_since = o.has_until = true;
     o.since_ms = cr_civil_uk_day_start(cr_civil_days_from(2024, 12, 1));
     o.until_ms = cr_civil_uk_day_start(cr_civil_days_from(2025, 3, 1));
     r = report(&o);
@@ -326,17 +327,31 @@ TEST(period_bounds_the_records_and_the_months)
     CHECK_EQ_INT(r->nmonths, 3);
     CHECK_EQ_INT(r->total.views, 0);
     cr_audit_report_destroy(r);
+    /* a period may begin on 1 January 1970, instant 0 */
+    o.since_ms = 0;
+    o.until_ms = cr_civil_uk_day_start(cr_civil_days_from(1970, 3, 1));
+    r = report(&o);
+    finish(r, NULL);
+    CHECK_EQ_INT(r->nmonths, 2);
+    CHECK_EQ_INT(r->months[0].year, 1970);
+    cr_audit_report_destroy(r);
     /* no period, no records: no months */
     r = report(NULL);
     finish(r, NULL);
     CHECK_EQ_INT(r->nmonths, 0);
     cr_audit_report_destroy(r);
-    /* a period that ends before it begins */
+    /* a period that ends before it begins, or lasts over 100 years */
     o.until_ms = o.since_ms;
     cr_err_clear(&err);
     r = NULL;
     CHECK_EQ_INT(cr_audit_report_create(&o, &r, &err), CR_EINVAL);
     CHECK(r == NULL);
+    o.since_ms = cr_civil_uk_day_start(cr_civil_days_from(2000, 1, 1));
+    o.until_ms = cr_civil_uk_day_start(cr_civil_days_from(2100, 1, 1));
+    r = report(&o);
+    cr_audit_report_destroy(r);
+    o.until_ms = cr_civil_uk_day_start(cr_civil_days_from(2100, 1, 2));
+    CHECK_EQ_INT(cr_audit_report_create(&o, &r, &err), CR_EINVAL);
 }
 
 TEST(record_views_and_distinct_users)
@@ -565,6 +580,7 @@ sample(void)
     struct cr_audit_rec x;
     int i;
 
+    o.has_since = o.has_until = true;
     o.since_ms = cr_civil_uk_day_start(cr_civil_days_from(2025, 6, 1));
     o.until_ms = cr_civil_uk_day_start(cr_civil_days_from(2025, 8, 1));
     o.volume_threshold = 2;
