@@ -95,23 +95,23 @@ nomem(struct cr_err *err)
                       "audit report: out of memory");
 }
 
-/* Make room for one more item in *arr (n used of *cap, each 'size'). */
-static bool
-room(void **arr, size_t n, size_t *cap, size_t size)
+/* Room for item n of 'arr' (items of 'size' bytes, room for *cap): the
+ * array, moved when it had to grow, or NULL (it is unchanged) when out of
+ * memory. */
+static void *
+room(void *arr, size_t n, size_t *cap, size_t size)
 {
     size_t c = *cap ? *cap * 2 : 16;
     void *p;
 
     if (n < *cap)
-        return true;
+        return arr;
     if (c < *cap || c > SIZE_MAX / size)
-        return false;
-    p = realloc(*arr, c * size);
-    if (p == NULL)
-        return false;
-    *arr = p;
-    *cap = c;
-    return true;
+        return NULL;
+    p = realloc(arr, c * size);
+    if (p != NULL)
+        *cap = c;
+    return p;
 }
 
 static const char *
@@ -142,11 +142,12 @@ intern(struct cr_audit_report_state *st, struct strtab *t, const char *s,
             return -1;
         if (is_new) {
             const char *c = cr_arena_strndup(st->arena, s, strlen(s));
-            if (c == NULL ||
-                !room((void **)&t->strs, t->n, &t->cap, sizeof *t->strs)) {
+            const char **strs = room(t->strs, t->n, &t->cap, sizeof *strs);
+            if (c == NULL || strs == NULL) {
                 *slot = UINT64_MAX;   /* never matches an index */
                 return -1;
             }
+            t->strs = strs;
             t->strs[t->n] = c;
             *slot = ++t->n;
             *out_is_new = true;
@@ -290,42 +291,41 @@ counts_for_volume(const struct cr_audit_rec *rec)
                                        0));
 }
 
-/* The index in *arr (*n items of 'size' bytes, room for *cap) of the item
- * that 'key' names in 'm', appended zero-filled when new (*out_is_new).
- * -1: no memory. */
+/* The index that 'key' names in 'm': the one it had, or (*out_is_new) the
+ * next, *n, which then grows by one. The caller has made room for it. -1:
+ * no memory. */
 static int64_t
-keyed(struct cr_u64map *m, uint64_t key, void **arr, size_t *n, size_t *cap,
-      size_t size, bool *out_is_new)
+keyed(struct cr_u64map *m, uint64_t key, size_t *n, bool *out_is_new)
 {
-    bool is_new;
-    uint64_t *slot = cr_u64map_slot(m, key, &is_new);
+    uint64_t *slot = cr_u64map_slot(m, key, out_is_new);
 
     if (slot == NULL)
         return -1;
-    if (is_new) {
-        if (!room(arr, *n, cap, size)) {
-            *slot = 0;
-            return -1;
-        }
-        memset((char *)*arr + *n * size, 0, size);
+    if (*out_is_new)
         *slot = ++*n;
-    }
-    *out_is_new = is_new;
-    return *slot ? (int64_t)*slot - 1 : -1;
+    return (int64_t)*slot - 1;
 }
 
 /* The counts of month 'mnum'. NULL: no memory. */
 static struct cr_audit_report_usage *
 month(struct cr_audit_report_state *st, int64_t mnum)
 {
+    struct macc *macc = room(st->macc, st->nmacc, &st->capmacc,
+                             sizeof *macc);
     bool is_new;
-    int64_t i = keyed(&st->months, (uint64_t)mnum, (void **)&st->macc,
-                      &st->nmacc, &st->capmacc, sizeof *st->macc, &is_new);
+    int64_t i;
 
+    if (macc == NULL)
+        return NULL;
+    st->macc = macc;
+    i = keyed(&st->months, (uint64_t)mnum, &st->nmacc, &is_new);
     if (i < 0)
         return NULL;
-    st->macc[i].mnum = mnum;
-    return &st->macc[i].u;
+    if (is_new) {
+        memset(&macc[i], 0, sizeof macc[i]);
+        macc[i].mnum = mnum;
+    }
+    return &macc[i].u;
 }
 
 /* The UK month number (year * 12 + month - 1) of instant 'ms'. */
@@ -347,9 +347,10 @@ add_alert(struct cr_audit_report *r, int64_t seq,
     struct cr_audit_report_state *st = r->st;
     struct cr_audit_report_alert *a;
 
-    if (!room((void **)&r->alerts, r->nalerts, &st->capalerts,
-              sizeof *r->alerts))
+    a = room(r->alerts, r->nalerts, &st->capalerts, sizeof *a);
+    if (a == NULL)
         return nomem(err);
+    r->alerts = a;
     a = &r->alerts[r->nalerts];
     memset(a, 0, sizeof *a);
     a->seq = seq;
@@ -382,8 +383,10 @@ user_of(struct cr_audit_report_state *st, const struct cr_audit_rec *rec)
 
     if (u < 0 || !is_new)
         return u;
-    if (!room((void **)&st->uinfo, (size_t)u, &st->ucap, sizeof *st->uinfo))
+    ui = room(st->uinfo, (size_t)u, &st->ucap, sizeof *ui);
+    if (ui == NULL)
         return -1;
+    st->uinfo = ui;
     ui = &st->uinfo[u];
     ui->name = copy(st, rec->name);
     ui->org = copy(st, rec->org);
@@ -399,6 +402,7 @@ add_access(struct cr_audit_report_state *st, int64_t u,
 {
     int64_t day = cr_civil_uk_day(rec->time_ms);
     uint64_t ud = ((uint64_t)day << 32) | (uint64_t)u;
+    struct user_day *d;
     uint64_t *slot;
     bool is_new;
     int64_t i;
@@ -411,13 +415,16 @@ add_access(struct cr_audit_report_state *st, int64_t u,
         return nomem(err);
     if (!is_new)
         return CR_OK;
-    i = keyed(&st->user_days, ud, (void **)&st->udays, &st->nudays,
-              &st->capudays, sizeof *st->udays, &is_new);
+    d = room(st->udays, st->nudays, &st->capudays, sizeof *d);
+    if (d == NULL)
+        return nomem(err);
+    st->udays = d;
+    i = keyed(&st->user_days, ud, &st->nudays, &is_new);
     if (i < 0)
         return nomem(err);
-    st->udays[i].user = (uint32_t)u;
-    st->udays[i].day = day;
-    st->udays[i].count++;
+    if (is_new)
+        d[i] = (struct user_day){ (uint32_t)u, day, 0 };
+    d[i].count++;
     return CR_OK;
 }
 
@@ -460,14 +467,17 @@ add_view(struct cr_audit_report_state *st, int64_t u,
     o = intern(st, &st->orgs, has(rec->org) ? rec->org : "", &is_new);
     if (o < 0)
         return nomem(err);
+    mo = room(st->morg, st->nmorg, &st->capmorg, sizeof *mo);
+    if (mo == NULL)
+        return nomem(err);
+    st->morg = mo;
     i = keyed(&st->month_orgs, ((uint64_t)mnum << 32) | (uint64_t)o,
-              (void **)&st->morg, &st->nmorg, &st->capmorg, sizeof *st->morg,
-              &is_new);
+              &st->nmorg, &is_new);
     if (i < 0)
         return nomem(err);
     mo = &st->morg[i];
-    mo->mnum = mnum;
-    mo->org = (uint32_t)o;
+    if (is_new)
+        *mo = (struct month_org){ mnum, (uint32_t)o, 0, 0 };
     mo->views++;
     if (is_care_plan && !is_emergency)
         mo->care_plan_views++;

@@ -562,7 +562,8 @@ TEST(settings_come_from_organization_type)
                          "organisation-kind",
                          kinds[i][0])),
                      kinds[i][1]);
-    CHECK_EQ_INT(cr_audit_setting_of_coding("http://example.org", "gp-practice"),
+    CHECK_EQ_INT(cr_audit_setting_of_coding("http://example.org",
+                                            "gp-practice"),
                  CR_AUDIT_SETTING_UNKNOWN);
     CHECK_EQ_INT(cr_audit_setting_of_coding(NULL, "x"),
                  CR_AUDIT_SETTING_UNKNOWN);
