@@ -226,6 +226,13 @@ dispatch(struct ctx *x)
                 method_not_allowed(x, "POST");
             return;
         }
+        if (strcmp(x->route.op, "audit-report") == 0) {
+            if (is(x, "GET"))
+                cr_api_audit_report_op(x);
+            else
+                method_not_allowed(x, "GET");
+            return;
+        }
         cr_api_outcome(x, 404, "error", "not-supported", NULL,
                        "operation $%.60s is not supported; see "
                        "/fhir/metadata", x->route.op);

@@ -452,6 +452,10 @@ cr_api_bundle(struct ctx *x);
 void
 cr_api_import_op(struct ctx *x);
 
+/* audit_report_op.c: GET /fhir/$audit-report (purpose audit only). */
+void
+cr_api_audit_report_op(struct ctx *x);
+
 /* everything.c: Patient/$everything, by id or by NHS number. */
 void
 cr_api_everything(struct ctx *x);

@@ -105,6 +105,10 @@ cr_api_metadata(struct ctx *x)
                     "{\"code\":\"history-system\"}],"
                     "\"operation\":[{\"name\":\"import\",\"definition\":"
                     "\"https://carerecord.example/OperationDefinition/"
-                    "import\"}]}]}");
+                    "import\"},{\"name\":\"audit-report\",\"definition\":"
+                    "\"https://carerecord.example/OperationDefinition/"
+                    "audit-report\",\"documentation\":\"Alerts to review "
+                    "and usage statistics of the caller's organisation; "
+                    "tokens with purpose audit only\"}]}]}");
     cr_api_send_buf(x, 200, &b);
 }

@@ -26,7 +26,7 @@ static const char usage[] =
     "  serve    run a node (FHIR API under /fhir)\n"
     "  token    mint a signed access token (development and tests)\n"
     "  import   load NDJSON files into a node's store\n"
-    "  audit    check the audit log's hash chain (audit verify)\n"
+    "  audit    check the audit log (verify); alerts and usage (report)\n"
     "  synth    generate a synthetic London population as NDJSON\n"
     "  version  print the version\n"
     "\n"

@@ -271,6 +271,17 @@ struct cr_store_filter {
 /* The pointer type name the SQL function cr_visible() checks. */
 #define CR_STORE_FILTER_PTR "cr_store_filter"
 
+/* As cr_store_find_token followed by cr_store_read of each match, on the
+ * store in directory 'dir' opened read-only (readonly.c; a running node
+ * may go on writing, nothing is created or migrated): call 'fn' for every
+ * live resource of 'type' with a token row (param, system, code), in id
+ * order. 'fn' returning other than CR_OK stops the walk with that code.
+ * CR_ENOTFOUND if 'dir' holds no store. For the command line's reports. */
+cr_rc
+cr_store_find_dir(const char *dir, const char *type, const char *param,
+                  const char *system, const char *code, cr_store_row_fn fn,
+                  void *ctx, struct cr_err *err);
+
 /* Run 'plan' (search/search.h): call 'fn' for at most plan->count
  * matching resources, in the plan's order, for the page plan->cursor
  * names (NULL: the first). out_next and out_prev get the cursors (URL-safe
