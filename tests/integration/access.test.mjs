@@ -144,6 +144,14 @@ test('a care relationship (an encounter ended ten days ago) allows; no relations
   assert.deepEqual(ids(r.json), []);
 });
 
+test('a relationship lasts the configured window after the encounter ended (90 days), not longer', async () => {
+  const old = await fhir(node, 'GET', 'Patient/P3', as({ org: 'H3' }));
+  denied(old, 'no-relationship');
+  const recent = await fhir(node, 'GET', 'Patient/P3', as({ org: 'H4' }));
+  assert.equal(recent.status, 200, recent.text);
+  assert.equal(lastAudit().basis, 'relationship');
+});
+
 test('a self-claimed relationship or emergency access allows, and raises an alert in the audit record', async () => {
   let r = await fhir(node, 'GET', 'Patient/P1/$everything', as(H2, CLAIM));
   assert.equal(r.status, 200, r.text);

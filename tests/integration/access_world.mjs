@@ -82,6 +82,19 @@ export const WORLD = {
   S1: [
     cond('c-sti', 'P1', '105629000', 'Chlamydial infection'),
   ],
+  // H3 treated P3 200 days ago, H4 80 days ago (the window is 90 days)
+  H3: [{
+    resourceType: 'Encounter', id: 'e-old', status: 'finished',
+    class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'IMP' },
+    subject: { reference: 'Patient/P3' },
+    period: { start: iso(Date.now() - 205 * DAY), end: iso(Date.now() - 200 * DAY) },
+  }],
+  H4: [{
+    resourceType: 'Encounter', id: 'e-recent', status: 'finished',
+    class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'IMP' },
+    subject: { reference: 'Patient/P3' },
+    period: { start: iso(Date.now() - 85 * DAY), end: iso(Date.now() - 80 * DAY) },
+  }],
 };
 
 // PUT every resource of the world, each as its organisation's system.
