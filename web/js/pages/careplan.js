@@ -366,8 +366,12 @@ function editForm(body, data, plan) {
     if (name === 'ceilingOther') touched.add('ceilingChoice');
     revalidate();
   };
+  // Leaving a field marks it touched; typing or choosing re-checks at
+  // once, so an error clears while the field is still being corrected
+  // (and the page does not move under a click on the next field).
   form.addEventListener('focusout', touch);
   form.addEventListener('change', touch);
+  form.addEventListener('input', () => revalidate());
 
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
