@@ -147,6 +147,31 @@ test('the GP finds a patient by NHS number (checked client-side) and sees the ba
   });
 });
 
+// A federated answer (stand-in until federation lands): entries from
+// another node carry it in meta, and a node that did not answer is an
+// OperationOutcome entry. The record says so plainly and labels items.
+test('a federated answer: items from another node are labelled, an unreachable node is shown plainly', async () => {
+  await withPage(async (page) => {
+    await page.route('**/fhir/Patient/$everything?**', async (route) => {
+      const res = await route.fetch();
+      const b = await res.json();
+      const allergy = b.entry.find((e) => e.resource.resourceType === 'AllergyIntolerance');
+      allergy.resource.meta.tag.push({ system: 'https://carerecord.example/node', code: 'sel' });
+      b.entry.push({ resource: { resourceType: 'OperationOutcome', meta: { tag: [{ system: 'https://carerecord.example/node', code: 'swl' }] },
+        issue: [{ severity: 'warning', code: 'timeout', diagnostics: 'South West London did not answer within 5 seconds' }] }, search: { mode: 'outcome' } });
+      await route.fulfill({ response: res, json: b });
+    });
+    await signInAs(page, node, 'GP');
+    await openByNhs(page, NHS.p1);
+    await page.waitForSelector('#patient-banner');
+    assert.match(await text(page, '#partial-notice'), /may be incomplete.*Node swl: South West London did not answer/s);
+    assert.match(await text(page, '#alerts'), /Partial record/);
+    assert.match(await text(page, '#sec-allergies td.source'), /Green Lane Synthetic GP Practice\s*node sel/);
+    assert.match(await text(page, '#sec-problems td.source'), /node local/);
+    await shot(page, 'record-partial');
+  });
+});
+
 test('name and date of birth search finds the patient', async () => {
   await withPage(async (page) => {
     await signInAs(page, node, 'GP');
