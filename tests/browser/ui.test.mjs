@@ -262,6 +262,37 @@ test('a paramedic gives a coded emergency reason, sees the emergency banner and 
   });
 });
 
+// Where the node declares $care-plan-summary the pages read the plan
+// from it (stand-in answer here: the same plan, but for CPR).
+test('the care plan pages use $care-plan-summary when the node declares it', async () => {
+  await withPage(async (page) => {
+    const calls = [];
+    await page.route('**/fhir/metadata', async (route) => {
+      const res = await route.fetch();
+      const cap = await res.json();
+      cap.rest[0].resource.find((r) => r.type === 'Patient').operation.push({ name: 'care-plan-summary', definition: 'https://carerecord.example/OperationDefinition/care-plan-summary' });
+      await route.fulfill({ response: res, json: cap });
+    });
+    const world = (await import('./world.mjs')).worldData()[ORG.gp];
+    const pick = (id) => structuredClone(world.find((r) => r.id === id));
+    await page.route('**/fhir/Patient/P1/$care-plan-summary', (route) => {
+      calls.push(route.request().headers()['x-access-reason'] || '');
+      const cpr = pick('p1-cpr');
+      cpr.valueCodeableConcept.coding[0] = { system: 'http://snomed.info/sct', code: '450475007', display: 'For cardiopulmonary resuscitation' };
+      cpr.component[0].valueDateTime = new Date(Date.now() + 100 * 86400000).toISOString();
+      return route.fulfill({ contentType: 'application/fhir+json', json: { resourceType: 'Bundle', type: 'collection',
+        entry: [pick('P1'), pick('p1-ucp'), cpr, pick('p1-kin')].map((resource) => ({ resource })) } });
+    });
+    await signInAs(page, node, 'GP');
+    await page.goto(`${node.base}/ui/careplan?patient=P1&view=summary`);
+    await page.waitForSelector('#cpr-decision');
+    assert.equal(calls.length, 1, 'the operation was called');
+    assert.equal(await page.locator('#cpr-decision').getAttribute('data-cpr'), 'yes');
+    assert.equal(await page.locator('#review-warning').count(), 0, 'review date in the future: no warning');
+    assert.match(await text(page, '#emergency-summary'), /Susan Jones/);
+  });
+});
+
 test('the receptionist sees demographics and appointments, no clinical data', async () => {
   await withPage(async (page) => {
     await signInAs(page, node, 'Receptionist');
