@@ -526,7 +526,6 @@ test('a 1,000-resource record renders well within a second on this machine (meas
     assert.equal(Number(d.resourceCount), 1000 + 2, 'the record holds 1,000 resources (and its 2 organisations)');
     const render = Number(d.renderMs);
     t.diagnostic(`1,000-resource record: render ${render} ms, fetch ${d.fetchMs} ms, page to banner ${total} ms`);
-    console.log(`# 1,000-resource record: render ${render} ms (build + DOM), fetch ${d.fetchMs} ms, navigation to banner ${total} ms`);
     assert.ok(render < 5000, `render took ${render} ms`);
     assert.ok(await page.locator('#sec-results svg.chart').count() >= 2, 'trend charts for blood pressure and HbA1c');
     await shot(page, 'record-1000');

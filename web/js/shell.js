@@ -134,8 +134,8 @@ export function askAccessReason({ err, who = 'this patient', claims: c = readCla
   if (emergency) {
     field = h('fieldset', { 'aria-describedby': errId },
       h('legend', null, 'Reason for emergency access'),
-      EMERGENCY_REASONS.map((r, i) => h('div', { class: 'radio' },
-        h('input', { type: 'radio', name: 'code', id: `er-${r.code}`, value: r.code, required: true, checked: i === 0 ? null : null }),
+      EMERGENCY_REASONS.map((r) => h('div', { class: 'radio' },
+        h('input', { type: 'radio', name: 'code', id: `er-${r.code}`, value: r.code, required: true }),
         h('label', { for: `er-${r.code}` }, r.display))),
       h('label', { for: 'er-text' }, 'Details (optional)'),
       h('input', { type: 'text', id: 'er-text', name: 'text', maxlength: 200, autocomplete: 'off' }));
