@@ -69,6 +69,7 @@ test('every persona signs in from the personas file and lands on its page', asyn
   };
   await withPage(async (page) => {
     await page.goto(`${node.base}/ui/signin`);
+    await page.waitForSelector('button[data-persona]');
     await shot(page, 'signin');
     const labels = await page.locator('button[data-persona]').evaluateAll((bs) => bs.map((b) => b.dataset.persona));
     assert.deepEqual(labels.sort(), Object.keys(landing).sort());
@@ -423,6 +424,7 @@ test('the GP creates a care plan with inline validation, the paramedic sees it, 
     assert.match(hist, /Decision: Not for cardiopulmonary resuscitation → For cardiopulmonary resuscitation/);
     await shot(page, 'careplan-history');
     await page.goto(`${node.base}/ui/careplan?patient=P5&view=plan`);
+    await page.waitForSelector('#h-sign');
     assert.match(await text(page, 'main'), /Dr Senior Consultant/);
     await shot(page, 'careplan-full');
   });
