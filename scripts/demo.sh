@@ -1,8 +1,9 @@
 #!/bin/sh
 # demo.sh: run one node on the embedded default store (./carerecord-data,
 # 127.0.0.1:8080). On first run it loads 200 synthetic patients (North
-# East London's exchange) so there is a record to look at; then it prints
-# a token and commands to try. Ctrl-C stops the node cleanly.
+# East London's exchange) so there is a record to look at; then it writes
+# the web UI's demo personas (DATA/demo.json, docs/ui.md) and prints
+# tokens and commands to try. Ctrl-C stops the node cleanly.
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin="$root/build/carerecord"
@@ -37,9 +38,27 @@ gp_token=$(mint --sub demo-gp --name "Dr Grace Demo" --org "$gp" --role R8000 --
 ae_token=$(mint --sub demo-clinician --name "Dr Ada Demo" --org R1K --role R8000 --purpose direct-care)
 em_token=$(mint --sub demo-paramedic --name "Pat Medic" --org RRU --role R8003 --purpose emergency)
 pt_token=$(mint --sub "patient-$nhs" --name "Demo Patient" --org "$gp" --role R8000 --purpose patient-access --patient "$nhs")
+sw_token=$(mint --sub demo-social-worker --name "Sam Social" --org Z1L01 --role R8014 --purpose direct-care)
+rc_token=$(mint --sub demo-receptionist --name "Rita Desk" --org "$gp" --role R8009 --purpose direct-care)
+po_token=$(mint --sub demo-privacy --name "Priya Guard" --org "$gp" --role R8008 --purpose audit)
+node_url=http://$listen
+persona() { printf '    {"label": "%s", "name": "%s", "role": "%s", "org": "%s", "purpose": "%s", "node": "local", "description": "%s", "token": "%s"}' "$@"; }
+{
+  printf '{\n  "nodes": [{"id": "local", "name": "Demo node", "url": "%s"}],\n  "personas": [\n' "$node_url"
+  persona "GP" "Dr Grace Demo" R8000 "$gp" direct-care "The patient's registered practice: the whole record" "$gp_token"; printf ',\n'
+  persona "A&E clinician" "Dr Ada Demo" R8000 R1K direct-care "No recorded relationship: states a reason, which alerts" "$ae_token"; printf ',\n'
+  persona "Paramedic" "Pat Medic" R8003 RRU emergency "Emergency access with a coded reason; read-only" "$em_token"; printf ',\n'
+  persona "Social worker" "Sam Social" R8014 Z1L01 direct-care "Care plans, discharge summaries, contacts" "$sw_token"; printf ',\n'
+  persona "Receptionist" "Rita Desk" R8009 "$gp" direct-care "Demographics and appointments only" "$rc_token"; printf ',\n'
+  persona "Privacy officer" "Priya Guard" R8008 "$gp" audit "Reviews alerts and the audit trail" "$po_token"; printf ',\n'
+  persona "Patient" "Demo Patient" R8000 "$gp" patient-access "NHS number $nhs: their own record" "$pt_token"; printf '\n'
+  printf '  ]\n}\n'
+} > "$data/demo.json"
 cat <<TXT
 
 carerecord is running: FHIR base $base  (data in $data)
+
+Web UI: $node_url/ui/  (sign in as a demo persona; try NHS number $nhs)
 
 Tokens, valid for 12 hours (every access is checked and audited):
 

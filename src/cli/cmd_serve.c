@@ -9,6 +9,7 @@
 #include "core/log.h"
 #include "http/http.h"
 #include "store/store.h"
+#include "webui/webui.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -22,7 +23,8 @@ static const char usage[] =
     "Usage: carerecord serve [--listen ADDR:PORT] [--data DIR] "
     "[--config FILE]\n"
     "\n"
-    "Run one carerecord node: the FHIR R4 API under /fhir.\n"
+    "Run one carerecord node: the FHIR R4 API under /fhir and the web UI\n"
+    "under /ui/.\n"
     "\n"
     "Options:\n"
     "  --listen ADDR:PORT  address to listen on (default 127.0.0.1:8080;\n"
@@ -37,8 +39,12 @@ static const char usage[] =
     "                      max_response_bytes (67108864), max_json_depth\n"
     "                      (64), default_count (50), max_count (1000),\n"
     "                      log_requests (true), policy (access\n"
-    "                      rules: docs/access.md)\n"
+    "                      rules: docs/access.md), personas (the demo\n"
+    "                      personas file for the UI's sign-in page;\n"
+    "                      default DATA/demo.json when present:\n"
+    "                      docs/ui.md)\n"
     "  --node-id ID        this node's id (default 'local')\n"
+    "  --personas FILE     demo personas for the UI's sign-in page\n"
     "  --quiet             no per-request log lines\n"
     "  -h, --help          show this help\n"
     "\n"
@@ -75,17 +81,21 @@ cr_cli_serve(int argc, char **argv)
         { "data", required_argument, NULL, 'd' },
         { "config", required_argument, NULL, 'c' },
         { "node-id", required_argument, NULL, 'n' },
+        { "personas", required_argument, NULL, 'p' },
         { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     const char *listen = NULL, *data = NULL, *config = NULL, *node = NULL;
+    const char *personas = NULL;
     bool is_quiet = false;
     struct cr_config cfg;
     struct cr_err err;
     struct cr_keys *keys = NULL;
     struct cr_store *store = NULL;
     struct cr_api *api = NULL;
+    struct cr_webui *ui = NULL;
+    struct cr_webui_opts uo;
     struct cr_http *http = NULL;
     struct cr_store_opts so;
     struct cr_api_config ac;
@@ -100,6 +110,7 @@ cr_cli_serve(int argc, char **argv)
         case 'd': data = optarg; break;
         case 'c': config = optarg; break;
         case 'n': node = optarg; break;
+        case 'p': personas = optarg; break;
         case 'q': is_quiet = true; break;
         case 'h': fputs(usage, stdout); return 0;
         default: fputs(usage, stderr); return 2;
@@ -122,6 +133,11 @@ cr_cli_serve(int argc, char **argv)
         snprintf(cfg.data_dir, sizeof cfg.data_dir, "%s", data);
     if (node)
         snprintf(cfg.node_id, sizeof cfg.node_id, "%s", node);
+    if (personas)
+        snprintf(cfg.personas, sizeof cfg.personas, "%s", personas);
+    if (cfg.personas[0] == '\0')
+        snprintf(cfg.personas, sizeof cfg.personas, "%s/demo.json",
+                 cfg.data_dir);
     if (is_quiet)
         cfg.log_requests = false;
     cr_log_set_requests(cfg.log_requests);
@@ -164,8 +180,11 @@ cr_cli_serve(int argc, char **argv)
     ac.default_count = cfg.default_count;
     ac.max_count = cfg.max_count;
     ac.policy = cfg.policy;
+    memset(&uo, 0, sizeof uo);
+    uo.personas_path = cfg.personas;
     if (cr_api_create(store, keys, &ac, &api, &err) != CR_OK ||
-        cr_http_run(http, cr_api_handle, api, &err) != CR_OK)
+        cr_webui_create(&uo, cr_api_handle, api, &ui, &err) != CR_OK ||
+        cr_http_run(http, cr_webui_handle, ui, &err) != CR_OK)
         goto fail;
     cr_log("info", "listening on http://%s%s%s:%u (FHIR base %s, node %s, "
            "data %s)", strchr(cfg.host, ':') ? "[" : "", cfg.host,
@@ -181,6 +200,7 @@ fail:
     fprintf(stderr, "carerecord serve: %s\n", err.msg);
 out:
     cr_http_stop(http, 10000);
+    cr_webui_destroy(ui);
     cr_api_destroy(api);
     cr_store_close(store);
     cr_token_keys_close(keys);

@@ -128,6 +128,8 @@ cr_config_load(struct cr_config *c, const char *path, struct cr_err *err)
             rc = get_string(v, key, c->node_id, sizeof c->node_id, err);
         } else if (strcmp(key, "base_url") == 0) {
             rc = get_string(v, key, c->base_url, sizeof c->base_url, err);
+        } else if (strcmp(key, "personas") == 0) {
+            rc = get_string(v, key, c->personas, sizeof c->personas, err);
         } else if (strcmp(key, "max_body_bytes") == 0) {
             rc = get_int(v, key, 1024, 1LL << 30, &n, err);
             c->max_body = (size_t)n;

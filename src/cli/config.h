@@ -16,6 +16,9 @@ struct cr_config {
     char data_dir[1024];
     char node_id[33];
     char base_url[512];     /* "" : derived from host and port */
+    char personas[1040];    /* demo personas file for the web UI's sign-in
+                               page; "" : DATA/demo.json (served only when
+                               it exists) */
     size_t max_body;
     size_t max_response;
     int max_json_depth;
