@@ -25,7 +25,7 @@ import net from 'node:net';
 import path from 'node:path';
 import {
   startNode, fhir, tempDir, mintToken, craftToken, keyId, freePort, sleep,
-  NHS_SYSTEM,
+  runBin, NHS_SYSTEM,
 } from './lib.mjs';
 
 const ODS = 'https://fhir.nhs.uk/Id/ods-organization-code';
@@ -489,4 +489,29 @@ test('with the locator down every peer is asked', async () => {
     await nodes.ncl.start();
   }
   assert.deepEqual((await waitLocated(NHS1, ['nel', 'sel', 'swl'])).sort(), ['nel', 'sel', 'swl']);
+});
+
+test('a federation setting that is wrong stops the node with a message naming it', () => {
+  const dir = tempDir();
+  const key = path.join(dirs.nel, 'node-key.pub.pem');
+  const peer = { id: 'nel', base_url: 'http://127.0.0.1:9/fhir', public_key: key };
+  const cases = [
+    [{ peers: [{ id: 'nel', base_url: 'http://127.0.0.1:9/fhir' }] }, 2, /peers\[0\] needs id, base_url and public_key/],
+    [{ peers: [{ ...peer, colour: 'red' }] }, 2, /unknown setting 'peers\[0\]\.colour'/],
+    [{ peers: [{ ...peer, public_key: 'missing.pem' }] }, 2, /cannot read .*missing\.pem/],
+    [{ peers: [peer], locator: { node: 'ncl' } }, 1, /locator\.node 'ncl' is not one of the peers/],
+    [{ peers: [peer], locator: { role: true, node: 'nel' } }, 2, /'locator' must be/],
+    [{ peers: [peer], deadline_ms: 0 }, 2, /deadline_ms/],
+    [{ node_id: 'nel', peers: [peer] }, 1, /'nel' is this node's own id/],
+    [{ node_id: 'North East', peers: [peer] }, 1, /node_id 'North East' must be/],
+    [{ node_id: 'sel', peers: [{ ...peer, base_url: 'http://127.0.0.1:9/' }] }, 1, /must be the peer's FHIR base/],
+    [{ node_id: 'sel', peers: [{ ...peer, public_key: '-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n' }] }, 1, /peer 'nel': public_key/],
+  ];
+  for (const [cfg, status, msg] of cases) {
+    const file = path.join(dir, 'config.json');
+    fs.writeFileSync(file, JSON.stringify({ node_id: 'sel', ...cfg }));
+    const r = runBin(['serve', '--listen', '127.0.0.1:0', '--data', path.join(dir, 'data'), '--config', file]);
+    assert.equal(r.status, status, `${JSON.stringify(cfg)}: ${r.stderr}`);
+    assert.match(r.stderr, msg, JSON.stringify(cfg));
+  }
 });
