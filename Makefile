@@ -2,7 +2,7 @@
 #
 #   make          release build: build/carerecord
 #   make test     sanitizer build (ASan+UBSan, -Werror), unit + integration tests
-#   make demo     run a node on the embedded default store, with a token to try
+#   make demo     synthetic London on five federated nodes, with tokens to try
 #   make bench    release build under load (wrk), compared with nginx
 #   make generate regenerate src/fhir tables from HL7's official definitions
 #
@@ -45,8 +45,10 @@ unit:
 integration:
 	@CARERECORD_BIN=$(CURDIR)/build-test/carerecord node --test --test-concurrency=1 tests/integration/ tests/conformance/
 
+# DEMO_ARGS: e.g. "--patients 5000 --base-port 9080" (carerecord demo --help)
+DEMO_ARGS ?=
 demo: build
-	@sh scripts/demo.sh
+	@./build/carerecord demo --data ./carerecord-demo $(DEMO_ARGS)
 
 bench: build
 	@sh scripts/deps.sh bench
