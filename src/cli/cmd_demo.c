@@ -385,11 +385,13 @@ start_nodes(struct demo *d)
     return true;
 }
 
-static void
+/* Stop every node; false when one did not stop cleanly (exit status 0). */
+static bool
 stop_nodes(struct demo *d)
 {
     time_t until = time(NULL) + STOP_TIMEOUT_S;
     int i, alive;
+    bool is_clean = true;
 
     for (i = 0; i < NODES; i++)
         if (d->nodes[i].pid > 0)
@@ -401,10 +403,20 @@ stop_nodes(struct demo *d)
             int status;
             if (n->pid <= 0)
                 continue;
-            if (waitpid(n->pid, &status, WNOHANG) == n->pid)
+            if (waitpid(n->pid, &status, WNOHANG) == n->pid) {
+                if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+                    fprintf(stderr, "carerecord demo: node %s did not stop "
+                            "cleanly (%s %d); see %s\n", n->id,
+                            WIFSIGNALED(status) ? "signal" : "exit status",
+                            WIFSIGNALED(status) ? WTERMSIG(status)
+                                                : WEXITSTATUS(status),
+                            n->log);
+                    is_clean = false;
+                }
                 n->pid = 0;
-            else
+            } else {
                 alive++;
+            }
         }
         if (alive && time(NULL) > until) {
             for (i = 0; i < NODES; i++)
@@ -414,12 +426,14 @@ stop_nodes(struct demo *d)
                     kill(d->nodes[i].pid, SIGKILL);
                     waitpid(d->nodes[i].pid, NULL, 0);
                     d->nodes[i].pid = 0;
+                    is_clean = false;
                 }
             alive = 0;
         }
         if (alive)
             usleep(50000);
     } while (alive);
+    return is_clean;
 }
 
 /* ---- personas ----------------------------------------------------------- */
@@ -767,6 +781,7 @@ cr_cli_demo(int argc, char **argv)
     size_t np = 0, i;
     ssize_t len;
     int status = 1, r;
+    bool is_lost = false;
     time_t now = time(NULL);
     struct tm tm;
 
@@ -882,14 +897,16 @@ cr_cli_demo(int argc, char **argv)
                         WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st),
                         n->log);
                 n->pid = 0;
+                is_lost = true;
             }
         }
     }
     if (!d->is_quiet)
         fprintf(stderr, "\nStopping the nodes ...\n");
-    status = 0;
+    status = is_lost ? 1 : 0;
 stop:
-    stop_nodes(d);
+    if (!stop_nodes(d))
+        status = 1;
     remove(json_path);
 out:
     for (i = 0; i < np; i++)
