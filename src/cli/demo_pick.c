@@ -361,6 +361,11 @@ cr_demo_pick(const char *dir, struct cr_demo_pick *out, struct cr_err *err)
             (best == NULL || strcmp(x->ae_start, best->ae_start) > 0))
             best = x;
     }
+    if (best == NULL) {     /* cannot happen: someone is held by 'most' */
+        rc = cr_err_set(err, CR_ENOTFOUND, "not-found", NULL,
+                        "no synthetic patients under %s", dir);
+        goto out;
+    }
     snprintf(out->nhs, sizeof out->nhs, "%s", best->nhs);
     snprintf(out->name, sizeof out->name, "%s", best->name);
     out->regions = best->regions;
