@@ -312,6 +312,7 @@ cr_api_handle(void *api, struct cr_http_req *req, struct cr_http_resp *resp)
     x->api = api;
     x->req = req;
     x->resp = resp;
+    x->t0_us = cr_clock_mono_us();
     cr_api_audit_begin(x);
     handle(x);
     /* A write answers later, from its continuation, which ends the same

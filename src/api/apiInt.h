@@ -126,6 +126,7 @@ struct ctx {
     bool is_tagged;             /* entries carry publisher and node tags */
     struct fedreq *fed;         /* a federated read in progress, or NULL */
     bool is_unaudited;          /* /federation/ endpoints: request log only */
+    int64_t t0_us;              /* when the request reached the API */
 };
 
 /* ---- facts.c ---- */

@@ -29,6 +29,7 @@
  * Depends on federation/, http/, core/. docs/internals/federation.md. */
 #include "api/apiInt.h"
 
+#include "core/clock.h"
 #include "core/jsontext.h"
 #include "fhir/fhir.h"
 
@@ -232,6 +233,7 @@ cr_api_fed_step(struct ctx *x)
     rq.path = path;
     rq.nhs = nhs;
     rq.is_paged = fr->kind == FED_EVERYTHING;
+    rq.start_us = x->t0_us;
     /* Set this node's answer aside, wait, then ask. */
     fr->local = *x->resp;
     memset(x->resp, 0, sizeof *x->resp);

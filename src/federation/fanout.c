@@ -33,6 +33,24 @@
 
 struct call;
 
+/* A node token is minted per user and claims, and reused for half its
+ * life: a clinician opening several records sends peers the same token,
+ * which their verification caches then recognise. */
+#define TOKEN_SLOTS 64
+
+struct token_slot {
+    struct cr_principal p;      /* the claims it was minted for */
+    char care[16];
+    char *jwt;
+    int64_t at_us;
+};
+
+struct token_cache {
+    pthread_mutex_t lock;
+    struct token_slot slot[TOKEN_SLOTS];
+};
+
+
 /* One HTTP transfer. */
 struct xfer {
     struct call *call;
@@ -74,7 +92,37 @@ struct cr_fed_fanout {
     struct call *active;        /* fan-out thread only */
     char *self_token;           /* this node's own token, for the locator */
     int64_t self_token_us;
+    struct token_cache tokens;  /* users' node tokens */
 };
+
+/* ---- node tokens, reused ------------------------------------------------ */
+
+static size_t
+claims_hash(const struct cr_principal *p, const char *care)
+{
+    const char *const parts[] = { p->sub, p->name, p->org, p->role,
+                                  p->purpose, p->patient, p->reason, care };
+    size_t h = 1469598103934665603ULL, i;
+    const char *s;
+
+    for (i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+        for (s = parts[i]; *s; s++)
+            h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+        h = (h ^ 0x1f) * 1099511628211ULL;
+    }
+    return h;
+}
+
+static bool
+same_claims(const struct token_slot *t, const struct cr_principal *p,
+            const char *care)
+{
+    return strcmp(t->p.sub, p->sub) == 0 && strcmp(t->p.name, p->name) == 0 &&
+           strcmp(t->p.org, p->org) == 0 && strcmp(t->p.role, p->role) == 0 &&
+           strcmp(t->p.purpose, p->purpose) == 0 &&
+           strcmp(t->p.patient, p->patient) == 0 &&
+           strcmp(t->p.reason, p->reason) == 0 && strcmp(t->care, care) == 0;
+}
 
 /* ---- results ------------------------------------------------------------ */
 
@@ -671,6 +719,7 @@ cr_fed_fanout_start(struct cr_fed *f, struct cr_fed_fanout **out,
         return cr_err_set(err, CR_ENOMEM, "exception", NULL, "out of memory");
     fan->f = f;
     pthread_mutex_init(&fan->lock, NULL);
+    pthread_mutex_init(&fan->tokens.lock, NULL);
     fan->multi = curl_multi_init();
     if (fan->multi == NULL) {
         cr_fed_fanout_stop(fan);
@@ -705,8 +754,47 @@ cr_fed_fanout_stop(struct cr_fed_fanout *fan)
     if (fan->multi)
         curl_multi_cleanup(fan->multi);
     free(fan->self_token);
+    for (int i = 0; i < TOKEN_SLOTS; i++)
+        free(fan->tokens.slot[i].jwt);
+    pthread_mutex_destroy(&fan->tokens.lock);
     pthread_mutex_destroy(&fan->lock);
     free(fan);
+}
+
+/* The user's node token: a copy of one minted less than half its life
+ * ago for the same claims, or a new one. */
+static cr_rc
+user_token(struct cr_fed_fanout *fan, const struct cr_fed_request *rq,
+           char **out, struct cr_err *err)
+{
+    const char *care = rq->care ? rq->care : "";
+    struct token_slot *t = &fan->tokens.slot[claims_hash(rq->user, care) %
+                                             TOKEN_SLOTS];
+    int64_t now = cr_clock_mono_us();
+    char *jwt = NULL;
+    cr_rc rc;
+
+    *out = NULL;
+    pthread_mutex_lock(&fan->tokens.lock);
+    if (t->jwt && now - t->at_us < (int64_t)CR_FED_TOKEN_TTL * 500000 &&
+        same_claims(t, rq->user, care))
+        *out = strdup(t->jwt);
+    pthread_mutex_unlock(&fan->tokens.lock);
+    if (*out)
+        return CR_OK;
+    rc = cr_fed_mint(fan->f, rq->user, care, &jwt, err);
+    if (rc != CR_OK)
+        return rc;
+    *out = strdup(jwt);
+    pthread_mutex_lock(&fan->tokens.lock);
+    free(t->jwt);
+    t->jwt = jwt;
+    t->p = *rq->user;
+    snprintf(t->care, sizeof t->care, "%s", care);
+    t->at_us = now;
+    pthread_mutex_unlock(&fan->tokens.lock);
+    return *out ? CR_OK : cr_err_set(err, CR_ENOMEM, "exception", NULL,
+                                     "out of memory");
 }
 
 cr_rc
@@ -723,7 +811,7 @@ cr_fed_start(struct cr_fed *f, const struct cr_fed_request *rq,
     c->f = f;
     c->done = done;
     c->ctx = ctx;
-    c->t0_us = cr_clock_mono_us();
+    c->t0_us = rq->start_us > 0 ? rq->start_us : cr_clock_mono_us();
     c->deadline_us = c->t0_us + (int64_t)f->deadline_ms * 1000;
     c->is_paged = rq->is_paged;
     c->res = calloc(1, sizeof *c->res);
@@ -736,7 +824,7 @@ cr_fed_start(struct cr_fed *f, const struct cr_fed_request *rq,
         rc = cr_err_set(err, CR_ENOMEM, "exception", NULL, "out of memory");
         goto fail;
     }
-    rc = cr_fed_mint(f, rq->user, rq->care, &c->token, err);
+    rc = user_token(fan, rq, &c->token, err);
     if (rc != CR_OK)
         goto fail;
     if (rq->nhs && rq->nhs[0])

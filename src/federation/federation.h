@@ -179,6 +179,9 @@ struct cr_fed_request {
                                    NULL: ask every peer */
     bool is_paged;              /* follow each answer's next links (on
                                    that peer's base only) */
+    int64_t start_us;           /* when the user's request arrived
+                                   (cr_clock_mono_us): the deadline runs
+                                   from then; 0: from now */
 };
 
 /* How one peer's part ended. */
@@ -221,7 +224,9 @@ struct cr_fed_result {
 typedef void (*cr_fed_done_fn)(void *ctx, struct cr_fed_result *res);
 
 /* Start a federated read: locate (when rq->nhs is set and there is a
- * locator), mint one node token for the user, send the read to each peer
+ * locator), mint one node token for the user (or reuse one minted for the
+ * same claims less than half its life ago, so peers' token caches hit),
+ * send the read to each peer
  * named (never to this node itself), collect what comes back until the
  * deadline, then call 'done'. Returns CR_OK when started ('done' will be
  * called exactly once, possibly before this returns), or an error (then
