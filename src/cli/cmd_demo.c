@@ -470,94 +470,61 @@ days_between(const char *a, const char *b)
     return (long)((timegm(&tb) - timegm(&ta)) / 86400);
 }
 
+/* One persona: 'label' is "<what> <org name>". */
+static struct persona *
+persona(struct persona *p, const char *key, const char *what,
+        const char *role, const char *org, const char *org_name,
+        const char *purpose, const struct cr_demo_staff *who, int node)
+{
+    p->key = key;
+    snprintf(p->label, sizeof p->label, "%s %s", what, org_name);
+    p->role = role;
+    snprintf(p->org, sizeof p->org, "%s", org);
+    snprintf(p->org_name, sizeof p->org_name, "%s", org_name);
+    p->purpose = purpose;
+    p->who = *who;
+    p->node = node;
+    return p;
+}
+
 static size_t
 make_personas(const struct demo *d, const struct cr_demo_pick *pk,
               struct persona *ps)
 {
-    size_t n = 0;
+    struct cr_demo_staff reception, privacy, patient;
     struct persona *p;
 
-    p = &ps[n++];
-    p->key = "GP";
-    snprintf(p->label, sizeof p->label, "GP at %s", pk->gp_name);
-    p->role = "R8000";
-    snprintf(p->org, sizeof p->org, "%s", pk->gp);
-    snprintf(p->org_name, sizeof p->org_name, "%s", pk->gp_name);
-    p->purpose = "direct-care";
-    p->who = pk->gp_staff;
-    p->node = pk->home;
+    snprintf(reception.sub, sizeof reception.sub, "demo-reception-%s",
+             pk->gp);
+    snprintf(reception.name, sizeof reception.name, "Demo Receptionist");
+    snprintf(privacy.sub, sizeof privacy.sub, "demo-privacy-%s", pk->ae);
+    snprintf(privacy.name, sizeof privacy.name, "Demo Privacy Officer");
+    snprintf(patient.sub, sizeof patient.sub, "patient-%s", pk->nhs);
+    snprintf(patient.name, sizeof patient.name, "%.127s", pk->name);
 
-    p = &ps[n++];
-    p->key = "AE";
-    snprintf(p->label, sizeof p->label, "A&E clinician at %s", pk->ae_name);
-    p->role = "R8000";
-    snprintf(p->org, sizeof p->org, "%s", pk->ae);
-    snprintf(p->org_name, sizeof p->org_name, "%s", pk->ae_name);
-    p->purpose = "direct-care";
+    persona(&ps[0], "GP", "GP at", "R8000", pk->gp, pk->gp_name,
+            "direct-care", &pk->gp_staff, pk->home);
+    p = persona(&ps[1], "AE", "A&E clinician at", "R8000", pk->ae,
+                pk->ae_name, "direct-care", &pk->ae_staff, pk->ae_region);
     /* an attendance in the relationship window is a relationship */
     if (pk->ae_date[0] == '\0' || days_between(pk->ae_date, d->today) > 90)
         p->reason = "self-claimed: seen in A&E today";
-    p->who = pk->ae_staff;
-    p->node = pk->ae_region;
-
-    p = &ps[n++];
-    p->key = "PARAMEDIC";
-    snprintf(p->label, sizeof p->label, "Paramedic, %s (emergency access)",
-             pk->amb_name);
-    p->role = "R8003";
-    snprintf(p->org, sizeof p->org, "%s", pk->amb);
-    snprintf(p->org_name, sizeof p->org_name, "%s", pk->amb_name);
-    p->purpose = "emergency";
+    p = persona(&ps[2], "PARAMEDIC", "Paramedic (emergency access),", "R8003",
+                pk->amb, pk->amb_name, "emergency", &pk->paramedic,
+                pk->home);
     p->reason = "emergency: life-threatening collapsed at home";
-    p->who = pk->paramedic;
-    p->node = pk->home;
-
-    p = &ps[n++];
-    p->key = "SOCIAL";
-    snprintf(p->label, sizeof p->label, "Social worker, %s",
-             pk->council_name);
-    p->role = "R8014";
-    snprintf(p->org, sizeof p->org, "%s", pk->council);
-    snprintf(p->org_name, sizeof p->org_name, "%s", pk->council_name);
-    p->purpose = "direct-care";
+    p = persona(&ps[3], "SOCIAL", "Social worker,", "R8014", pk->council,
+                pk->council_name, "direct-care", &pk->social, pk->home);
     p->reason = "self-claimed: care needs assessment";
-    p->who = pk->social;
-    p->node = pk->home;
-
-    p = &ps[n++];
-    p->key = "RECEPTION";
-    snprintf(p->label, sizeof p->label, "Receptionist at %s", pk->gp_name);
-    p->role = "R8009";
-    snprintf(p->org, sizeof p->org, "%s", pk->gp);
-    snprintf(p->org_name, sizeof p->org_name, "%s", pk->gp_name);
-    p->purpose = "direct-care";
-    snprintf(p->who.sub, sizeof p->who.sub, "demo-reception-%s", pk->gp);
-    snprintf(p->who.name, sizeof p->who.name, "Demo Receptionist");
-    p->node = pk->home;
-
-    p = &ps[n++];
-    p->key = "PRIVACY";
-    snprintf(p->label, sizeof p->label, "Privacy officer at %s", pk->ae_name);
-    p->role = "R8008";
-    snprintf(p->org, sizeof p->org, "%s", pk->ae);
-    snprintf(p->org_name, sizeof p->org_name, "%s", pk->ae_name);
-    p->purpose = "audit";
-    snprintf(p->who.sub, sizeof p->who.sub, "demo-privacy-%s", pk->ae);
-    snprintf(p->who.name, sizeof p->who.name, "Demo Privacy Officer");
-    p->node = pk->ae_region;
-
-    p = &ps[n++];
-    p->key = "PATIENT";
+    persona(&ps[4], "RECEPTION", "Receptionist at", "R8009", pk->gp,
+            pk->gp_name, "direct-care", &reception, pk->home);
+    persona(&ps[5], "PRIVACY", "Privacy officer at", "R8008", pk->ae,
+            pk->ae_name, "audit", &privacy, pk->ae_region);
+    p = persona(&ps[6], "PATIENT", "Patient:", "R8000", pk->gp, pk->gp_name,
+                "patient-access", &patient, pk->home);
     snprintf(p->label, sizeof p->label, "Patient: %s", pk->name);
-    p->role = "R8000";
-    snprintf(p->org, sizeof p->org, "%s", pk->gp);
-    snprintf(p->org_name, sizeof p->org_name, "%s", pk->gp_name);
-    p->purpose = "patient-access";
     p->patient = pk->nhs;
-    snprintf(p->who.sub, sizeof p->who.sub, "patient-%s", pk->nhs);
-    snprintf(p->who.name, sizeof p->who.name, "%.127s", pk->name);
-    p->node = pk->home;
-    return n;
+    return 7;
 }
 
 static bool

@@ -90,8 +90,7 @@ struct cr_fed_fanout {
     struct call *queue;         /* under lock */
     bool is_stopping;           /* under lock */
     struct call *active;        /* fan-out thread only */
-    char *self_token;           /* this node's own token, for the locator */
-    int64_t self_token_us;
+    struct fed_self_token self_token;   /* for the locator */
     struct token_cache tokens;  /* users' node tokens */
 };
 
@@ -400,23 +399,6 @@ take_located(struct cr_fed *f, struct call *c, const struct cr_buf *body)
     return true;
 }
 
-static const char *
-self_token(struct cr_fed_fanout *fan)
-{
-    int64_t now = cr_clock_mono_us();
-    struct cr_err err;
-
-    if (fan->self_token &&
-        now - fan->self_token_us < (int64_t)CR_FED_TOKEN_TTL * 500000)
-        return fan->self_token;
-    free(fan->self_token);
-    fan->self_token = NULL;
-    cr_err_clear(&err);
-    if (cr_fed_mint(fan->f, NULL, NULL, &fan->self_token, &err) == CR_OK)
-        fan->self_token_us = now;
-    return fan->self_token;
-}
-
 /* A new call on the thread: ask the locator, or fan out at once. */
 static void
 begin(struct cr_fed_fanout *fan, struct call *c)
@@ -425,7 +407,7 @@ begin(struct cr_fed_fanout *fan, struct call *c)
 
     if (c->needs_locate) {
         const struct fed_peer *lp = &f->peers[f->locator_peer];
-        const char *tok = self_token(fan);
+        const char *tok = cr_fed_self_token(f, &fan->self_token);
         int64_t budget = f->deadline_ms / LOCATE_SHARE;
         char url[700];
         snprintf(url, sizeof url, "%s/federation/locate?nhs=%s",
@@ -753,7 +735,7 @@ cr_fed_fanout_stop(struct cr_fed_fanout *fan)
     }
     if (fan->multi)
         curl_multi_cleanup(fan->multi);
-    free(fan->self_token);
+    free(fan->self_token.jwt);
     for (int i = 0; i < TOKEN_SLOTS; i++)
         free(fan->tokens.slot[i].jwt);
     pthread_mutex_destroy(&fan->tokens.lock);

@@ -9,6 +9,7 @@
  * access/token.h, core/, libcurl (global set-up), fhir/ (NHS numbers). */
 #include "federation/fedInt.h"
 
+#include "core/clock.h"
 #include "fhir/fhir.h"
 
 #include <curl/curl.h>
@@ -296,4 +297,20 @@ cr_fed_mint(struct cr_fed *f, const struct cr_principal *user,
     snprintf(p.via, sizeof p.via, "%s", f->node_id);
     snprintf(p.care, sizeof p.care, "%s", care ? care : "");
     return cr_token_mint(f->keys, &p, CR_FED_TOKEN_TTL, out, err);
+}
+
+const char *
+cr_fed_self_token(struct cr_fed *f, struct fed_self_token *t)
+{
+    int64_t now = cr_clock_mono_us();
+    struct cr_err err;
+
+    if (t->jwt && now - t->at_us < (int64_t)CR_FED_TOKEN_TTL * 500000)
+        return t->jwt;
+    free(t->jwt);
+    t->jwt = NULL;
+    cr_err_clear(&err);
+    if (cr_fed_mint(f, NULL, NULL, &t->jwt, &err) == CR_OK)
+        t->at_us = now;
+    return t->jwt;
 }

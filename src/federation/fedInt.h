@@ -44,6 +44,18 @@ cr_rc
 cr_fed_mint(struct cr_fed *f, const struct cr_principal *user,
             const char *care, char **out, struct cr_err *err);
 
+/* This node's own token, for its calls to the /federation endpoints:
+ * kept in 't' and minted again when half its life has passed. */
+struct fed_self_token {
+    char *jwt;
+    int64_t at_us;
+};
+
+/* The token in 't' (minting one when there is none or it is old), or NULL
+ * when minting failed. One thread per 't'; free t->jwt when done. */
+const char *
+cr_fed_self_token(struct cr_fed *f, struct fed_self_token *t);
+
 /* ---- bundle.c ---- */
 
 /* Member 'key' of the object at span 'obj' of 'text' (value span). */

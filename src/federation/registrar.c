@@ -51,8 +51,7 @@ struct cr_fed_registrar {
     int64_t retry_at_us;        /* 0: nothing to retry */
     bool is_failing;            /* the last attempt failed (logged once) */
     CURL *easy;
-    char *token;
-    int64_t token_us;
+    struct fed_self_token token;
 };
 
 /* ---- one batch ---------------------------------------------------------- */
@@ -101,22 +100,6 @@ on_body(char *data, size_t size, size_t n, void *arg)
     return b->rc == CR_OK ? size * n : 0;
 }
 
-static const char *
-token(struct cr_fed_registrar *r)
-{
-    int64_t now = cr_clock_mono_us();
-    struct cr_err err;
-
-    if (r->token && now - r->token_us < (int64_t)CR_FED_TOKEN_TTL * 500000)
-        return r->token;
-    free(r->token);
-    r->token = NULL;
-    cr_err_clear(&err);
-    if (cr_fed_mint(r->f, NULL, NULL, &r->token, &err) == CR_OK)
-        r->token_us = now;
-    return r->token;
-}
-
 /* A call in progress gives up when the node stops. */
 static int
 on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
@@ -138,7 +121,7 @@ call(struct cr_fed_registrar *r, const char *url, const struct cr_buf *body,
      struct cr_buf *out)
 {
     struct curl_slist *h = NULL;
-    const char *tok = token(r);
+    const char *tok = cr_fed_self_token(r->f, &r->token);
     char auth[CR_TOKEN_MAX_LEN + 32];
     long status = 0;
 
@@ -388,7 +371,7 @@ cr_fed_registrar_stop(struct cr_fed_registrar *r)
     }
     if (r->easy)
         curl_easy_cleanup(r->easy);
-    free(r->token);
+    free(r->token.jwt);
     pthread_cond_destroy(&r->cond);
     pthread_mutex_destroy(&r->lock);
     free(r);

@@ -301,6 +301,17 @@ TEST(peer_configuration_is_checked)
     free(pem);
 }
 
+/* A node that keeps the locator and has no peers. */
+static void
+locator_config(struct cr_fed_config *c, const struct world *w)
+{
+    memset(c, 0, sizeof *c);
+    c->node_id = "nel";
+    c->base_url = "http://127.0.0.1:8/fhir";
+    c->data_dir = w->dir;
+    c->locator = CR_FED_LOCATOR_SELF;
+}
+
 TEST(locator_registers_and_locates)
 {
     struct world w;
@@ -313,11 +324,7 @@ TEST(locator_registers_and_locates)
     size_t n = 0;
 
     world_open(&w);
-    memset(&c, 0, sizeof c);
-    c.node_id = "nel";
-    c.base_url = "http://127.0.0.1:8/fhir";
-    c.data_dir = w.dir;
-    c.locator = CR_FED_LOCATOR_SELF;
+    locator_config(&c, &w);
     c.deadline_ms = 500;
     cr_err_clear(&err);
     CHECK_EQ_INT(cr_fed_create(&c, w.keys, w.store, &f, &err), CR_OK);
@@ -376,11 +383,7 @@ TEST(start_without_peers_ends_at_once)
     int calls = 0, i;
 
     world_open(&w);
-    memset(&c, 0, sizeof c);
-    c.node_id = "nel";
-    c.base_url = "http://127.0.0.1:8/fhir";
-    c.data_dir = w.dir;
-    c.locator = CR_FED_LOCATOR_SELF;
+    locator_config(&c, &w);
     cr_err_clear(&err);
     CHECK_EQ_INT(cr_fed_create(&c, w.keys, w.store, &f, &err), CR_OK);
     memset(&p, 0, sizeof p);
