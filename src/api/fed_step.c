@@ -198,6 +198,19 @@ fed_done(void *ctx, struct cr_fed_result *res)
 static void fed_answer(void *arg, struct cr_http_req *req,
                        struct cr_http_resp *resp);
 
+/* When the request ends without its continuation (the client went away
+ * while the peers were asked), free what was set aside. */
+static void
+fed_cleanup(void *arg)
+{
+    struct fedreq *fr = arg;
+
+    free(fr->local.body);
+    fr->local.body = NULL;
+    cr_fed_result_free(fr->res);
+    fr->res = NULL;
+}
+
 bool
 cr_api_fed_step(struct ctx *x)
 {
@@ -243,6 +256,7 @@ cr_api_fed_step(struct ctx *x)
         *x->resp = fr->local;
         return false;
     }
+    cr_arena_on_destroy(x->req->arena, fed_cleanup, fr);
     cr_err_clear(&err);
     if (cr_fed_start(x->api->fed, &rq, fed_done, x, &err) != CR_OK) {
         fr->res = NULL;     /* answered with this node's part alone */
