@@ -277,6 +277,12 @@ test('asking for this node only, and Patient search across nodes', async () => {
   assert.deepEqual(refs(local.json).sort(), ['Encounter/e1-sel', 'Observation/o1-sel', 'Organization/G1', 'Patient/p1-sel']);
   assert.equal(tagOf(local.json.entry[0].resource, NODE_TAG), undefined, 'a local answer is not tagged');
 
+  // By this node's id of the Patient: its NHS number is asked about.
+  const byId = await fhir(nodes.sel, 'GET', 'Patient/p1-sel/$everything', { token: user('sel', 'G1') });
+  assert.equal(byId.status, 200);
+  assert.equal(byId.json.total, 11);
+  assert.ok(refs(byId.json).includes('Observation/o1-swl'));
+
   const byNhs = await fhir(nodes.sel, 'GET', `Patient?identifier=${NHS_SYSTEM}|${NHS1}`, { token: user('sel', 'G1') });
   assert.equal(byNhs.status, 200);
   assert.deepEqual(refs(byNhs.json).sort(), ['Patient/p1-nel', 'Patient/p1-sel', 'Patient/p1-swl']);
