@@ -384,7 +384,8 @@ touch(struct merge *m, const char *text, const struct cr_fed_entry *e)
     if (t->len)
         cr_buf_addc(t, ',');
     cr_buf_addc(t, '"');
-    cr_buf_add(t, text + e->full_url.start, e->full_url.end - e->full_url.start);
+    cr_buf_add(t, text + e->full_url.start,
+               e->full_url.end - e->full_url.start);
     if (e->version.end > e->version.start) {
         cr_buf_adds(t, "/_history/");
         cr_buf_add(t, text + e->version.start,

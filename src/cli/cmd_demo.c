@@ -38,7 +38,7 @@
 
 extern char **environ;
 
-#define NODES CR_DEMO_REGIONS
+#define NODES CR_CLI_DEMO_REGIONS
 #define LOCATOR 0               /* nel keeps the record locator */
 #define TOKEN_TTL 43200         /* 12 hours */
 #define READY_TIMEOUT_S 60
@@ -56,7 +56,8 @@ static const char usage[] =
     "patient, and writes DIR/demo.json for scripts. Ctrl-C stops them all.\n"
     "\n"
     "Options:\n"
-    "  --data DIR       where the data and logs go (default ./carerecord-demo)\n"
+    "  --data DIR       where the data and logs go (default\n"
+    "                   ./carerecord-demo)\n"
     "  --patients N     synthetic people (default 1000)\n"
     "  --base-port P    nel listens on P, ncl on P+1, ... swl on P+4\n"
     "                   (default 8080)\n"
@@ -447,7 +448,7 @@ struct persona {
     const char *purpose;
     const char *patient;
     const char *reason;             /* X-Access-Reason to send, or NULL */
-    struct cr_demo_staff who;
+    struct cr_cli_demo_staff who;
     int node;                       /* whose key signs the token */
     char *token;
 };
@@ -474,7 +475,7 @@ days_between(const char *a, const char *b)
 static struct persona *
 persona(struct persona *p, const char *key, const char *what,
         const char *role, const char *org, const char *org_name,
-        const char *purpose, const struct cr_demo_staff *who, int node)
+        const char *purpose, const struct cr_cli_demo_staff *who, int node)
 {
     p->key = key;
     snprintf(p->label, sizeof p->label, "%s %s", what, org_name);
@@ -488,10 +489,10 @@ persona(struct persona *p, const char *key, const char *what,
 }
 
 static size_t
-make_personas(const struct demo *d, const struct cr_demo_pick *pk,
+make_personas(const struct demo *d, const struct cr_cli_demo_pick *pk,
               struct persona *ps)
 {
-    struct cr_demo_staff reception, privacy, patient;
+    struct cr_cli_demo_staff reception, privacy, patient;
     struct persona *p;
 
     snprintf(reception.sub, sizeof reception.sub, "demo-reception-%s",
@@ -555,7 +556,7 @@ mint_tokens(const struct demo *d, struct persona *ps, size_t n)
 }
 
 static bool
-write_json(const struct demo *d, const struct cr_demo_pick *pk,
+write_json(const struct demo *d, const struct cr_cli_demo_pick *pk,
            const struct persona *ps, size_t n, const char *path)
 {
     json_t *root = json_object(), *nodes = json_array(), *people =
@@ -610,7 +611,7 @@ write_json(const struct demo *d, const struct cr_demo_pick *pk,
 }
 
 static void
-print_all(const struct demo *d, const struct cr_demo_pick *pk,
+print_all(const struct demo *d, const struct cr_cli_demo_pick *pk,
           const struct persona *ps, size_t n, const char *json_path)
 {
     const struct node *home = &d->nodes[pk->home];
@@ -741,7 +742,7 @@ int
 cr_cli_demo(int argc, char **argv)
 {
     struct demo *d = calloc(1, sizeof *d);
-    struct cr_demo_pick *pk = calloc(1, sizeof *pk);
+    struct cr_cli_demo_pick *pk = calloc(1, sizeof *pk);
     struct persona ps[8];
     char json_path[1200];
     sigset_t sigs;
@@ -824,7 +825,7 @@ cr_cli_demo(int argc, char **argv)
         struct cr_err err;
         cr_err_clear(&err);
         snprintf(sdir, sizeof sdir, "%s/synthetic", d->dir);
-        if (cr_demo_pick(sdir, pk, &err) != CR_OK) {
+        if (cr_cli_demo_pick(sdir, pk, &err) != CR_OK) {
             fprintf(stderr, "carerecord demo: %s\n", err.msg);
             goto out;
         }

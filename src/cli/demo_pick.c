@@ -21,7 +21,7 @@ struct person {
     char name[160];
     char gp[32];
     unsigned regions;
-    char ids[CR_DEMO_REGIONS][65];
+    char ids[CR_CLI_DEMO_REGIONS][65];
     char ae_start[32];              /* latest A&E attendance */
     char ae[32];
     int ae_region;
@@ -261,7 +261,7 @@ take_org(void *ctx, json_t *res)
 
 struct staff_ctx {
     const char *org;
-    struct cr_demo_staff *out;
+    struct cr_cli_demo_staff *out;
     bool is_found;
 };
 
@@ -286,12 +286,12 @@ take_staff(void *ctx, json_t *res)
  * a made-up one named 'fallback'. */
 static void
 staff(const char *dir, int region, const char *org, const char *fallback,
-      struct cr_demo_staff *out)
+      struct cr_cli_demo_staff *out)
 {
     struct staff_ctx c = { org, out, false };
     int r;
 
-    for (r = 0; r < CR_DEMO_REGIONS && !c.is_found; r++)
+    for (r = 0; r < CR_CLI_DEMO_REGIONS && !c.is_found; r++)
         if (region < 0 || r == region)
             each(dir, r, "Practitioner", take_staff, &c);
     if (!c.is_found) {
@@ -308,7 +308,7 @@ org_name(const char *dir, int region, const char *code, char *out,
     int r;
 
     snprintf(out, size, "%s", code);
-    for (r = 0; r < CR_DEMO_REGIONS; r++)
+    for (r = 0; r < CR_CLI_DEMO_REGIONS; r++)
         if ((region < 0 || r == region) &&
             each(dir, r, "Organization", take_org, &c) &&
             strcmp(out, code) != 0)
@@ -316,7 +316,8 @@ org_name(const char *dir, int region, const char *code, char *out,
 }
 
 cr_rc
-cr_demo_pick(const char *dir, struct cr_demo_pick *out, struct cr_err *err)
+cr_cli_demo_pick(const char *dir, struct cr_cli_demo_pick *out,
+                 struct cr_err *err)
 {
     struct pick p;
     const struct person *best = NULL;
@@ -326,7 +327,7 @@ cr_demo_pick(const char *dir, struct cr_demo_pick *out, struct cr_err *err)
 
     memset(&p, 0, sizeof p);
     memset(out, 0, sizeof *out);
-    for (r = 0; r < CR_DEMO_REGIONS; r++) {
+    for (r = 0; r < CR_CLI_DEMO_REGIONS; r++) {
         struct patients_ctx c = { &p, r };
         if (!each(dir, r, "Patient", take_patient, &c)) {
             rc = cr_err_set(err, CR_EIO, "exception", NULL,
@@ -351,7 +352,7 @@ cr_demo_pick(const char *dir, struct cr_demo_pick *out, struct cr_err *err)
     for (i = 0; i < p.n; i++)
         if (popcount(p.people[i].regions) == most)
             p.best[p.nbest++] = i;
-    for (r = 0; r < CR_DEMO_REGIONS; r++) {
+    for (r = 0; r < CR_CLI_DEMO_REGIONS; r++) {
         struct ae_ctx c = { &p, r };
         each(dir, r, "Encounter", take_encounter, &c);
     }

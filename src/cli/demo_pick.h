@@ -15,16 +15,16 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define CR_DEMO_REGIONS 5
+#define CR_CLI_DEMO_REGIONS 5
 
 /* A member of staff: SDS user id and name (from a synthetic Practitioner,
  * or made up when the organisation has none). */
-struct cr_demo_staff {
+struct cr_cli_demo_staff {
     char sub[64];
     char name[128];
 };
 
-struct cr_demo_pick {
+struct cr_cli_demo_pick {
     /* the person */
     char nhs[16];
     char name[160];
@@ -34,21 +34,21 @@ struct cr_demo_pick {
     /* their registered GP practice */
     char gp[32];
     char gp_name[160];
-    struct cr_demo_staff gp_staff;
+    struct cr_cli_demo_staff gp_staff;
     /* an A&E they attended: the trust, its region and when */
     char ae[32];
     char ae_name[160];
     int ae_region;
     char ae_date[16];               /* YYYY-MM-DD, "" when none */
-    struct cr_demo_staff ae_staff;
+    struct cr_cli_demo_staff ae_staff;
     /* the ambulance service */
     char amb[32];
     char amb_name[160];
-    struct cr_demo_staff paramedic;
+    struct cr_cli_demo_staff paramedic;
     /* the council (adult social care) of their borough */
     char council[32];
     char council_name[160];
-    struct cr_demo_staff social;
+    struct cr_cli_demo_staff social;
 };
 
 /* Read the synthetic data under 'dir' (as `carerecord synth --out DIR`
@@ -57,6 +57,7 @@ struct cr_demo_pick {
  * around them. CR_ENOTFOUND when no file holds a Patient; CR_EIO when a
  * file cannot be read. */
 cr_rc
-cr_demo_pick(const char *dir, struct cr_demo_pick *out, struct cr_err *err);
+cr_cli_demo_pick(const char *dir, struct cr_cli_demo_pick *out,
+                 struct cr_err *err);
 
 #endif

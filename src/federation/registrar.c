@@ -249,7 +249,8 @@ pull(struct cr_fed_registrar *r, size_t i)
         cr_buf_free(&out);
         list = json_object_get(root, "nhs");
         next = json_object_get(root, "next");
-        if (json_is_array(list) && (json_is_integer(next) || json_is_null(next))) {
+        if (json_is_array(list) &&
+            (json_is_integer(next) || json_is_null(next))) {
             n = json_array_size(list);
             ptrs = calloc(n ? n : 1, sizeof *ptrs);
             for (k = 0; ptrs && k < n; k++) {
