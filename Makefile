@@ -3,7 +3,7 @@
 #   make          release build: build/carerecord
 #   make test     sanitizer build (ASan+UBSan, -Werror), unit + integration +
 #                 browser tests (the web UI in headless Chromium)
-#   make demo     run a node on the embedded default store, with a token to try
+#   make demo     synthetic London on five federated nodes, with tokens to try
 #   make bench    release build under load (wrk), compared with nginx
 #   make generate regenerate src/fhir tables from HL7's official definitions
 #
@@ -51,8 +51,10 @@ integration:
 browser:
 	@CARERECORD_BIN=$(CURDIR)/build-test/carerecord node --test --test-concurrency=1 tests/browser/
 
+# DEMO_ARGS: e.g. "--patients 5000 --base-port 9080" (carerecord demo --help)
+DEMO_ARGS ?=
 demo: build
-	@sh scripts/demo.sh
+	@./build/carerecord demo --data ./carerecord-demo $(DEMO_ARGS)
 
 bench: build
 	@sh scripts/deps.sh bench

@@ -1,8 +1,9 @@
 /* api.c: one request in: authenticate, negotiate, route to the
  * interaction. The verified principal is put in the request context here;
  * policy and audit (access/, audit/) hook in at this seam, before any
- * interaction touches the store. Depends on access/, http/, store/, fhir/,
- * core/. */
+ * interaction touches the store. Paths under /federation/ are the node-
+ * to-node endpoints (locator_ep.c). Depends on access/, http/, store/,
+ * fhir/, federation/, core/. */
 #include "api/apiInt.h"
 
 #include "core/clock.h"
@@ -24,6 +25,7 @@ cr_api_create(struct cr_store *store, struct cr_keys *keys,
         return cr_err_set(err, CR_ENOMEM, "exception", NULL, "out of memory");
     a->store = store;
     a->keys = keys;
+    a->fed = cfg->fed;
     if (cr_policy_load(cfg->policy, &a->policy, err) != CR_OK) {
         free(a);
         return err ? err->rc : CR_EINVAL;
@@ -136,6 +138,11 @@ authenticate(struct ctx *x)
         return false;
     }
     x->is_authenticated = true;
+    if (x->principal.via[0]) {
+        /* A peer's node token: the user, asking through that node. */
+        x->via = x->principal.via;
+        x->is_tagged = true;
+    }
     who = cr_arena_alloc(x->req->arena, 200);
     if (who) {
         snprintf(who, 200, "%s@%s/%s", x->principal.sub, x->principal.org,
@@ -193,8 +200,11 @@ dispatch(struct ctx *x)
     case R_TYPE:
         if (is(x, "POST"))
             cr_api_create_resource(x);
-        else if (is(x, "GET"))
+        else if (is(x, "GET")) {
+            if (strcmp(x->route.type, "Patient") == 0)
+                cr_api_fed_begin(x);
             cr_api_search(x);
+        }
         else if (is(x, "PUT"))
             cr_api_conditional_update(x);
         else if (is(x, "DELETE"))
@@ -241,6 +251,7 @@ dispatch(struct ctx *x)
     case R_INSTANCE_OP:
         if (strcmp(x->route.op, "everything") == 0 &&
             strcmp(x->route.type, "Patient") == 0) {
+            cr_api_fed_begin(x);
             if (is(x, "GET"))
                 cr_api_everything(x);
             else
@@ -268,6 +279,13 @@ handle(struct ctx *x)
     cr_rc rc;
 
     cr_err_clear(&err);
+    if (strncmp(req->path, "/federation/", 12) == 0) {
+        /* Between nodes: not FHIR, not about one patient's record. */
+        x->is_unaudited = true;
+        if (authenticate(x))
+            cr_api_federation(x);
+        return;
+    }
     rc = cr_api_route(x, &err);
     if (rc == CR_ENOTFOUND && err.rc == CR_OK) {
         cr_api_outcome(x, 404, "error", "not-found", NULL,
@@ -306,10 +324,12 @@ cr_api_handle(void *api, struct cr_http_req *req, struct cr_http_resp *resp)
     x->api = api;
     x->req = req;
     x->resp = resp;
+    x->t0_us = cr_clock_mono_us();
     cr_api_audit_begin(x);
     handle(x);
     /* A write answers later, from its continuation, which ends the same
-     * way; here, anything answered now is recorded before it is sent. */
-    if (resp->status != 0)
+     * way; here, anything answered now is recorded before it is sent,
+     * unless it is a federated read, whose merged answer is. */
+    if (resp->status != 0 && !cr_api_fed_step(x))
         cr_api_audited_send(x);
 }

@@ -61,6 +61,7 @@ struct cr_api_facts_cache {
 #define CR_API_ITEM_DISCHARGE 0x4u
 
 struct cr_api {
+    struct cr_fed *fed;         /* this node's peers, or NULL */
     struct cr_store *store;
     struct cr_policy *policy;   /* the node's access rules */
     struct cr_api_facts_cache facts;
@@ -122,6 +123,13 @@ struct ctx {
     bool has_action;            /* the interaction names its audit action */
     enum cr_audit_action action;    /* ... this one (else by route) */
     struct view *view;          /* view.c: the policy applied (lazily) */
+    /* federation (fed_step.c) */
+    const char *via;            /* a node token: the peer calling on the
+                                   user's behalf; NULL for a direct call */
+    bool is_tagged;             /* entries carry publisher and node tags */
+    struct fedreq *fed;         /* a federated read in progress, or NULL */
+    bool is_unaudited;          /* /federation/ endpoints: request log only */
+    int64_t t0_us;              /* when the request reached the API */
 };
 
 /* ---- facts.c ---- */
@@ -231,6 +239,28 @@ cr_api_view_has_notice(struct ctx *x);
 void
 cr_api_view_add_notice(struct ctx *x, struct cr_buf *entries, int n);
 
+/* Federation: true when a patient decided in this request whose NHS
+ * number is 'nhs' was allowed on a care relationship (registered GP or a
+ * recorded relationship), which this node may then vouch for to peers. */
+bool
+cr_api_view_care(struct ctx *x, const char *nhs);
+
+/* Federation: the NHS number of patient 'patient_id' as decided in this
+ * request, or NULL when not decided or unknown. */
+const char *
+cr_api_view_nhs(struct ctx *x, const char *patient_id);
+
+/* Federation: when a patient objection is in force for this request (a
+ * decision filtered by it), the ODS code of the organisation that recorded
+ * it ("" if unknown); NULL otherwise. */
+const char *
+cr_api_view_objection(struct ctx *x);
+
+/* Federation: count 'n' more items withheld from the answer under 'rule'
+ * (the user is told that items were withheld). */
+void
+cr_api_view_withhold(struct ctx *x, int64_t n, const char *rule);
+
 /* The filter for chain and _has hops (store.h). */
 const struct cr_store_filter *
 cr_api_view_hops(struct ctx *x);
@@ -244,6 +274,31 @@ cr_api_view_audit(struct ctx *x, struct cr_audit_rec *rec);
  * cannot be read. */
 const struct cr_policy_decision *
 cr_api_view_write(struct ctx *x, const char *type, const char *patient_id);
+
+/* fed_step.c: before Patient/$everything or a Patient search: decide
+ * whether the read is federated (peers configured, asked directly by a
+ * clinician or patient, not only this node's own page) and if so have
+ * entries tagged. */
+void
+cr_api_fed_begin(struct ctx *x);
+
+/* fed_step.c: append a resource the answer carries as 'show' says (see
+ * cr_api_view_add), with publisher 'org' and this node in meta.tag when
+ * the request's entries are tagged. */
+void
+cr_api_fed_add(struct ctx *x, struct cr_buf *b, enum cr_policy_show show,
+               const char *json, size_t len, const char *org);
+
+/* fed_step.c: after the interaction answered: for a federated read, set
+ * the answer aside, ask the peers and answer the merged Bundle later;
+ * returns true when it took the request over (the caller sends nothing).
+ * For a read from a peer, add the objection header. */
+bool
+cr_api_fed_step(struct ctx *x);
+
+/* locator_ep.c: the /federation/ endpoints between nodes. */
+void
+cr_api_federation(struct ctx *x);
 
 /* audit_step.c: start collecting what the request touches. */
 void
@@ -309,6 +364,13 @@ cr_api_bundle_finish(struct ctx *x, struct cr_buf *b, struct cr_buf *entries);
  * CR_EINVAL (with err) for a malformed type, id or version. */
 cr_rc
 cr_api_route(struct ctx *x, struct cr_err *err);
+
+/* route.c: append "?name=value" (first) or "&name=value" to a URL in 'b',
+ * the value percent-encoded (unreserved characters and ":,|/" kept); a
+ * NULL value appends nothing. The name is appended as it is. */
+void
+cr_api_query_add(struct cr_buf *b, const char *name, const char *value,
+                 bool *first);
 
 /* negotiate.c: check Accept and _format (406), read Prefer. Returns false
  * after answering when the request cannot be served. */

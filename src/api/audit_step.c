@@ -150,6 +150,7 @@ cr_api_audit_in_txn(struct ctx *x, struct cr_store_txn *txn,
     rec.status = (int)status;
     rec.patient = patient;
     rec.resources = cr_buf_str(refs);
+    rec.via = x->via;
     cr_api_view_audit(x, &rec);
     rc = cr_audit_append_txn(x->api->audit, txn, &rec, NULL, err);
     /* A batch may run again after another write failed: each run writes
@@ -165,6 +166,11 @@ cr_api_audited_send(struct ctx *x)
     unsigned status = x->resp->status;
     cr_rc rc;
 
+    /* Data was written: the record locator may have a patient to learn. */
+    if (x->api->fed && status >= 200 && status < 300 &&
+        strcmp(x->req->method, "GET") != 0 &&
+        strcmp(x->req->method, "HEAD") != 0)
+        cr_fed_nudge(x->api->fed);
 #ifdef CR_BENCH_NO_ACCESS
     /* A benchmark build measuring the cost of access control: no records.
      * Never built by 'make' or 'make test' (see bench/README.md). */
@@ -172,7 +178,7 @@ cr_api_audited_send(struct ctx *x)
 #endif
     /* A write that succeeded was recorded inside its own transaction. */
     if (x->route.kind == R_METADATA || x->api->audit == NULL ||
-        status == 0 || (x->is_recorded && status < 400))
+        x->is_unaudited || status == 0 || (x->is_recorded && status < 400))
         return;
     cr_audit_rec_init(&rec);
     rec.request_id = x->req->request_id;
@@ -185,6 +191,7 @@ cr_api_audited_send(struct ctx *x)
     rec.status = (int)status;
     rec.patient = x->audit_patient;
     rec.resources = cr_buf_str(&x->touched);
+    rec.via = x->via;
     cr_api_view_audit(x, &rec);
 
     /* Set the answer aside: the transport sends nothing while we wait. */

@@ -7,6 +7,7 @@
 #include "api/api.h"
 #include "cli/config.h"
 #include "core/log.h"
+#include "federation/federation.h"
 #include "http/http.h"
 #include "store/store.h"
 #include "webui/webui.h"
@@ -39,7 +40,9 @@ static const char usage[] =
     "                      max_response_bytes (67108864), max_json_depth\n"
     "                      (64), default_count (50), max_count (1000),\n"
     "                      log_requests (true), policy (access\n"
-    "                      rules: docs/access.md), personas (the demo\n"
+    "                      rules: docs/access.md), peers, locator,\n"
+    "                      deadline_ms (2000) (federation:\n"
+    "                      docs/federation.md), personas (the demo\n"
     "                      personas file for the UI's sign-in page;\n"
     "                      default DATA/demo.json when present:\n"
     "                      docs/ui.md)\n"
@@ -96,6 +99,7 @@ cr_cli_serve(int argc, char **argv)
     struct cr_api *api = NULL;
     struct cr_webui *ui = NULL;
     struct cr_webui_opts uo;
+    struct cr_fed *fed = NULL;
     struct cr_http *http = NULL;
     struct cr_store_opts so;
     struct cr_api_config ac;
@@ -172,8 +176,35 @@ cr_cli_serve(int argc, char **argv)
                  strchr(cfg.host, ':') ? "[" : "", cfg.host,
                  strchr(cfg.host, ':') ? "]" : "",
                  (unsigned)cr_http_port(http));
+    if (cfg.npeers > 0 || cfg.locator != CR_CONFIG_LOCATOR_NONE) {
+        struct cr_fed_peer peers[CR_FED_MAX_PEERS];
+        struct cr_fed_config fc;
+        size_t i;
+        memset(&fc, 0, sizeof fc);
+        for (i = 0; i < cfg.npeers && i < CR_FED_MAX_PEERS; i++) {
+            peers[i].id = cfg.peers[i].id;
+            peers[i].base_url = cfg.peers[i].base_url;
+            peers[i].public_key = cfg.peers[i].public_key;
+        }
+        fc.node_id = cfg.node_id;
+        fc.base_url = cfg.base_url;
+        fc.data_dir = cfg.data_dir;
+        fc.peers = peers;
+        fc.npeers = i;
+        fc.locator = cfg.locator == CR_CONFIG_LOCATOR_SELF
+                         ? CR_FED_LOCATOR_SELF
+                     : cfg.locator == CR_CONFIG_LOCATOR_PEER
+                         ? CR_FED_LOCATOR_PEER
+                         : CR_FED_LOCATOR_NONE;
+        fc.locator_peer = cfg.locator_node;
+        fc.deadline_ms = cfg.deadline_ms;
+        fc.max_answer = cfg.max_response;
+        if (cr_fed_create(&fc, keys, store, &fed, &err) != CR_OK)
+            goto fail;
+    }
     memset(&ac, 0, sizeof ac);
     ac.base_url = cfg.base_url;
+    ac.fed = fed;
     ac.max_body = cfg.max_body;
     ac.max_response = cfg.max_response;
     ac.max_json_depth = cfg.max_json_depth;
@@ -190,6 +221,13 @@ cr_cli_serve(int argc, char **argv)
            "data %s)", strchr(cfg.host, ':') ? "[" : "", cfg.host,
            strchr(cfg.host, ':') ? "]" : "", (unsigned)cr_http_port(http),
            cfg.base_url, cfg.node_id, cfg.data_dir);
+    if (fed)
+        cr_log("info", "federation: %zu peers, record locator %s, deadline "
+               "%d ms", cr_fed_npeers(fed),
+               cfg.locator == CR_CONFIG_LOCATOR_SELF ? "kept here"
+               : cfg.locator == CR_CONFIG_LOCATOR_PEER ? cfg.locator_node
+                                                       : "none",
+               cr_fed_deadline_ms(fed));
     while (sigwait(&sigs, &sig) != 0)
         ;
     cr_log("info", "signal %d: finishing requests in flight, then stopping",
@@ -199,9 +237,11 @@ cr_cli_serve(int argc, char **argv)
 fail:
     fprintf(stderr, "carerecord serve: %s\n", err.msg);
 out:
-    cr_http_stop(http, 10000);
+    /* Requests waiting for peers end within the deadline: let them. */
+    cr_http_stop(http, 10000 + (fed ? cr_fed_deadline_ms(fed) : 0));
     cr_webui_destroy(ui);
     cr_api_destroy(api);
+    cr_fed_destroy(fed);
     cr_store_close(store);
     cr_token_keys_close(keys);
     cr_config_free(&cfg);

@@ -221,6 +221,25 @@ cr_store_find_token(struct cr_store *s, const char *type, const char *param,
                     char (*out_ids)[65], size_t max, size_t *out_n,
                     struct cr_err *err);
 
+/* Called for each identifier cr_store_patient_identifiers yields: 'seq'
+ * is the Patient's change sequence number, 'value' the identifier's value
+ * (NUL-terminated, valid only during the call). Return CR_OK to go on;
+ * anything else stops the walk and is returned. */
+typedef cr_rc (*cr_store_ident_fn)(void *ctx, int64_t seq, const char *value);
+
+/* The identifiers of 'system' (e.g. the NHS number system) of the current,
+ * not deleted Patients whose last change has a sequence number above
+ * 'after_seq', in sequence order: at most 'limit' Patients (a Patient with
+ * two such identifiers yields both). *out_last (may be NULL) gets the seq
+ * of the last Patient yielded, or after_seq when none. For keeping another
+ * index (the record locator) up to date with what this store holds: walk
+ * from 0 once, then from the last seq seen. Reader connection; thread-safe. */
+cr_rc
+cr_store_patient_identifiers(struct cr_store *s, const char *system,
+                             int64_t after_seq, int limit,
+                             cr_store_ident_fn fn, void *ctx,
+                             int64_t *out_last, struct cr_err *err);
+
 /* A bulk load: drop the lookup indexes (searches are slow meanwhile) and
  * build them again, sorted, at the end. Only for a store no server is
  * serving. cr_store_bulk_end must follow; if it does not (a crash), the
