@@ -20,11 +20,19 @@
 
 /* ---- writing parameters ---------------------------------------------- */
 
+/* Open the next parameter: {"name":NAME,"KEY": (after a comma when it is
+ * not the first), counting it in '*n'. The caller writes the value and
+ * the closing brace. */
 static void
-sep(struct cr_buf *b, int *n)
+p_open(struct cr_buf *b, int *n, const char *name, const char *key)
 {
     if ((*n)++)
         cr_buf_addc(b, ',');
+    cr_buf_adds(b, "{\"name\":\"");
+    cr_buf_adds(b, name);
+    cr_buf_adds(b, "\",\"");
+    cr_buf_adds(b, key);
+    cr_buf_adds(b, "\":");
 }
 
 /* {"name":NAME,"KEY":VALUE} with VALUE raw JSON text. */
@@ -32,28 +40,19 @@ static void
 p_raw(struct cr_buf *b, int *n, const char *name, const char *key,
       const char *raw)
 {
-    sep(b, n);
-    cr_buf_adds(b, "{\"name\":\"");
-    cr_buf_adds(b, name);
-    cr_buf_adds(b, "\",\"");
-    cr_buf_adds(b, key);
-    cr_buf_adds(b, "\":");
+    p_open(b, n, name, key);
     cr_buf_adds(b, raw);
     cr_buf_addc(b, '}');
 }
 
+/* A string value; nothing when 's' is NULL or empty. */
 static void
 p_str(struct cr_buf *b, int *n, const char *name, const char *key,
       const char *s)
 {
     if (s == NULL || *s == '\0')
         return;
-    sep(b, n);
-    cr_buf_adds(b, "{\"name\":\"");
-    cr_buf_adds(b, name);
-    cr_buf_adds(b, "\",\"");
-    cr_buf_adds(b, key);
-    cr_buf_adds(b, "\":");
+    p_open(b, n, name, key);
     cr_buf_add_json_str(b, s);
     cr_buf_addc(b, '}');
 }
@@ -82,15 +81,13 @@ p_json(struct cr_buf *b, int *n, const char *name, const char *key,
     free(text);
 }
 
-/* {"name":NAME,"valueReference":{"reference":REF}} */
+/* {"name":NAME,"valueReference":{"reference":REF[,"display":..]}} */
 static void
 p_ref(struct cr_buf *b, int *n, const char *name, const char *ref,
       const char *display)
 {
-    sep(b, n);
-    cr_buf_adds(b, "{\"name\":\"");
-    cr_buf_adds(b, name);
-    cr_buf_adds(b, "\",\"valueReference\":{\"reference\":");
+    p_open(b, n, name, "valueReference");
+    cr_buf_adds(b, "{\"reference\":");
     cr_buf_add_json_str(b, ref);
     if (display && *display) {
         cr_buf_adds(b, ",\"display\":");
@@ -103,10 +100,8 @@ static void
 p_coding(struct cr_buf *b, int *n, const char *name, const char *system,
          const char *code, const char *display)
 {
-    sep(b, n);
-    cr_buf_adds(b, "{\"name\":\"");
-    cr_buf_adds(b, name);
-    cr_buf_adds(b, "\",\"valueCoding\":{\"system\":");
+    p_open(b, n, name, "valueCoding");
+    cr_buf_adds(b, "{\"system\":");
     cr_buf_add_json_str(b, system);
     cr_buf_adds(b, ",\"code\":");
     cr_buf_add_json_str(b, code);
@@ -119,10 +114,8 @@ p_coding(struct cr_buf *b, int *n, const char *name, const char *system,
 static void
 group_open(struct cr_buf *b, int *n, const char *name)
 {
-    sep(b, n);
-    cr_buf_adds(b, "{\"name\":\"");
-    cr_buf_adds(b, name);
-    cr_buf_adds(b, "\",\"part\":[");
+    p_open(b, n, name, "part");
+    cr_buf_addc(b, '[');
 }
 
 static void
@@ -188,9 +181,8 @@ patient_section(const struct cr_careplan_summary_in *in, struct cr_buf *b,
         const char *s = cr_careplan_str(id, "system");
         if (s && strcmp(s, "https://fhir.nhs.uk/Id/nhs-number") == 0 &&
             cr_careplan_str(id, "value")) {
-            sep(b, n);
-            cr_buf_adds(b, "{\"name\":\"nhsNumber\",\"valueIdentifier\":{"
-                           "\"system\":\"https://fhir.nhs.uk/Id/"
+            p_open(b, n, "nhsNumber", "valueIdentifier");
+            cr_buf_adds(b, "{\"system\":\"https://fhir.nhs.uk/Id/"
                            "nhs-number\",\"value\":");
             cr_buf_add_json_str(b, cr_careplan_str(id, "value"));
             cr_buf_adds(b, "}}");

@@ -33,12 +33,20 @@ plan_chance(const struct cr_synth_person *p)
     return c;
 }
 
+/* Open {"url":URL, as the next value: the caller writes the value and
+ * closes it (jw_end). */
+static void
+ext_open(struct cr_synth_jw *w, const char *url)
+{
+    jw_obj(w);
+    jw_kstr(w, "url", url);
+}
+
 /* {"url":URL,"valueString":S} as the next value. */
 static void
 ext_str(struct cr_synth_jw *w, const char *url, const char *s)
 {
-    jw_obj(w);
-    jw_kstr(w, "url", url);
+    ext_open(w, url);
     jw_kstr(w, "valueString", s);
     jw_end(w);
 }
@@ -160,23 +168,19 @@ cpr_flag(struct cr_synth_life *l, int node, uint32_t org, const char *id,
     if (cpr != CR_C_CPR_UNKNOWN)
         ext_str(w, SD "ucp-cpr-discussed-with",
                 discussed[cr_synth_rng_below(r, 4)]);
-    jw_obj(w);
-    jw_kstr(w, "url", SD "ucp-cpr-recorder-senior");
+    ext_open(w, SD "ucp-cpr-recorder-senior");
     jw_kbool(w, "valueBoolean", is_senior);
     jw_end(w);
     if (!is_senior) {
         /* a senior colleague of the same organisation endorses it */
-        jw_obj(w);
-        jw_kstr(w, "url", SD "ucp-cpr-senior-endorser");
+        ext_open(w, SD "ucp-cpr-senior-endorser");
         jw_key(w, "extension");
         jw_arr(w);
-        jw_obj(w);
-        jw_kstr(w, "url", "clinician");
+        ext_open(w, "clinician");
         jw_key(w, "valueReference");
         ref_prac_v(l, node, cr_synth_pick_doctor(l, org));
         jw_end(w);
-        jw_obj(w);
-        jw_kstr(w, "url", "endorsed");
+        ext_open(w, "endorsed");
         kdate(w, "valueDateTime", decided);
         jw_end(w);
         jw_end(w);
@@ -282,20 +286,16 @@ cr_synth_eol_live(struct cr_synth_life *l)
                       SD "UCP-CarePlan");
     jw_key(jw, "extension");
     jw_arr(jw);
-    jw_obj(jw);
-    jw_kstr(jw, "url", SD "ucp-signed-off");
+    ext_open(jw, SD "ucp-signed-off");
     kdt(jw, "valueDateTime", decided, 600);
     jw_end(jw);
-    jw_obj(jw);
-    jw_kstr(jw, "url", SD "ucp-review-date");
+    ext_open(jw, SD "ucp-review-date");
     kdate(jw, "valueDate", review);
     jw_end(jw);
-    jw_obj(jw);
-    jw_kstr(jw, "url", SD "ucp-priorities");
+    ext_open(jw, SD "ucp-priorities");
     jw_key(jw, "extension");
     jw_arr(jw);
-    jw_obj(jw);
-    jw_kstr(jw, "url", "scale");
+    ext_open(jw, "scale");
     jw_kint(jw, "valueInteger", frail ? 60 + (int)cr_synth_rng_below(r, 41)
                                       : 10 + (int)cr_synth_rng_below(r, 51));
     jw_end(jw);
@@ -303,17 +303,14 @@ cr_synth_eol_live(struct cr_synth_life *l)
     jw_end(jw);
     jw_end(jw);
     c = place(l);
-    jw_obj(jw);
-    jw_kstr(jw, "url", SD "ucp-preferred-place-of-care");
+    ext_open(jw, SD "ucp-preferred-place-of-care");
     kcc(jw, "valueCodeableConcept", c);
     jw_end(jw);
     c = cr_synth_rng_chance(r, 0.8) ? c : place(l);
-    jw_obj(jw);
-    jw_kstr(jw, "url", SD "ucp-preferred-place-of-death");
+    ext_open(jw, SD "ucp-preferred-place-of-death");
     kcc(jw, "valueCodeableConcept", c);
     jw_end(jw);
-    jw_obj(jw);
-    jw_kstr(jw, "url", SD "ucp-prognosis");
+    ext_open(jw, SD "ucp-prognosis");
     if (frail) {
         jw_key(jw, "valueCodeableConcept");
         jw_obj(jw);
@@ -324,12 +321,10 @@ cr_synth_eol_live(struct cr_synth_life *l)
         cc_v(jw, CR_C_GSF_A, "A year or more");
     }
     jw_end(jw);
-    jw_obj(jw);
-    jw_kstr(jw, "url", SD "ucp-capacity");
+    ext_open(jw, SD "ucp-capacity");
     jw_key(jw, "extension");
     jw_arr(jw);
-    jw_obj(jw);
-    jw_kstr(jw, "url", "hasCapacity");
+    ext_open(jw, "hasCapacity");
     jw_kbool(jw, "valueBoolean", has_capacity);
     jw_end(jw);
     ext_str(jw, "involvement", has_capacity
@@ -384,8 +379,7 @@ cr_synth_eol_live(struct cr_synth_life *l)
     jw_obj(jw);
     jw_key(jw, "extension");
     jw_arr(jw);
-    jw_obj(jw);
-    jw_kstr(jw, "url", SD "ucp-ceiling-of-treatment");
+    ext_open(jw, SD "ucp-ceiling-of-treatment");
     kcc(jw, "valueCodeableConcept", ceiling_codes[ceiling]);
     jw_end(jw);
     jw_end(jw);
