@@ -67,7 +67,7 @@ struct pwrite {
 struct current {
     char id[65];
     int64_t version;
-    int64_t updated_ms;
+    int64_t seq;                /* the store's change sequence number */
     char org[33];
 };
 
@@ -308,10 +308,10 @@ add_current(void *ctx, const char *type, const char *id,
     c = &op->cur[op->ncur++];
     snprintf(c->id, sizeof c->id, "%s", id);
     c->version = meta->version;
-    c->updated_ms = meta->last_updated_ms;
+    c->seq = meta->seq;
     snprintf(c->org, sizeof c->org, "%s", meta->org);
     /* If-Match of a new plan names the plan written last */
-    if (c->updated_ms > op->cur[op->target].updated_ms)
+    if (c->seq > op->cur[op->target].seq)
         op->target = op->ncur - 1;
     return CR_OK;
 }
@@ -601,21 +601,26 @@ compose_entry(struct plan_op *op, struct pwrite *e)
     cr_buf_adds(&e->text, ",\"meta\":");
     cr_buf_adds(&e->text, meta);
     if (e->kind == CR_CAREPLAN_PLAN) {
-        size_t s0, s1;
-        /* replaces is the server's: a revision keeps the plan's own */
+        size_t s0 = 0, s1 = 0;
+        int n = 0;
+        /* replaces is the server's: what a revised plan replaced already,
+         * and every current plan this save supersedes */
         if (op->is_revision &&
             cr_jsontext_member(e->stored.ptr, e->stored.len, "replaces", &s0,
-                               &s1)) {
-            cr_buf_adds(&e->text, ",\"replaces\":");
-            cr_buf_add(&e->text, e->stored.ptr + s0, s1 - s0);
-        }
-        if (!op->is_revision && op->ncur > 0) {
+                               &s1) && s1 - s0 > 2) {
             cr_buf_adds(&e->text, ",\"replaces\":[");
-            for (i = 0; i < op->ncur; i++)
-                cr_buf_addf(&e->text, "%s{\"reference\":\"CarePlan/%s\"}",
-                            i ? "," : "", op->cur[i].id);
-            cr_buf_addc(&e->text, ']');
+            cr_buf_add(&e->text, e->stored.ptr + s0 + 1, s1 - s0 - 2);
+            n++;
         }
+        for (i = 0; i < op->ncur; i++) {
+            if (op->is_revision && i == op->target)
+                continue;
+            cr_buf_adds(&e->text, n++ ? "," : ",\"replaces\":[");
+            cr_buf_addf(&e->text, "{\"reference\":\"CarePlan/%s\"}",
+                        op->cur[i].id);
+        }
+        if (n)
+            cr_buf_addc(&e->text, ']');
         cr_jsontext_add_members(&e->text, rw.ptr, rw.len, skip_plan);
         add_extensions(op, rw.ptr, rw.len, &e->text);
     } else {
@@ -930,8 +935,9 @@ retire_flags(struct plan_op *op, const char *plan_id)
     return ok;
 }
 
-/* The writes besides the request's: the superseded plans revoked, the
- * Flags the new version leaves out made inactive. */
+/* The writes besides the request's: the superseded plans revoked (all
+ * current plans but the one revised: imported data may hold more than
+ * one), the Flags the new version leaves out made inactive. */
 static bool
 plan_extras(struct plan_op *op)
 {
@@ -940,7 +946,7 @@ plan_extras(struct plan_op *op)
     for (i = 0; i < op->ncur; i++) {
         if (!retire_flags(op, op->cur[i].id))
             return false;
-        if (op->is_revision)
+        if (op->is_revision && i == op->target)
             continue;
         if (!add_status_change(op, "CarePlan", op->cur[i].id, "revoked",
                                i == op->target ? op->if_match : 0))

@@ -140,8 +140,8 @@ find_patient(struct ctx *x, const struct args *a)
     return found[0];
 }
 
-/* The patient's current plan (the newest, should imported data hold more
- * than one). */
+/* The patient's current plan (the one written last, should imported data
+ * hold more than one). */
 static cr_rc
 pick_plan(void *ctx, const char *type, const char *id,
           const struct cr_store_meta *meta, const char *json, size_t len)
@@ -152,7 +152,7 @@ pick_plan(void *ctx, const char *type, const char *id,
     (void)id;
     if (!cr_careplan_text_is_plan(json, len, true))
         return CR_OK;
-    if (s->has_plan && meta->last_updated_ms <= s->plan.meta.last_updated_ms)
+    if (s->has_plan && meta->seq <= s->plan.meta.seq)
         return CR_OK;
     s->has_plan = true;
     cr_buf_reset(&s->plan.text);

@@ -30,7 +30,7 @@ const V2_0131 = 'http://terminology.hl7.org/CodeSystem/v2-0131';
 const DAY = 86400000;
 const day = (n) => new Date(Date.now() + n * DAY).toISOString().slice(0, 10);
 
-const NHS = { P1: '9000000009', P2: '9476719931', P3: '9912003888', P4: '9990000018', P5: '9990000026' };
+const NHS = { P1: '9000000009', P2: '9476719931', P3: '9912003888', P4: '9990000018', P5: '9990000026', P6: '9990000034' };
 
 let node;
 
@@ -674,6 +674,37 @@ test('usage figures: people with a plan and plans per month from the store, plan
   const emergency = Number(sql("SELECT count(*) FROM audit WHERE action='care-plan-summary' AND principal_org='RRU' AND outcome IN ('allowed','filtered')"));
   assert.ok(emergency >= 3);
   assert.equal(views, emergency, 'every summary the ambulance service was shown');
+});
+
+test('imported data with two current plans: the summary shows the newest, and the next save leaves exactly one', async () => {
+  // bulk loads trust their source, so two current plans can arrive
+  const plan = (id, title) => ({
+    ...planBundle('P6').entry[0].resource, id, title,
+    meta: { profile: [`${SD}UCP-CarePlan`] }, supportingInfo: undefined,
+    activity: [planBundle('P6').entry[0].resource.activity[0]],
+  });
+  const ndjson = [plan('imp-a', 'Older plan'), plan('imp-b', 'Newer plan')].map((x) => JSON.stringify(x)).join('\n');
+  const imp = await fhir(node, 'POST', '$import', {
+    token: node.token({ org: 'G1', sub: 'sys-G1' }), body: ndjson,
+    headers: { 'content-type': 'application/fhir+ndjson' },
+  });
+  assert.equal(imp.status, 200, imp.text);
+  const s = await summary('P6', GP);
+  assert.equal(param(s.json, 'plan').valueReference.reference, 'CarePlan/imp-b/_history/1');
+  // a revision of the newer one supersedes the older
+  const b = planBundle('P6');
+  b.entry[0] = { fullUrl: 'CarePlan/imp-b', resource: { ...b.entry[0].resource, id: 'imp-b' } };
+  const r = await save('P6', b);
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.json.entry[0].resource.replaces, [{ reference: 'CarePlan/imp-a' }]);
+  assert.equal((await fhir(node, 'GET', 'CarePlan/imp-a', as(GP))).json.status, 'revoked');
+  const current = (await currentPlans('P6')).filter((p) => p.meta.profile?.includes(`${SD}UCP-CarePlan`));
+  assert.deepEqual(current.map((p) => p.id), ['imp-b']);
+  // a further revision keeps what it replaced
+  const { bundle } = await currentAsBundle('P6');
+  const again = await save('P6', bundle);
+  assert.equal(again.status, 200, again.text);
+  assert.deepEqual(again.json.entry[0].resource.replaces, [{ reference: 'CarePlan/imp-a' }]);
 });
 
 test('a plan saved at one node is in the summary at another node on the next request', { todo: 'needs node-to-node federation (the federation issue); the plan is an ordinary part of the record, so federated $everything and a federated summary will pick it up' }, () => {});
