@@ -37,6 +37,11 @@ gp_token=$(mint --sub demo-gp --name "Dr Grace Demo" --org "$gp" --role R8000 --
 ae_token=$(mint --sub demo-clinician --name "Dr Ada Demo" --org R1K --role R8000 --purpose direct-care)
 em_token=$(mint --sub demo-paramedic --name "Pat Medic" --org RRU --role R8003 --purpose emergency)
 pt_token=$(mint --sub "patient-$nhs" --name "Demo Patient" --org "$gp" --role R8000 --purpose patient-access --patient "$nhs")
+# someone with a Universal Care Plan, for the emergency summary (or the
+# first patient, whose summary then says there is no plan)
+plan_pid=$(grep -F 'UCP-CarePlan' "$data"/synthetic/nel/CarePlan.ndjson 2>/dev/null | head -n1 |
+           sed -n 's/.*"subject":{"reference":"Patient\/\([^"]*\)".*/\1/p')
+[ -n "$plan_pid" ] || plan_pid=$(printf '%s' "$first" | sed -n 's/^{"resourceType":"Patient","id":"\([^"]*\)".*/\1/p')
 cat <<TXT
 
 carerecord is running: FHIR base $base  (data in $data)
@@ -60,6 +65,8 @@ Try:
   curl -s -H "Authorization: Bearer \$AE" -H 'X-Access-Reason: self-claimed: seen in A&E today' '$base/Patient/\$everything?identifier=https://fhir.nhs.uk/Id/nhs-number|$nhs'
   curl -s -H "Authorization: Bearer \$PARAMEDIC" -H 'X-Access-Reason: emergency: life-threatening unconscious at scene' '$base/Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|$nhs'
   curl -s -H "Authorization: Bearer \$PATIENT" '$base/Patient/\$everything?identifier=https://fhir.nhs.uk/Id/nhs-number|$nhs'
+  # the emergency summary of a Universal Care Plan, as the paramedic reads it
+  curl -s -H "Authorization: Bearer \$PARAMEDIC" -H 'X-Access-Reason: emergency: life-threatening unconscious at scene' '$base/Patient/$plan_pid/\$care-plan-summary'
 
 Request log lines follow. Press Ctrl-C to stop.
 

@@ -558,6 +558,17 @@ test('the emergency summary through each role and purpose, as the access policy 
   assert.equal((await fhir(node, 'GET', 'Patient/$care-plan-summary?identifier=9434765919', as(PARAMEDIC, EMERGENCY))).status, 404);
   assert.equal((await fhir(node, 'GET', 'Patient/$care-plan-summary', as(PARAMEDIC, EMERGENCY))).status, 400);
   assert.equal((await fhir(node, 'GET', 'Patient/P1/$care-plan-summary?x=1', as(GP))).status, 400);
+  // saving is a write like any other: emergency access is read-only, a
+  // receptionist writes no care plans, a patient not their own plan
+  const w = async (claims, headers, rule) => {
+    const r = await save('P1', planBundle('P1'), claims, headers);
+    assert.equal(r.status, 403, r.text.slice(0, 300));
+    assert.equal(r.json.issue[0].details.coding[0].code, rule);
+  };
+  await w(PARAMEDIC, EMERGENCY, 'purpose-not-permitted');
+  await w(RECEPTION, {}, 'type-not-permitted');
+  await w(PATIENT1, {}, 'type-not-permitted');
+  await w(H2, {}, 'no-relationship');
 });
 
 test('what the summary holds: exactly what a paramedic needs first', async () => {
