@@ -124,6 +124,24 @@ group_close(struct cr_buf *b)
     cr_buf_adds(b, "]}");
 }
 
+/* A group of two parts: 'jname' (a parsed value under 'jkey') and
+ * 'sname' (a string); whichever is missing is left out, and when both
+ * are, 'sname' says "(not recorded)" (a group needs a part). */
+static void
+pair_group(struct cr_buf *b, int *n, const char *name, const char *jname,
+           const char *jkey, const json_t *jv, const char *sname,
+           const char *sv)
+{
+    int k = 0;
+
+    group_open(b, n, name);
+    p_json(b, &k, jname, jkey, jv);
+    p_str(b, &k, sname, "valueString", sv);
+    if (k == 0)
+        p_str(b, &k, sname, "valueString", "(not recorded)");
+    group_close(b);
+}
+
 /* "Given Family" (or the name's text) of the first HumanName of 'res'. */
 static void
 name_text(const json_t *res, struct cr_buf *out)
@@ -282,16 +300,11 @@ activities_section(const struct cr_careplan_summary_in *in,
         if (!has_ceiling &&
             cr_careplan_cc_has(code, CR_CAREPLAN_SCT, CR_CAREPLAN_TEP_CODE)) {
             has_ceiling = true;
-            group_open(b, n, "ceilingOfTreatment");
-            p_json(b, &k, "level", "valueCodeableConcept",
-                   cr_careplan_ext_value(d, CR_CAREPLAN_EXT_CEILING,
-                                         "valueCodeableConcept"));
-            p_str(b, &k, "recommendations", "valueString",
-                  cr_careplan_str(d, "description"));
-            if (k == 0)
-                p_str(b, &k, "recommendations", "valueString",
-                      "(not recorded)");
-            group_close(b);
+            pair_group(b, n, "ceilingOfTreatment", "level",
+                       "valueCodeableConcept",
+                       cr_careplan_ext_value(d, CR_CAREPLAN_EXT_CEILING,
+                                             "valueCodeableConcept"),
+                       "recommendations", cr_careplan_str(d, "description"));
         } else if (cr_careplan_cc_has(code, CR_CAREPLAN_UCP_SYSTEM,
                                       CR_CAREPLAN_JIC_CODE)) {
             const json_t *a2;
@@ -387,18 +400,11 @@ plan_section(const struct cr_careplan_summary_in *in, struct cr_buf *b,
     int k;
 
     activities_section(in, b, n);
-    if (pri) {
-        k = 0;
-        group_open(b, n, "priorities");
-        p_json(b, &k, "scale", "valueInteger",
-               cr_careplan_ext_value(pri, "scale", "valueInteger"));
-        p_str(b, &k, "whatMattersToMe", "valueString",
-              cr_careplan_ext_str(pri, "whatMattersToMe"));
-        if (k == 0)
-            p_str(b, &k, "whatMattersToMe", "valueString",
-                  "(not recorded)");
-        group_close(b);
-    }
+    if (pri)
+        pair_group(b, n, "priorities", "scale", "valueInteger",
+                   cr_careplan_ext_value(pri, "scale", "valueInteger"),
+                   "whatMattersToMe",
+                   cr_careplan_ext_str(pri, "whatMattersToMe"));
     p_json(b, n, "preferredPlaceOfCare", "valueCodeableConcept",
            cr_careplan_ext_value(r, CR_CAREPLAN_EXT_PLACE_CARE,
                                  "valueCodeableConcept"));
@@ -408,17 +414,10 @@ plan_section(const struct cr_careplan_summary_in *in, struct cr_buf *b,
     p_json(b, n, "prognosis", "valueCodeableConcept",
            cr_careplan_ext_value(r, CR_CAREPLAN_EXT_PROGNOSIS,
                                  "valueCodeableConcept"));
-    if (cap) {
-        k = 0;
-        group_open(b, n, "capacity");
-        p_json(b, &k, "hasCapacity", "valueBoolean",
-               cr_careplan_ext_value(cap, "hasCapacity", "valueBoolean"));
-        p_str(b, &k, "involvement", "valueString",
-              cr_careplan_ext_str(cap, "involvement"));
-        if (k == 0)
-            p_str(b, &k, "involvement", "valueString", "(not recorded)");
-        group_close(b);
-    }
+    if (cap)
+        pair_group(b, n, "capacity", "hasCapacity", "valueBoolean",
+                   cr_careplan_ext_value(cap, "hasCapacity", "valueBoolean"),
+                   "involvement", cr_careplan_ext_str(cap, "involvement"));
     contacts_section(in, b, n);
     p_bool(b, n, "lastingPowerOfAttorney",
            lpa && cr_careplan_str(lpa->res, "status") &&
