@@ -8,6 +8,8 @@
 # $everything, create; then server memory. Prints one table (rows =
 # figures, columns = sizes) and writes bench/results/latest.json.
 # bench/README.md explains each figure and the targets.
+# The emergency summary of a Universal Care Plan, as a paramedic asks for
+# it, is measured too (bench_care_plan_summary, part "careplan").
 #
 # Environment (all optional):
 #   BENCH_SIZES     store sizes in patients (default "10000 100000")
@@ -26,6 +28,7 @@
 #   BENCH_SKIP_IMPORT, BENCH_SKIP_READ, BENCH_SKIP_NGINX, BENCH_SKIP_SEARCH,
 #   BENCH_SKIP_EVERYTHING, BENCH_SKIP_CREATE,
 #   BENCH_SKIP_FEDERATION=1                    skip one part
+#   (the care plan summary is part "careplan": BENCH_SKIP_CAREPLAN=1)
 #   BENCH_KEEP=1    keep each size's store in BENCH_WORK (a later run that
 #                   skips import measures against it instead of importing)
 #   BENCH_REGEN=1   regenerate synthetic data even when cached
@@ -283,6 +286,39 @@ CONF
 
 mem_kb() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$srv_pid/status" 2>/dev/null || true; }
 
+# ---- the emergency summary of a Universal Care Plan ---------------------
+# bench_care_plan_summary: GET Patient/{id}/$care-plan-summary as a
+# paramedic of the ambulance service (purpose emergency, a coded reason on
+# every request: the policy, the facts, the plan and its parts read, the
+# view on each, the audit record), over up to 1000 patients with a plan,
+# at 16 connections and at 1 (the p50 the issue's target is about).
+bench_care_plan_summary() {
+  grep -F '"https://carerecord.example/StructureDefinition/UCP-CarePlan"' \
+      "$synth/$node/CarePlan.ndjson" 2>/dev/null |
+    sed -n 's/.*"subject":{"reference":"Patient\/\([^"]*\)".*/\1/p' |
+    awk '!seen[$0]++' | head -n 1000 > "$run/careplan.ids"
+  put careplan_patients "$(wc -l < "$run/careplan.ids" | tr -d ' ')"
+  if [ ! -s "$run/careplan.ids" ]; then
+    say "  WARNING: no Universal Care Plans in $synth/$node; care plan summary skipped"
+    return 0
+  fi
+  em_token=$("$bin" token --data "$data" --sub bench-paramedic --name "Bench Paramedic" \
+             --org Z0A --role R8003 --purpose emergency --ttl 7200)
+  reason="emergency: life-threatening unresponsive at home"
+  p0=$(head -n1 "$run/careplan.ids")
+  curl -sf -H "Authorization: Bearer $em_token" -H "X-Access-Reason: $reason" \
+       -o "$run/careplan.json" "$base/Patient/$p0/\$care-plan-summary" ||
+    die "cannot read the care plan summary of Patient/$p0"
+  put careplan_bytes "$(wc -c < "$run/careplan.json" | tr -d ' ')"
+  say "care plan summary as a paramedic over $(get "$size" careplan_patients) patients with a plan ($(get "$size" careplan_bytes) bytes each)"
+  BENCH_IDS="$run/careplan.ids" BENCH_PATH="/fhir/Patient/{id}/\$care-plan-summary" \
+    BENCH_TOKEN="$em_token" BENCH_REASON="$reason" \
+    wrk_run careplan -s "$bench/rotate.lua" "$base_host"
+  BENCH_IDS="$run/careplan.ids" BENCH_PATH="/fhir/Patient/{id}/\$care-plan-summary" \
+    BENCH_TOKEN="$em_token" BENCH_REASON="$reason" \
+    wrk_run careplan1 -t1 -c1 -s "$bench/rotate.lua" "$base_host"
+}
+
 # ---- one store size ------------------------------------------------------
 bench_size() {
   size=$1
@@ -459,6 +495,11 @@ bench_size() {
     else
       say "  WARNING: no \$everything answers; skipped"
     fi
+  fi
+
+  # (d2) the emergency summary of a Universal Care Plan
+  if want careplan && server_alive; then
+    bench_care_plan_summary
   fi
 
   # (e) create
@@ -692,6 +733,10 @@ row() { # label target then one value per size (from a command)
   row "\$everything p50 / p99 (ms)"          "<= 2 / <= 10"  'pair $s everything_p50 everything_p99'
   row "\$everything p50, 1 connection (ms)"  ""              'get $s everything1_p50'
   row "\$everything, node CPU/request (us)"  ""              'get $s everything_cpu_us'
+  row "care plan summary (req/s)"           ""              'get $s careplan_rps'
+  row "care plan summary p50 / p99 (ms)"     ""              'pair $s careplan_p50 careplan_p99'
+  row "care plan summary p50, 1 conn (ms)"   "<= 2"          'get $s careplan1_p50'
+  row "care plan summary, node CPU/req (us)" ""              'get $s careplan_cpu_us'
   row "create (req/s)"                       ">= 10000"      'get $s create_rps'
   row "create p50 / p99 (ms)"                ""              'pair $s create_p50 create_p99'
   row "create, node CPU per request (us)"    ""              'get $s create_cpu_us'
@@ -767,6 +812,9 @@ dirty=$(cd "$root" && git status --porcelain --untracked-files=no -- src CMakeLi
       "$(lat "$s" everything)" "$(lat "$s" everything1)"
     printf '      "nginx_everything_file": {"bytes": %s, "load": %s},\n' \
       "$(jnum "$s" everything_file_bytes)" "$(lat "$s" nginx_everything)"
+    printf '      "care_plan_summary": {"target_p50_ms_c1": 2, "patients": %s, "bytes": %s, "c16": %s, "c1": %s},\n' \
+      "$(jnum "$s" careplan_patients)" "$(jnum "$s" careplan_bytes)" \
+      "$(lat "$s" careplan)" "$(lat "$s" careplan1)"
     printf '      "create": %s,\n' "$(lat "$s" create)"
     printf '      "memory": {"rss_start_mb": %s, "rss_mb": %s, "peak_rss_mb": %s},\n' \
       "$(jnum "$s" rss_start_mb)" "$(jnum "$s" rss_mb)" "$(jnum "$s" hwm_mb)"

@@ -243,6 +243,13 @@ dispatch(struct ctx *x)
                 method_not_allowed(x, "GET");
             return;
         }
+        if (strcmp(x->route.op, "care-plan-figures") == 0) {
+            if (is(x, "GET"))
+                cr_api_care_plan_figures(x);
+            else
+                method_not_allowed(x, "GET");
+            return;
+        }
         cr_api_outcome(x, 404, "error", "not-supported", NULL,
                        "operation $%.60s is not supported; see "
                        "/fhir/metadata", x->route.op);
@@ -254,6 +261,22 @@ dispatch(struct ctx *x)
             cr_api_fed_begin(x);
             if (is(x, "GET"))
                 cr_api_everything(x);
+            else
+                method_not_allowed(x, "GET");
+            return;
+        }
+        if (strcmp(x->route.op, "care-plan") == 0 &&
+            strcmp(x->route.type, "Patient") == 0) {
+            if (is(x, "POST"))
+                cr_api_care_plan_op(x);
+            else
+                method_not_allowed(x, "POST");
+            return;
+        }
+        if (strcmp(x->route.op, "care-plan-summary") == 0 &&
+            strcmp(x->route.type, "Patient") == 0) {
+            if (is(x, "GET"))
+                cr_api_care_plan_summary(x);
             else
                 method_not_allowed(x, "GET");
             return;

@@ -130,6 +130,8 @@ struct ctx {
     struct fedreq *fed;         /* a federated read in progress, or NULL */
     bool is_unaudited;          /* /federation/ endpoints: request log only */
     int64_t t0_us;              /* when the request reached the API */
+    bool is_plan_write;         /* $care-plan: may write the resources of a
+                                   Universal Care Plan */
 };
 
 /* ---- facts.c ---- */
@@ -469,7 +471,9 @@ cr_api_write_in_txn(struct cr_store_txn *txn, void *ctx, struct cr_err *err);
 /* crud.c: may the request make write 'j'? The resource belongs to the
  * patient the prepared resource names (a new Patient to no one yet; a
  * delete to the stored resource's patient). CR_OK, or CR_EFORBIDDEN with
- * the rule in 'err', or CR_EIO when the facts cannot be read. *out_d
+ * the rule in 'err', or CR_EIO when the facts cannot be read, or CR_EINVAL
+ * (code business-rule) when the resource declares a Universal Care Plan
+ * profile and the request is not $care-plan (x->is_plan_write). *out_d
  * gets the decision (NULL when none could be made). */
 cr_rc
 cr_api_write_allowed(struct ctx *x, struct write_job *j,
@@ -506,6 +510,21 @@ cr_api_conditional_update(struct ctx *x);
 void
 cr_api_conditional_delete(struct ctx *x);
 
+/* refs.c: what a Reference.reference value of 'len' bytes at 's' (not
+ * NUL-terminated, valid only during the call) stands for: a replacement
+ * (NUL-terminated, living at least until cr_api_rewrite_refs returns), or
+ * NULL to keep it. Set '*is_bad' (and the caller's own error) to stop. */
+typedef const char *(*cr_api_ref_fn)(void *ctx, const char *s, size_t len,
+                                     bool *is_bad);
+
+/* refs.c: append 'len' bytes of JSON text 's' to 'out', replacing each
+ * Reference.reference value that 'fn' maps (strings holding escapes are
+ * kept as they are). CR_OK; CR_EINVAL when 'fn' set *is_bad (its detail
+ * is the caller's); or the buffer's error (out->rc). */
+cr_rc
+cr_api_rewrite_refs(const char *s, size_t len, cr_api_ref_fn fn, void *ctx,
+                    struct cr_buf *out);
+
 /* bundle.c: POST /fhir with a batch or transaction Bundle. */
 void
 cr_api_bundle(struct ctx *x);
@@ -517,6 +536,22 @@ cr_api_import_op(struct ctx *x);
 /* audit_report_op.c: GET /fhir/$audit-report (purpose audit only). */
 void
 cr_api_audit_report_op(struct ctx *x);
+
+/* careplan_op.c: POST /fhir/Patient/{id}/$care-plan: save a whole
+ * Universal Care Plan (a Bundle of type collection) atomically. */
+void
+cr_api_care_plan_op(struct ctx *x);
+
+/* careplan_summary.c: GET /fhir/Patient/{id}/$care-plan-summary (or
+ * Patient/$care-plan-summary?identifier=NHS number): the emergency
+ * summary, through the access policy, audited as care-plan-summary. */
+void
+cr_api_care_plan_summary(struct ctx *x);
+
+/* careplan_figures.c: GET /fhir/$care-plan-figures: the programme's
+ * store-side figures (purpose audit only; no patient data). */
+void
+cr_api_care_plan_figures(struct ctx *x);
 
 /* everything.c: Patient/$everything, by id or by NHS number. */
 void

@@ -94,7 +94,18 @@ cr_api_metadata(struct ctx *x)
         if (strcmp(types[i], "Patient") == 0)
             cr_buf_adds(&b, ",\"operation\":[{\"name\":\"everything\","
                             "\"definition\":\"http://hl7.org/fhir/"
-                            "OperationDefinition/Patient-everything\"}]");
+                            "OperationDefinition/Patient-everything\"},"
+                            "{\"name\":\"care-plan\",\"definition\":"
+                            "\"https://carerecord.example/"
+                            "OperationDefinition/care-plan\","
+                            "\"documentation\":\"Save a whole Universal "
+                            "Care Plan (a Bundle of type collection) "
+                            "atomically; the rules are checked together\"},"
+                            "{\"name\":\"care-plan-summary\","
+                            "\"definition\":\"https://carerecord.example/"
+                            "OperationDefinition/care-plan-summary\","
+                            "\"documentation\":\"The emergency summary of "
+                            "the person's Universal Care Plan\"}]");
         cr_buf_addc(&b, '}');
     }
     /* Not a stored type: the audit log, read-only (auditevent.c). */
@@ -109,6 +120,11 @@ cr_api_metadata(struct ctx *x)
                     "\"https://carerecord.example/OperationDefinition/"
                     "audit-report\",\"documentation\":\"Alerts to review "
                     "and usage statistics of the caller's organisation; "
-                    "tokens with purpose audit only\"}]}]}");
+                    "tokens with purpose audit only\"},{\"name\":"
+                    "\"care-plan-figures\",\"definition\":"
+                    "\"https://carerecord.example/OperationDefinition/"
+                    "care-plan-figures\",\"documentation\":\"People "
+                    "with a Universal Care Plan, plans created and revised "
+                    "per month; tokens with purpose audit only\"}]}]}");
     cr_api_send_buf(x, 200, &b);
 }

@@ -51,6 +51,10 @@ enum cr_audit_action {
     CR_AUDIT_IMPORT,        /* "import" */
     CR_AUDIT_AUDIT_READ,    /* "audit-read": reading the audit log */
     CR_AUDIT_LOGIN_FAILURE, /* "login-failure": a token was refused */
+    CR_AUDIT_CARE_PLAN_SUMMARY, /* "care-plan-summary": the emergency
+                                   summary of a Universal Care Plan */
+    CR_AUDIT_CARE_PLAN_FIGURES, /* "care-plan-figures": the care plan
+                                   programme's counts (no patient data) */
     CR_AUDIT_ACTION__COUNT
 };
 

@@ -198,6 +198,21 @@ cr_store_txn_find_token(struct cr_store_txn *txn, const char *type,
                         const char *code, char (*out_ids)[65], size_t max,
                         size_t *out_n, struct cr_err *err);
 
+/* Inside a transaction: call 'fn' for every live resource of 'type' in
+ * patient 'patient''s compartment (the row's patient column), seeing the
+ * transaction's own writes, in no particular order. 'fn' must not write;
+ * what it returns other than CR_OK stops the walk and is returned. For
+ * checks that must hold across concurrent writes (one current care plan
+ * per person). */
+typedef cr_rc (*cr_store_row_fn)(void *ctx, const char *type, const char *id,
+                                 const struct cr_store_meta *meta,
+                                 const char *json, size_t len);
+
+cr_rc
+cr_store_txn_patient(struct cr_store_txn *txn, const char *patient,
+                     const char *type, cr_store_row_fn fn, void *ctx,
+                     struct cr_err *err);
+
 /* Inside a transaction: as cr_store_vread, seeing the transaction's own
  * writes. */
 cr_rc
@@ -262,11 +277,8 @@ cr_store_txn_read(struct cr_store_txn *txn, const char *type, const char *id,
 struct cr_search_plan;
 struct cr_search_include;
 
-/* A resource a search yields. 'json' is the stored bytes (not
- * NUL-terminated); valid only during the call. */
-typedef cr_rc (*cr_store_row_fn)(void *ctx, const char *type, const char *id,
-                                 const struct cr_store_meta *meta,
-                                 const char *json, size_t len);
+/* A resource a search yields: cr_store_row_fn (above). 'json' is the
+ * stored bytes (not NUL-terminated); valid only during the call. */
 
 #define CR_STORE_CURSOR_MAX 1024
 
