@@ -164,6 +164,10 @@ cr_cli_serve(int argc, char **argv)
     if (cr_api_create(store, keys, &ac, &api, &err) != CR_OK ||
         cr_http_run(http, cr_api_handle, api, &err) != CR_OK)
         goto fail;
+#ifdef CR_BENCH_NO_ACCESS
+    cr_log("warn", "benchmark build: no access policy and no audit records; "
+           "never serve real data with this binary");
+#endif
     cr_log("info", "listening on http://%s%s%s:%u (FHIR base %s, node %s, "
            "data %s)", strchr(cfg.host, ':') ? "[" : "", cfg.host,
            strchr(cfg.host, ':') ? "]" : "", (unsigned)cr_http_port(http),
