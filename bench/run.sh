@@ -380,6 +380,8 @@ access_part() {
     pick_everything
     stop_server
   fi
+  b0=$(busy_ticks); sleep 1; b1=$(busy_ticks)
+  put acc_others_cores "$(awk -v a="$b0" -v b="$b1" -v hz="$hz" 'BEGIN { printf "%.2f", (b - a) / hz }')"
   r=1
   while [ "$r" -le "$rounds" ]; do
     say "access control and audit, round $r of $rounds: on ($bin)"
@@ -649,7 +651,9 @@ row() { # label target then one value per size (from a command)
   row "create p50 / p99 (ms)"                ""              'pair $s create_p50 create_p99'
   row "create, node CPU per request (us)"    ""              'get $s create_cpu_us'
   row "server RSS after load / peak (MB)"    "<= 50"         'pair $s rss_mb hwm_mb'
-  row "access+audit on / off: read (req/s)"  ""              'pair $s acc_read_on_rps acc_read_off_rps'
+  row "store after load / its WAL (MB)"      ""              'pair $s db_after_mb wal_after_mb'
+  row "access+audit: other work before (cores)" "0"          'get $s acc_others_cores'
+  row "  read on / off (req/s)"               ""              'pair $s acc_read_on_rps acc_read_off_rps'
   row "  read, ratio on / off"                ">= 0.85"       'get $s acc_read_ratio'
   row "  read, node CPU/request on / off (us)" ""            'pair $s acc_read_on_cpu_us acc_read_off_cpu_us'
   row "  read p99 on / off (ms)"              ""              'pair $s acc_read_on_p99 acc_read_off_p99'
@@ -658,7 +662,6 @@ row() { # label target then one value per size (from a command)
   row "  \$everything p99 on / off (ms)"      ""              'pair $s acc_everything_on_p99 acc_everything_off_p99'
   row "  token search on / off (req/s)"       ""              'pair $s acc_search_on_rps acc_search_off_rps'
   row "  token search, ratio on / off"        ">= 0.85"       'get $s acc_search_ratio'
-  row "store after load / its WAL (MB)"      ""              'pair $s db_after_mb wal_after_mb'
   for s in $sizes; do
     [ "$(get "$s" skipped)" = - ] || printf '\n%s patients: SKIPPED (not enough disk in %s)' "$s" "$work"
   done
@@ -743,7 +746,7 @@ dirty=$(cd "$root" && git status --porcelain --untracked-files=no -- src CMakeLi
       "$(jnum "$s" everything_file_bytes)" "$(lat "$s" nginx_everything)"
     printf '      "create": %s,\n' "$(lat "$s" create)"
     if want access; then
-      printf '      "access": {"rounds": %s, "binary_off": %s, "target_ratio": 0.85,\n' "$rounds" "$(jstr "$bin_off")"
+      printf '      "access": {"rounds": %s, "binary_off": %s, "target_ratio": 0.85, "other_work_cores_before": %s,\n' "$rounds" "$(jstr "$bin_off")" "$(jnum "$s" acc_others_cores)"
       printf '        "read": %s,\n' "$(acc "$s" read)"
       printf '        "everything": %s,\n' "$(acc "$s" everything)"
       printf '        "search": %s},\n' "$(acc "$s" search)"
