@@ -10,7 +10,9 @@
 # Each target installs the Debian packages it needs when they are missing.
 
 JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
-CMAKE_GEN := -DCMAKE_EXPORT_COMPILE_COMMANDS=ON
+# CR_BENCH_NO_ACCESS=OFF every time: CMake caches options, and a binary
+# without access control or audit must never come out of these targets.
+CMAKE_GEN := -DCMAKE_EXPORT_COMPILE_COMMANDS=ON -DCR_BENCH_NO_ACCESS=OFF
 
 .PHONY: all build deps test unit integration browser demo bench generate clean npm fuzz
 

@@ -5,8 +5,12 @@
 # imports one exchange node's data (nel) into a fresh store, starts a
 # release node and loads it with wrk: read by id (and nginx serving the
 # same bytes as a static file, the limit), token search, Patient
-# $everything, create; then server memory. Prints one table (rows =
-# figures, columns = sizes) and writes bench/results/latest.json.
+# $everything, create; then server memory; then the cost of access control
+# and audit: read, $everything and token search against the same store with
+# the normal binary (policy and audit on) and with a benchmark build
+# without them (CR_BENCH_NO_ACCESS, built here in build-bench-noaccess/),
+# alternating, and the ratio on/off. Prints one table (rows = figures,
+# columns = sizes) and writes bench/results/latest.json.
 # bench/README.md explains each figure and the targets.
 # The emergency summary of a Universal Care Plan, as a paramedic asks for
 # it, is measured too (bench_care_plan_summary, part "careplan").
@@ -22,13 +26,18 @@
 #                   (default /tmp/carerecord-bench)
 #   BENCH_SEED      synth seed (default 1)
 #   BENCH_ONLY      comma list of parts to run: import,read,search,
-#                   everything,create,federation (default: all; memory
-#                   always); BENCH_ONLY=federation runs no store size
+#                   everything,create,federation,careplan,access (default:
+#                   all; memory always); BENCH_ONLY=federation runs no
+#                   store size
 #   BENCH_FED_PATIENTS  people in the federated London (default 10000)
 #   BENCH_SKIP_IMPORT, BENCH_SKIP_READ, BENCH_SKIP_NGINX, BENCH_SKIP_SEARCH,
-#   BENCH_SKIP_EVERYTHING, BENCH_SKIP_CREATE,
+#   BENCH_SKIP_EVERYTHING, BENCH_SKIP_CREATE, BENCH_SKIP_ACCESS,
 #   BENCH_SKIP_FEDERATION=1                    skip one part
 #   (the care plan summary is part "careplan": BENCH_SKIP_CAREPLAN=1)
+#   BENCH_ROUNDS    rounds of the access part (default 3; medians reported)
+#   BENCH_BIN_NOACCESS  the binary without access control and audit
+#                   (default build-bench-noaccess/carerecord, built by this
+#                   script from the working tree)
 #   BENCH_KEEP=1    keep each size's store in BENCH_WORK (a later run that
 #                   skips import measures against it instead of importing)
 #   BENCH_REGEN=1   regenerate synthetic data even when cached
@@ -39,6 +48,8 @@ set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 bench="$root/bench"
 bin=${BENCH_BIN:-"$root/build/carerecord"}
+bin_off=${BENCH_BIN_NOACCESS:-}
+rounds=${BENCH_ROUNDS:-3}
 secs=${BENCH_SECONDS:-10}
 threads=${BENCH_THREADS:-2}
 conns=${BENCH_CONNS:-16}
@@ -84,6 +95,30 @@ for n in $sizes; do
   [ "$n" -ge 1 ] && [ "$n" -le 909091 ] || die "BENCH_SIZES: $n is outside 1..909091"
 done
 case "$secs" in ''|*[!0-9]*|0) die "BENCH_SECONDS must be a whole number of seconds" ;; esac
+case "$rounds" in ''|*[!0-9]*|0) die "BENCH_ROUNDS must be a whole number, 1 or more" ;; esac
+
+# The binary without access control and audit, for the access part: a
+# release build with CR_BENCH_NO_ACCESS in its own build directory (never
+# build/, which 'make' owns). Built from the working tree, so both
+# binaries measure the same source.
+if want access && [ -z "$bin_off" ]; then
+  command -v cmake >/dev/null 2>&1 || die "cmake is not installed (sh scripts/deps.sh build)"
+  say "building the benchmark binary without access control and audit (build-bench-noaccess/)"
+  if ! { cmake -S "$root" -B "$root/build-bench-noaccess" -DCMAKE_BUILD_TYPE=Release \
+           -DCR_TESTS=OFF -DCR_BENCH_NO_ACCESS=ON > /dev/null &&
+         cmake --build "$root/build-bench-noaccess" -j "$(nproc)" --target carerecord > /dev/null; } 2> "${TMPDIR:-/tmp}/bench-noaccess-build.$$"; then
+    cat "${TMPDIR:-/tmp}/bench-noaccess-build.$$" >&2
+    rm -f "${TMPDIR:-/tmp}/bench-noaccess-build.$$"
+    die "cannot build build-bench-noaccess/carerecord (see above)"
+  fi
+  rm -f "${TMPDIR:-/tmp}/bench-noaccess-build.$$"
+  bin_off="$root/build-bench-noaccess/carerecord"
+fi
+if want access; then
+  [ -x "$bin_off" ] || die "no benchmark binary without access control at $bin_off"
+  "$bin_off" version | grep -q 'benchmark build' ||
+    die "$bin_off is not a CR_BENCH_NO_ACCESS build ('carerecord version' does not say so)"
+fi
 
 mkdir -p "$work"
 work=$(cd "$work" && pwd)
@@ -206,9 +241,10 @@ server_alive() {
   [ -n "$srv_pid" ] && kill -0 "$srv_pid" 2>/dev/null
 }
 
+# start_server [BINARY]: a node on the store in $data (default $bin).
 start_server() {
   : > "$run/serve.log"
-  "$bin" serve --listen 127.0.0.1:0 --data "$data" --quiet 2>> "$run/serve.log" &
+  "${1:-$bin}" serve --listen 127.0.0.1:0 --data "$data" --quiet 2>> "$run/serve.log" &
   srv_pid=$!
   i=0
   port=""
@@ -317,6 +353,91 @@ bench_care_plan_summary() {
   BENCH_IDS="$run/careplan.ids" BENCH_PATH="/fhir/Patient/{id}/\$care-plan-summary" \
     BENCH_TOKEN="$em_token" BENCH_REASON="$reason" \
     wrk_run careplan1 -t1 -c1 -s "$bench/rotate.lua" "$base_host"
+}
+
+# pick_everything: the $everything patients (150-250 resources each) of
+# the running node's store, in $run/everything.ids (empty when none),
+# chosen once per size.
+pick_everything() {
+  [ ! -f "$run/everything.ids.$size" ] || return 0
+  say "choosing \$everything patients: probing $(wc -l < "$run/everything.cand" | tr -d ' ') large records"
+  : > "$run/everything.tot"
+  while read -r p; do
+    tot=$(curl -s -H "$auth" "$base/Patient/$p/\$everything" 2>/dev/null | head -c 400 |
+          sed -n 's/.*"total":\([0-9]*\).*/\1/p')
+    [ -n "$tot" ] && echo "$tot $p" >> "$run/everything.tot"
+  done < "$run/everything.cand"
+  awk '$1 >= 150 && $1 <= 250' "$run/everything.tot" | head -n 200 > "$run/everything.pick"
+  if [ "$(wc -l < "$run/everything.pick")" -lt 5 ]; then
+    sort -k1,1nr "$run/everything.tot" | awk '$1 <= 250' | head -n 20 > "$run/everything.pick"
+    say "  WARNING: fewer than 5 records of 150-250 resources in this store; using the $(wc -l < "$run/everything.pick" | tr -d ' ') largest"
+  fi
+  : > "$run/everything.ids"
+  if [ -s "$run/everything.pick" ]; then
+    awk '{ print $2 }' "$run/everything.pick" > "$run/everything.ids"
+    put everything_patients "$(wc -l < "$run/everything.ids" | tr -d ' ')"
+    put everything_resources "$(awk '{ s += $1 } END { printf "%.0f", s / NR }' "$run/everything.pick")"
+    put everything_resources_min "$(sort -n "$run/everything.pick" | head -n1 | cut -d' ' -f1)"
+    put everything_resources_max "$(sort -n "$run/everything.pick" | tail -n1 | cut -d' ' -f1)"
+    say "  $(get "$size" everything_patients) patients, $(get "$size" everything_resources_min)-$(get "$size" everything_resources_max) resources each (mean $(get "$size" everything_resources))"
+  fi
+  touch "$run/everything.ids.$size"
+}
+
+# ---- the cost of access control and audit ---------------------------------
+# median NAME: the median of NAME_1 .. NAME_R's req/s, p50, p99 and node
+# CPU per request, put as NAME_rps, NAME_p50, NAME_p99, NAME_cpu_us.
+median() {
+  for k in rps p50 p99 cpu_us; do
+    m=$(r=1; while [ $r -le "$rounds" ]; do get "$size" "${1}_${r}_$k"; r=$((r + 1)); done |
+        grep -v '^-$' | sort -g | awk '{ v[NR] = $1 } END {
+          if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2];
+          else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+    put "${1}_$k" "$m"
+  done
+}
+
+# access_side on|off BINARY ROUND: one node, the three loads.
+access_side() {
+  side=$1 sbin=$2 rnd=$3
+  start_server "$sbin"
+  pid0=$(head -n1 "$run/read.ids")
+  # a second of warm-up, not counted: both sides start from a fresh node
+  wrk -t"$threads" -c"$conns" -d1s -H "$auth" "$base/Patient/$pid0" > /dev/null 2>&1 || true
+  wrk_run "acc_read_${side}_$rnd" -s "$bench/report.lua" -H "$auth" "$base/Patient/$pid0"
+  [ ! -s "$run/everything.ids" ] ||
+    rotate "acc_everything_${side}_$rnd" "/fhir/Patient/{id}/\$everything" "$run/everything.ids"
+  rotate "acc_search_${side}_$rnd" "/fhir/Observation?patient=Patient/{id}&code=$code" "$run/search.ids"
+  stop_server
+}
+
+# access_part: read, $everything and token search with policy and audit
+# (the binary measured) and without (CR_BENCH_NO_ACCESS) on the same store,
+# BENCH_ROUNDS rounds alternating the two so that a change in the
+# machine's load hits both; the medians and their ratio on/off.
+access_part() {
+  if [ ! -f "$run/everything.ids.$size" ]; then
+    start_server
+    pick_everything
+    stop_server
+  fi
+  b0=$(busy_ticks); sleep 1; b1=$(busy_ticks)
+  put acc_others_cores "$(awk -v a="$b0" -v b="$b1" -v hz="$hz" 'BEGIN { printf "%.2f", (b - a) / hz }')"
+  r=1
+  while [ "$r" -le "$rounds" ]; do
+    say "access control and audit, round $r of $rounds: on ($bin)"
+    access_side on "$bin" "$r"
+    say "access control and audit, round $r of $rounds: off ($bin_off)"
+    access_side off "$bin_off" "$r"
+    r=$((r + 1))
+  done
+  for part in read everything search; do
+    median "acc_${part}_on"
+    median "acc_${part}_off"
+    put "acc_${part}_ratio" "$(awk -v a="$(get "$size" "acc_${part}_on_rps")" -v b="$(get "$size" "acc_${part}_off_rps")" \
+      'BEGIN { if (a != "-" && b != "-" && b > 0) printf "%.2f", a / b; else print "-" }')"
+    say "  $part: on $(get "$size" "acc_${part}_on_rps") req/s, off $(get "$size" "acc_${part}_off_rps") req/s, ratio $(get "$size" "acc_${part}_ratio") (medians of $rounds)"
+  done
 }
 
 # ---- one store size ------------------------------------------------------
@@ -461,25 +582,8 @@ bench_size() {
 
   # (d) Patient/$everything for patients with 150-250 resources
   if want everything && server_alive; then
-    say "choosing \$everything patients: probing $(wc -l < "$run/everything.cand" | tr -d ' ') large records"
-    : > "$run/everything.tot"
-    while read -r p; do
-      tot=$(curl -s -H "$auth" "$base/Patient/$p/\$everything" 2>/dev/null | head -c 400 |
-            sed -n 's/.*"total":\([0-9]*\).*/\1/p')
-      [ -n "$tot" ] && echo "$tot $p" >> "$run/everything.tot"
-    done < "$run/everything.cand"
-    awk '$1 >= 150 && $1 <= 250' "$run/everything.tot" | head -n 200 > "$run/everything.pick"
-    if [ "$(wc -l < "$run/everything.pick")" -lt 5 ]; then
-      sort -k1,1nr "$run/everything.tot" | awk '$1 <= 250' | head -n 20 > "$run/everything.pick"
-      say "  WARNING: fewer than 5 records of 150-250 resources in this store; using the $(wc -l < "$run/everything.pick" | tr -d ' ') largest"
-    fi
-    if [ -s "$run/everything.pick" ]; then
-      awk '{ print $2 }' "$run/everything.pick" > "$run/everything.ids"
-      put everything_patients "$(wc -l < "$run/everything.ids" | tr -d ' ')"
-      put everything_resources "$(awk '{ s += $1 } END { printf "%.0f", s / NR }' "$run/everything.pick")"
-      put everything_resources_min "$(sort -n "$run/everything.pick" | head -n1 | cut -d' ' -f1)"
-      put everything_resources_max "$(sort -n "$run/everything.pick" | tail -n1 | cut -d' ' -f1)"
-      say "  $(get "$size" everything_patients) patients, $(get "$size" everything_resources_min)-$(get "$size" everything_resources_max) resources each (mean $(get "$size" everything_resources))"
+    pick_everything
+    if [ -s "$run/everything.ids" ]; then
       # nginx serving one of these Bundles as a file: the limit for
       # moving that many bytes at 16 connections on this machine
       if want nginx && [ -n "$nginx_bin" ] &&
@@ -523,6 +627,12 @@ bench_size() {
     put server_died 1
   fi
   stop_server
+
+  # (g) what access control and audit cost: on and off, same store
+  if want access; then
+    access_part
+  fi
+
   if [ -n "${BENCH_KEEP:-}" ]; then
     say "store kept in $data"
   else
@@ -742,12 +852,24 @@ row() { # label target then one value per size (from a command)
   row "create, node CPU per request (us)"    ""              'get $s create_cpu_us'
   row "server RSS after load / peak (MB)"    "<= 50"         'pair $s rss_mb hwm_mb'
   row "store after load / its WAL (MB)"      ""              'pair $s db_after_mb wal_after_mb'
+  row "access+audit: other work before (cores)" "0"          'get $s acc_others_cores'
+  row "  read on / off (req/s)"               ""              'pair $s acc_read_on_rps acc_read_off_rps'
+  row "  read, ratio on / off"                ">= 0.85"       'get $s acc_read_ratio'
+  row "  read, node CPU/request on / off (us)" ""            'pair $s acc_read_on_cpu_us acc_read_off_cpu_us'
+  row "  read p99 on / off (ms)"              ""              'pair $s acc_read_on_p99 acc_read_off_p99'
+  row "  \$everything on / off (req/s)"       ""              'pair $s acc_everything_on_rps acc_everything_off_rps'
+  row "  \$everything, ratio on / off"        ">= 0.85"       'get $s acc_everything_ratio'
+  row "  \$everything p99 on / off (ms)"      ""              'pair $s acc_everything_on_p99 acc_everything_off_p99'
+  row "  token search on / off (req/s)"       ""              'pair $s acc_search_on_rps acc_search_off_rps'
+  row "  token search, ratio on / off"        ">= 0.85"       'get $s acc_search_ratio'
   for s in $sizes; do
     [ "$(get "$s" skipped)" = - ] || printf '\n%s patients: SKIPPED (not enough disk in %s)' "$s" "$work"
   done
   fed_table
   printf '\n%s threads x %s connections, %ss per run, %s cores; took %dm%02ds\n' \
     "$threads" "$conns" "$secs" "$(nproc)" $((elapsed / 60)) $((elapsed % 60))
+  ! want access ||
+    printf 'access on / off: medians of %s alternating rounds; off = %s\n' "$rounds" "$bin_off"
 }
 
 # ---- the JSON ----------------------------------------------------------------
@@ -756,6 +878,17 @@ jnum() { # a figure as a JSON number (or null)
   case "$v" in ''|-|*[!0-9.]*) echo null ;; *) echo "$v" ;; esac
 }
 jstr() { printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g')"; }
+acc_side() { # {"rps":..,"rounds_rps":[..]} of access part $2, side $3, size $1
+  runs=$(r=1; sep=""; while [ $r -le "$rounds" ]; do
+           printf '%s%s' "$sep" "$(jnum "$1" "acc_${2}_${3}_${r}_rps")"; sep=", "; r=$((r + 1)); done)
+  printf '{"rps": %s, "p50_ms": %s, "p99_ms": %s, "node_cpu_us_per_request": %s, "rounds_rps": [%s]}' \
+    "$(jnum "$1" "acc_${2}_${3}_rps")" "$(jnum "$1" "acc_${2}_${3}_p50")" \
+    "$(jnum "$1" "acc_${2}_${3}_p99")" "$(jnum "$1" "acc_${2}_${3}_cpu_us")" "$runs"
+}
+acc() { # {"on": {..}, "off": {..}, "ratio": R} of access part $2, size $1
+  printf '{"on": %s, "off": %s, "ratio": %s}' "$(acc_side "$1" "$2" on)" \
+    "$(acc_side "$1" "$2" off)" "$(jnum "$1" "acc_${2}_ratio")"
+}
 lat() { # {"rps":..,"p50_ms":..,...} for figure name $2 of size $1
   printf '{"rps": %s, "p50_ms": %s, "p90_ms": %s, "p99_ms": %s, "max_ms": %s, "requests": %s, "errors": %s, "bytes_per_response": %s, "node_cpu_us_per_request": %s, "node_cores_busy": %s, "machine_cores_busy": %s}' \
     "$(jnum "$1" "${2}_rps")" "$(jnum "$1" "${2}_p50")" "$(jnum "$1" "${2}_p90")" \
@@ -782,7 +915,7 @@ dirty=$(cd "$root" && git status --porcelain --untracked-files=no -- src CMakeLi
   printf '  "wrk": {"threads": %s, "connections": %s, "seconds": %s, "version": %s},\n' \
     "$threads" "$conns" "$secs" "$(jstr "$(wrk -v 2>&1 | head -n1 | awk '{ print $2 }')")"
   printf '  "node": "%s", "seed": %s,\n' "$node" "$seed"
-  printf '  "targets": {"read_ratio_to_nginx": 0.7, "create_rps": 10000, "rss_mb": 50, "search_p50_ms": 1, "everything_p50_ms": 2, "everything_p99_ms": 10, "import_rps": 50000},\n'
+  printf '  "targets": {"read_ratio_to_nginx": 0.7, "create_rps": 10000, "rss_mb": 50, "search_p50_ms": 1, "everything_p50_ms": 2, "everything_p99_ms": 10, "import_rps": 50000, "access_ratio_on_off": 0.85},\n'
   printf '  "sizes": ['
   sep=""
   for s in $sizes; do
@@ -816,6 +949,12 @@ dirty=$(cd "$root" && git status --porcelain --untracked-files=no -- src CMakeLi
       "$(jnum "$s" careplan_patients)" "$(jnum "$s" careplan_bytes)" \
       "$(lat "$s" careplan)" "$(lat "$s" careplan1)"
     printf '      "create": %s,\n' "$(lat "$s" create)"
+    if want access; then
+      printf '      "access": {"rounds": %s, "binary_off": %s, "target_ratio": 0.85, "other_work_cores_before": %s,\n' "$rounds" "$(jstr "$bin_off")" "$(jnum "$s" acc_others_cores)"
+      printf '        "read": %s,\n' "$(acc "$s" read)"
+      printf '        "everything": %s,\n' "$(acc "$s" everything)"
+      printf '        "search": %s},\n' "$(acc "$s" search)"
+    fi
     printf '      "memory": {"rss_start_mb": %s, "rss_mb": %s, "peak_rss_mb": %s},\n' \
       "$(jnum "$s" rss_start_mb)" "$(jnum "$s" rss_mb)" "$(jnum "$s" hwm_mb)"
     printf '      "store_after_load_mb": %s, "wal_after_load_mb": %s,\n' \

@@ -217,6 +217,10 @@ cr_cli_serve(int argc, char **argv)
         cr_webui_create(&uo, cr_api_handle, api, &ui, &err) != CR_OK ||
         cr_http_run(http, cr_webui_handle, ui, &err) != CR_OK)
         goto fail;
+#ifdef CR_BENCH_NO_ACCESS
+    cr_log("warn", "benchmark build: no access policy and no audit records; "
+           "never serve real data with this binary");
+#endif
     cr_log("info", "listening on http://%s%s%s:%u (FHIR base %s, node %s, "
            "data %s)", strchr(cfg.host, ':') ? "[" : "", cfg.host,
            strchr(cfg.host, ':') ? "]" : "", (unsigned)cr_http_port(http),

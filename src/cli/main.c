@@ -45,7 +45,12 @@ main(int argc, char **argv)
         return cmd ? 0 : 2;
     }
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+#ifdef CR_BENCH_NO_ACCESS
+        printf("carerecord %s (benchmark build: no access policy, no "
+               "audit; never serve real data with it)\n", CR_VERSION);
+#else
         printf("carerecord %s\n", CR_VERSION);
+#endif
         return 0;
     }
     if (strcmp(cmd, "serve") == 0)

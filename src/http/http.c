@@ -55,6 +55,8 @@ struct rq {
     bool is_suspended;
     bool is_resumed;
     bool is_waiting_again;      /* suspended (again) by the last call */
+    bool has_cont_pending;      /* suspended; cont not yet called */
+    bool is_closing;            /* on_completed: no more waiting */
     char addr[64];
 };
 
@@ -65,13 +67,14 @@ cr_http_suspend(struct cr_http_req *req, cr_http_cont_fn cont, void *arg)
 
     /* Once per wait: a request may wait again from its continuation (a
      * write waits for its commit, then for its audit record). */
-    if (r == NULL || (r->is_suspended && !r->is_resumed))
+    if (r == NULL || r->is_closing || (r->is_suspended && !r->is_resumed))
         return NULL;
     r->cont = cont;
     r->cont_arg = arg;
     r->is_suspended = true;
     r->is_resumed = false;
     r->is_waiting_again = true;
+    r->has_cont_pending = true;
     MHD_suspend_connection(r->conn);
     return (struct cr_http_pending *)r;
 }
@@ -225,6 +228,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
         if (!r->is_resumed)
             return MHD_YES;     /* spurious call while waiting */
         r->is_waiting_again = false;
+        r->has_cont_pending = false;
         r->cont(r->cont_arg, &r->req, &resp);
         if (r->is_waiting_again && resp.status == 0)
             return MHD_YES;     /* waits again, answered by the new cont */
@@ -267,6 +271,17 @@ on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     (void)c;
     if (r == NULL)
         return;
+    /* The client went away after the request was resumed but before its
+     * continuation answered: call it anyway (it may not wait again), so
+     * that it releases what it holds, and drop its answer. */
+    if (r->has_cont_pending && r->is_resumed) {
+        struct cr_http_resp resp;
+        memset(&resp, 0, sizeof resp);
+        r->is_closing = true;
+        r->has_cont_pending = false;
+        r->cont(r->cont_arg, &r->req, &resp);
+        free(resp.body);
+    }
     cr_log_request(r->request_id, r->method, r->path,
                    r->status ? r->status : 499,
                    (double)(cr_clock_mono_us() - r->start_us) / 1000.0,

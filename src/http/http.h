@@ -112,7 +112,10 @@ typedef void (*cr_http_cont_fn)(void *arg, struct cr_http_req *req,
  * cr_http_resume to be called exactly once, from any thread; 'cont' then
  * answers. Returns NULL if the request cannot be suspended (the handler
  * must answer now). The request and its arena stay valid meanwhile. A
- * continuation may suspend the request again (once per wait). */
+ * continuation may suspend the request again (once per wait). If the
+ * client goes away after the resume but before 'cont' answered, 'cont' is
+ * still called once, so it can release what it holds: its answer is then
+ * dropped, and suspending from it returns NULL. */
 struct cr_http_pending *
 cr_http_suspend(struct cr_http_req *req, cr_http_cont_fn cont, void *arg);
 

@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 
 enum {
     ST_READ,
@@ -77,6 +78,8 @@ struct cr_store {
     pthread_mutex_t clock_;
     pthread_cond_t ccond;
     int wal_frames;             /* frames in the WAL after the last commit */
+    int ckpt_frames;            /* of those, copied by the last checkpoint */
+    atomic_bool is_finish_wanted;   /* the writer should copy the rest */
     bool is_ckpt_stopping;
     bool has_checkpointer;
     /* generations (cr_store_generation): slots bumped after each commit
@@ -203,6 +206,13 @@ cr_store_checkpointer_start(struct cr_store *s, struct cr_err *err);
 
 void
 cr_store_checkpointer_stop(struct cr_store *s);
+
+/* checkpoint.c: on the writer thread, between transactions: when the
+ * checkpointer asked for it, copy the frames committed since its last
+ * checkpoint, so that the writer's next transaction starts the WAL over.
+ * Cheap when not asked (one atomic load). */
+void
+cr_store_checkpoint_finish(struct cr_store *s);
 
 /* Start and stop the writer thread. */
 cr_rc

@@ -151,6 +151,14 @@ writer_main(void *arg)
         for (j = batch; j; j = j->next)
             j->is_done = true;
         pthread_cond_broadcast(&s->dcond);
+        /* Once the callers are on their way: a small checkpoint now and
+         * then so that the WAL starts over (checkpoint.c). */
+        if (s->has_checkpointer && !s->is_bulk &&
+            atomic_load(&s->is_finish_wanted)) {
+            pthread_mutex_unlock(&s->wlock);
+            cr_store_checkpoint_finish(s);
+            pthread_mutex_lock(&s->wlock);
+        }
     }
     pthread_mutex_unlock(&s->wlock);
     return NULL;
