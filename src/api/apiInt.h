@@ -456,6 +456,11 @@ cr_api_import_op(struct ctx *x);
 void
 cr_api_audit_report_op(struct ctx *x);
 
+/* audit_review_op.c: POST /fhir/$audit-review (purpose audit only): the
+ * review of an alert, appended to the audit log as this request's record. */
+void
+cr_api_audit_review_op(struct ctx *x);
+
 /* everything.c: Patient/$everything, by id or by NHS number. */
 void
 cr_api_everything(struct ctx *x);

@@ -95,6 +95,7 @@ static const struct action_map actions[CR_AUDIT_ACTION__COUNT] = {
     [CR_AUDIT_IMPORT] = { 'E', "operation", true, NULL, FLOW_IN, true },
     [CR_AUDIT_AUDIT_READ] = { 'E', NULL, true, NULL, FLOW_OUT, false },
     [CR_AUDIT_LOGIN_FAILURE] = { 'E', NULL, false, NULL, FLOW_IN, false },
+    [CR_AUDIT_REVIEW] = { 'E', "operation", true, NULL, FLOW_IN, true },
 };
 
 /* Purposes of use: ours and the HL7 v3 PurposeOfUse code nearest to it. */
@@ -579,6 +580,31 @@ ext_str(struct cr_buf *b, bool *first, const char *name, const char *type,
     cr_buf_addc(b, '}');
 }
 
+/* A review: the record reviewed, and (not for the patient, whose
+ * organisation tells them through its own process) what was found and
+ * the officer's note. A complex extension: its parts are extensions. */
+static void
+add_review(struct cr_buf *b, bool *first, const struct view *v,
+           const struct cr_audit_review *rv)
+{
+    cr_buf_adds(b, *first ? ",\"extension\":[" : ",");
+    *first = false;
+    cr_buf_addf(b, "{\"url\":\"" EXT "review\",\"extension\":["
+                   "{\"url\":\"record\",\"valueReference\":{\"reference\":"
+                   "\"AuditEvent/%lld\"}}", (long long)rv->seq);
+    if (!v->is_patient) {
+        cr_buf_addf(b, ",{\"url\":\"outcome\",\"valueCode\":\"%s\"}",
+                    cr_audit_finding_code(rv->finding));
+        if (has(rv->note) &&
+            cr_fhir_valid_primitive("string", rv->note, strlen(rv->note))) {
+            cr_buf_adds(b, ",{\"url\":\"note\",\"valueString\":");
+            cr_buf_add_json_str(b, rv->note);
+            cr_buf_addc(b, '}');
+        }
+    }
+    cr_buf_adds(b, "]}");
+}
+
 static void
 add_extensions(struct cr_buf *b, const struct view *v, const struct item *it)
 {
@@ -616,6 +642,8 @@ add_extensions(struct cr_buf *b, const struct view *v, const struct item *it)
             cr_buf_adds(b, "}}");
         }
     }
+    if (r->review.seq > 0)
+        add_review(b, &first, v, &r->review);
     if (has(r->via)) {
         ext_open(b, &first, "via", "Identifier");
         cr_buf_adds(b, "{\"system\":\"" ID_NODE "\",\"value\":");
@@ -990,7 +1018,8 @@ subtype_actions(const char *v)
         { "delete", 1u << CR_AUDIT_DELETE },
         { "transaction", 1u << CR_AUDIT_TRANSACTION },
         { "batch", 1u << CR_AUDIT_BATCH },
-        { "operation", (1u << CR_AUDIT_EVERYTHING) | (1u << CR_AUDIT_IMPORT) },
+        { "operation", (1u << CR_AUDIT_EVERYTHING) | (1u << CR_AUDIT_IMPORT) |
+                           (1u << CR_AUDIT_REVIEW) },
     };
     enum cr_audit_action a;
     const char *code;
@@ -1264,7 +1293,7 @@ one_param(struct parsed *p)
                                        "update, delete, transaction, batch, "
                                        "operation) or one of ours "
                                        "(everything, import, audit-read, "
-                                       "login-failure)",
+                                       "login-failure, review)",
                         is_action ? one_action : one_subtype, &acts))
             return false;
         f->actions &= acts;
@@ -1634,7 +1663,7 @@ cr_api_auditevent_capability(struct cr_buf *b)
         { "subtype", "token",
           "http://hl7.org/fhir/SearchParameter/AuditEvent-subtype",
           "A restful-interaction code, or everything, import, audit-read, "
-          "login-failure." },
+          "login-failure, review." },
     };
     size_t i;
 
