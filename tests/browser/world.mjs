@@ -257,8 +257,8 @@ export async function launchBrowser() {
 }
 
 // A fresh page that records every console error and uncaught exception.
-// Failed API calls the UI handles (403 and 404 from /fhir, the optional
-// /ui/personas.json) are logged by Chromium as "Failed to load
+// Failed API calls the UI handles (403, 404 and 409 from /fhir, the
+// optional /ui/personas.json) are logged by Chromium as "Failed to load
 // resource"; those are expected and set apart in 'handled'.
 export async function newPage(browser, { width = 1280, height = 900 } = {}) {
   const context = await browser.newContext({ viewport: { width, height } });
@@ -268,7 +268,7 @@ export async function newPage(browser, { width = 1280, height = 900 } = {}) {
   page.on('console', (m) => {
     if (m.type() !== 'error') return;
     const url = m.location()?.url || '';
-    if (/^Failed to load resource: the server responded with a status of (403|404)/.test(m.text()) &&
+    if (/^Failed to load resource: the server responded with a status of (403|404|409)/.test(m.text()) &&
       (/\/fhir\//.test(url) || /\/ui\/personas\.json$/.test(url))) {
       page.handled.push(`${m.text()} ${url}`);
       return;
