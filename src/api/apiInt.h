@@ -494,6 +494,12 @@ cr_api_history(struct ctx *x);
 void
 cr_api_auditevent(struct ctx *x);
 
+/* auditevent.c: an audit record number (an AuditEvent's id): a positive
+ * decimal without sign or leading zero, of at most 18 digits. 0 when 's'
+ * (may be NULL) is not one. */
+int64_t
+cr_api_parse_seq(const char *s);
+
 /* auditevent.c: the CapabilityStatement's resource entry for AuditEvent
  * (a JSON object), appended to 'b'. */
 void

@@ -65,7 +65,6 @@ record_number(struct ctx *x, json_t *param, bool is_reference)
                                         "valueUnsignedInt" };
     const char *ref, *base = x->api->base_url;
     size_t i, nb = strlen(base);
-    int64_t v = 0;
     json_t *j;
 
     if (!is_reference) {
@@ -84,15 +83,7 @@ record_number(struct ctx *x, json_t *param, bool is_reference)
         ref += nb + 1;
     if (strncmp(ref, "AuditEvent/", 11) != 0)
         return 0;
-    ref += 11;
-    if (ref[0] < '1' || ref[0] > '9' || strlen(ref) > 18)
-        return 0;
-    for (i = 0; ref[i]; i++) {
-        if (ref[i] < '0' || ref[i] > '9')
-            return 0;
-        v = v * 10 + (ref[i] - '0');
-    }
-    return v;
+    return cr_api_parse_seq(ref + 11);
 }
 
 /* Characters (code points) of valid UTF-8 text. */

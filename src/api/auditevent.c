@@ -175,9 +175,8 @@ is_code(const char *s)
     return has(s) && cr_fhir_valid_primitive("code", s, strlen(s));
 }
 
-/* A positive decimal without sign or leading zero, or 0. */
-static int64_t
-parse_seq(const char *s)
+int64_t
+cr_api_parse_seq(const char *s)
 {
     int64_t v = 0;
     size_t i;
@@ -1298,7 +1297,7 @@ one_param(struct parsed *p)
             return false;
         f->actions &= acts;
     } else if (strcmp(name, "_id") == 0) {
-        int64_t id = parse_seq(v);
+        int64_t id = cr_api_parse_seq(v);
         if (id == 0 || (f->id && f->id != id))
             f->is_none = true;
         f->id = id;
@@ -1309,7 +1308,7 @@ one_param(struct parsed *p)
         f->count = n > p->x->api->cfg.max_count ? p->x->api->cfg.max_count
                                                 : (int)n;
     } else if (strcmp(name, "_page") == 0) {
-        f->before_seq = parse_seq(v);
+        f->before_seq = cr_api_parse_seq(v);
         if (f->before_seq == 0)
             return bad_value(p, "the cursor from a next link");
     } else if (strcmp(name, "_format") != 0 && strcmp(name, "_pretty") != 0) {
@@ -1558,7 +1557,7 @@ read_one(struct ctx *x)
     f.actions = ALL_ACTIONS;
     f.outcomes[0] = f.outcomes[1] = f.outcomes[2] = f.outcomes[3] = ST_ANY;
     f.count = 1;
-    f.id = parse_seq(x->route.id);
+    f.id = cr_api_parse_seq(x->route.id);
     memset(&o, 0, sizeof o);
     o.v.x = x;
     o.v.is_patient = scope.is_patient;

@@ -54,67 +54,71 @@ static const char *const alert_codes[CR_AUDIT_ALERT__COUNT] = {
     "student",      "volume",
 };
 
+/* The code at index 'i' of a table of 'n' codes, or "" out of range. */
+static const char *
+code_at(const char *const *codes, int n, int i)
+{
+    return i >= 0 && i < n ? codes[i] : "";
+}
+
+/* The index of code 's' in a table of 'n' codes, or -1 (also for NULL). */
+static int
+index_of(const char *const *codes, int n, const char *s)
+{
+    int i;
+
+    for (i = 0; s && i < n; i++)
+        if (strcmp(s, codes[i]) == 0)
+            return i;
+    return -1;
+}
+
 const char *
 cr_audit_action_code(enum cr_audit_action a)
 {
-    if ((unsigned)a >= CR_AUDIT_ACTION__COUNT)
-        return "";
-    return action_codes[a];
+    return code_at(action_codes, CR_AUDIT_ACTION__COUNT, (int)a);
 }
 
 const char *
 cr_audit_outcome_code(enum cr_audit_outcome o)
 {
-    if ((unsigned)o >= CR_AUDIT_OUTCOME__COUNT)
-        return "";
-    return outcome_codes[o];
-}
-
-bool
-cr_audit_action_parse(const char *s, enum cr_audit_action *out)
-{
-    int i;
-
-    for (i = 0; s && i < CR_AUDIT_ACTION__COUNT; i++)
-        if (strcmp(s, action_codes[i]) == 0) {
-            *out = (enum cr_audit_action)i;
-            return true;
-        }
-    return false;
-}
-
-bool
-cr_audit_outcome_parse(const char *s, enum cr_audit_outcome *out)
-{
-    int i;
-
-    for (i = 0; s && i < CR_AUDIT_OUTCOME__COUNT; i++)
-        if (strcmp(s, outcome_codes[i]) == 0) {
-            *out = (enum cr_audit_outcome)i;
-            return true;
-        }
-    return false;
+    return code_at(outcome_codes, CR_AUDIT_OUTCOME__COUNT, (int)o);
 }
 
 const char *
 cr_audit_finding_code(enum cr_audit_finding f)
 {
-    if ((unsigned)f >= CR_AUDIT_FINDING__COUNT)
-        return "";
-    return finding_codes[f];
+    return code_at(finding_codes, CR_AUDIT_FINDING__COUNT, (int)f);
+}
+
+bool
+cr_audit_action_parse(const char *s, enum cr_audit_action *out)
+{
+    int i = index_of(action_codes, CR_AUDIT_ACTION__COUNT, s);
+
+    if (i >= 0)
+        *out = (enum cr_audit_action)i;
+    return i >= 0;
+}
+
+bool
+cr_audit_outcome_parse(const char *s, enum cr_audit_outcome *out)
+{
+    int i = index_of(outcome_codes, CR_AUDIT_OUTCOME__COUNT, s);
+
+    if (i >= 0)
+        *out = (enum cr_audit_outcome)i;
+    return i >= 0;
 }
 
 bool
 cr_audit_finding_parse(const char *s, enum cr_audit_finding *out)
 {
-    int i;
+    int i = index_of(finding_codes, CR_AUDIT_FINDING__COUNT, s);
 
-    for (i = 0; s && i < CR_AUDIT_FINDING__COUNT; i++)
-        if (strcmp(s, finding_codes[i]) == 0) {
-            *out = (enum cr_audit_finding)i;
-            return true;
-        }
-    return false;
+    if (i >= 0)
+        *out = (enum cr_audit_finding)i;
+    return i >= 0;
 }
 
 const char *

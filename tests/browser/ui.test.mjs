@@ -12,7 +12,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  buildWorld, launchBrowser, newPage, closePage, assertNoErrors, shot, signInAs, axe, NHS, ORG,
+  buildWorld, launchBrowser, newPage, closePage, assertNoErrors, shot, signInAs, axe, editMetadata, NHS, ORG,
 } from './world.mjs';
 import { fhir, NHS_SYSTEM } from '../integration/lib.mjs';
 
@@ -271,11 +271,8 @@ test('a paramedic gives a coded emergency reason, sees the emergency banner and 
 test('the care plan pages use $care-plan-summary when the node declares it', async () => {
   await withPage(async (page) => {
     const calls = [];
-    await page.route('**/fhir/metadata', async (route) => {
-      const res = await route.fetch();
-      const cap = await res.json();
+    await editMetadata(page, (cap) => {
       cap.rest[0].resource.find((r) => r.type === 'Patient').operation.push({ name: 'care-plan-summary', definition: 'https://carerecord.example/OperationDefinition/care-plan-summary' });
-      await route.fulfill({ response: res, json: cap });
     });
     const world = (await import('./world.mjs')).worldData()[ORG.gp];
     const pick = (id) => structuredClone(world.find((r) => r.id === id));
@@ -370,11 +367,8 @@ test('the patient sees who has looked at their record: organisation and role, ne
 // A node that does not declare the audit trail: the section says so.
 test('who has looked at the record is said to be unavailable on a node without the audit trail', async () => {
   await withPage(async (page) => {
-    await page.route('**/fhir/metadata', async (route) => {
-      const res = await route.fetch();
-      const cap = await res.json();
+    await editMetadata(page, (cap) => {
       cap.rest[0].resource = cap.rest[0].resource.filter((r) => r.type !== 'AuditEvent');
-      await route.fulfill({ response: res, json: cap });
     });
     await signInAs(page, node, 'Patient');
     await page.waitForSelector('#sec-who-looked');
@@ -471,12 +465,9 @@ test('the GP creates a care plan with inline validation, the paramedic sees it, 
 // node serves it): the page says so plainly.
 test('the privacy dashboard says plainly when a node does not serve the audit API', async () => {
   await withPage(async (page) => {
-    await page.route('**/fhir/metadata', async (route) => {
-      const res = await route.fetch();
-      const cap = await res.json();
+    await editMetadata(page, (cap) => {
       cap.rest[0].resource = cap.rest[0].resource.filter((r) => r.type !== 'AuditEvent');
       cap.rest[0].operation = cap.rest[0].operation.filter((o) => !/^audit-/.test(o.name));
-      await route.fulfill({ response: res, json: cap });
     });
     await signInAs(page, node, 'Privacy officer');
     assert.match(await text(page, '#not-available'), /Not available on this node/);
@@ -594,11 +585,8 @@ test('review an alert through the node\'s audit API: alerts, the trail behind th
 // buttons are disabled, with a sentence saying why.
 test('the privacy dashboard disables reviewing where the node does not record reviews', async () => {
   await withPage(async (page) => {
-    await page.route('**/fhir/metadata', async (route) => {
-      const res = await route.fetch();
-      const cap = await res.json();
+    await editMetadata(page, (cap) => {
       cap.rest[0].operation = cap.rest[0].operation.filter((o) => o.name !== 'audit-review');
-      await route.fulfill({ response: res, json: cap });
     });
     await signInAs(page, node, 'Privacy officer');
     await page.waitForSelector('#alerts-table');

@@ -292,6 +292,18 @@ export async function shot(page, name) {
   await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
 }
 
+// Serve this node's CapabilityStatement as 'edit' (a function changing the
+// parsed statement in place) leaves it, to see how the pages behave on a
+// node that declares more, or less, than this one.
+export async function editMetadata(page, edit) {
+  await page.route('**/fhir/metadata', async (route) => {
+    const res = await route.fetch();
+    const cap = await res.json();
+    edit(cap);
+    await route.fulfill({ response: res, json: cap });
+  });
+}
+
 // Sign in as a persona from the sign-in page; resolves once the landing
 // page has settled.
 export async function signInAs(page, node, label) {

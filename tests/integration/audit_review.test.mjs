@@ -13,10 +13,9 @@
 // paramedic of RRU breaks the glass.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import path from 'node:path';
 import {
-  startNode, fhir, runBin, sampleResource, assertOutcome, systemHistoryTotal, NHS_SYSTEM,
+  startNode, fhir, runBin, sampleResource, assertOutcome, systemHistoryTotal, sqlite,
+  paramsNamed as named, paramOne as one, NHS_SYSTEM,
 } from './lib.mjs';
 
 const EXT = 'https://carerecord.example/StructureDefinition/audit-';
@@ -34,18 +33,7 @@ let node;
 let patientId;
 const alerts = {};   // record numbers of alerts, by name
 
-function sql(statement) {
-  const r = spawnSync('sqlite3', [path.join(node.dataDir, 'carerecord.db'), statement], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`sqlite3: ${r.stderr}`);
-  return r.stdout.trim();
-}
-
-const named = (list, name) => (list || []).filter((p) => p.name === name);
-const one = (list, name) => {
-  const found = named(list, name);
-  assert.equal(found.length, 1, `exactly one '${name}' in ${JSON.stringify(list).slice(0, 300)}`);
-  return found[0];
-};
+const sql = (statement) => sqlite(node.dataDir, statement);
 const params = (...list) => ({ resourceType: 'Parameters', parameter: list });
 const review = (who, body, opts = {}) => fhir(node, 'POST', '$audit-review', { token: node.token(who), body, ...opts });
 const byRecord = (seq, outcome, note) => params({ name: 'record', valueInteger: seq }, { name: 'outcome', valueCode: outcome },
