@@ -250,6 +250,16 @@ dispatch(struct ctx *x)
                 method_not_allowed(x, "GET");
             return;
         }
+        if (strcmp(x->route.op, "audit-review") == 0) {
+            if (is(x, "POST")) {
+                cr_api_audit_review_op(x);
+            } else {
+                x->has_action = true;
+                x->action = CR_AUDIT_REVIEW;
+                method_not_allowed(x, "POST");
+            }
+            return;
+        }
         cr_api_outcome(x, 404, "error", "not-supported", NULL,
                        "operation $%.60s is not supported; see "
                        "/fhir/metadata", x->route.op);

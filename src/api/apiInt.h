@@ -553,6 +553,11 @@ cr_api_care_plan_summary(struct ctx *x);
 void
 cr_api_care_plan_figures(struct ctx *x);
 
+/* audit_review_op.c: POST /fhir/$audit-review (purpose audit only): the
+ * review of an alert, appended to the audit log as this request's record. */
+void
+cr_api_audit_review_op(struct ctx *x);
+
 /* everything.c: Patient/$everything, by id or by NHS number. */
 void
 cr_api_everything(struct ctx *x);
@@ -585,6 +590,12 @@ cr_api_history(struct ctx *x);
  * itself as an audit-read. */
 void
 cr_api_auditevent(struct ctx *x);
+
+/* auditevent.c: an audit record number (an AuditEvent's id): a positive
+ * decimal without sign or leading zero, of at most 18 digits. 0 when 's'
+ * (may be NULL) is not one. */
+int64_t
+cr_api_parse_seq(const char *s);
 
 /* auditevent.c: the CapabilityStatement's resource entry for AuditEvent
  * (a JSON object), appended to 'b'. */

@@ -99,6 +99,7 @@ static const struct action_map actions[CR_AUDIT_ACTION__COUNT] = {
                                      false },
     [CR_AUDIT_CARE_PLAN_FIGURES] = { 'E', "operation", true, NULL, FLOW_OUT,
                                      false },
+    [CR_AUDIT_REVIEW] = { 'E', "operation", true, NULL, FLOW_IN, true },
 };
 
 /* Purposes of use: ours and the HL7 v3 PurposeOfUse code nearest to it. */
@@ -178,9 +179,8 @@ is_code(const char *s)
     return has(s) && cr_fhir_valid_primitive("code", s, strlen(s));
 }
 
-/* A positive decimal without sign or leading zero, or 0. */
-static int64_t
-parse_seq(const char *s)
+int64_t
+cr_api_parse_seq(const char *s)
 {
     int64_t v = 0;
     size_t i;
@@ -583,6 +583,31 @@ ext_str(struct cr_buf *b, bool *first, const char *name, const char *type,
     cr_buf_addc(b, '}');
 }
 
+/* A review: the record reviewed, and (not for the patient, whose
+ * organisation tells them through its own process) what was found and
+ * the officer's note. A complex extension: its parts are extensions. */
+static void
+add_review(struct cr_buf *b, bool *first, const struct view *v,
+           const struct cr_audit_review *rv)
+{
+    cr_buf_adds(b, *first ? ",\"extension\":[" : ",");
+    *first = false;
+    cr_buf_addf(b, "{\"url\":\"" EXT "review\",\"extension\":["
+                   "{\"url\":\"record\",\"valueReference\":{\"reference\":"
+                   "\"AuditEvent/%lld\"}}", (long long)rv->seq);
+    if (!v->is_patient) {
+        cr_buf_addf(b, ",{\"url\":\"outcome\",\"valueCode\":\"%s\"}",
+                    cr_audit_finding_code(rv->finding));
+        if (has(rv->note) &&
+            cr_fhir_valid_primitive("string", rv->note, strlen(rv->note))) {
+            cr_buf_adds(b, ",{\"url\":\"note\",\"valueString\":");
+            cr_buf_add_json_str(b, rv->note);
+            cr_buf_addc(b, '}');
+        }
+    }
+    cr_buf_adds(b, "]}");
+}
+
 static void
 add_extensions(struct cr_buf *b, const struct view *v, const struct item *it)
 {
@@ -620,6 +645,8 @@ add_extensions(struct cr_buf *b, const struct view *v, const struct item *it)
             cr_buf_adds(b, "}}");
         }
     }
+    if (r->review.seq > 0)
+        add_review(b, &first, v, &r->review);
     if (has(r->via)) {
         ext_open(b, &first, "via", "Identifier");
         cr_buf_adds(b, "{\"system\":\"" ID_NODE "\",\"value\":");
@@ -996,7 +1023,9 @@ subtype_actions(const char *v)
         { "batch", 1u << CR_AUDIT_BATCH },
         { "operation", (1u << CR_AUDIT_EVERYTHING) | (1u << CR_AUDIT_IMPORT) |
                        (1u << CR_AUDIT_CARE_PLAN_SUMMARY) |
-                       (1u << CR_AUDIT_CARE_PLAN_FIGURES) },
+                       (1u << CR_AUDIT_CARE_PLAN_FIGURES) |
+
+                       (1u << CR_AUDIT_REVIEW) },
     };
     enum cr_audit_action a;
     const char *code;
@@ -1270,12 +1299,12 @@ one_param(struct parsed *p)
                                        "update, delete, transaction, batch, "
                                        "operation) or one of ours "
                                        "(everything, import, audit-read, "
-                                       "login-failure)",
+                                       "login-failure, review)",
                         is_action ? one_action : one_subtype, &acts))
             return false;
         f->actions &= acts;
     } else if (strcmp(name, "_id") == 0) {
-        int64_t id = parse_seq(v);
+        int64_t id = cr_api_parse_seq(v);
         if (id == 0 || (f->id && f->id != id))
             f->is_none = true;
         f->id = id;
@@ -1286,7 +1315,7 @@ one_param(struct parsed *p)
         f->count = n > p->x->api->cfg.max_count ? p->x->api->cfg.max_count
                                                 : (int)n;
     } else if (strcmp(name, "_page") == 0) {
-        f->before_seq = parse_seq(v);
+        f->before_seq = cr_api_parse_seq(v);
         if (f->before_seq == 0)
             return bad_value(p, "the cursor from a next link");
     } else if (strcmp(name, "_format") != 0 && strcmp(name, "_pretty") != 0) {
@@ -1535,7 +1564,7 @@ read_one(struct ctx *x)
     f.actions = ALL_ACTIONS;
     f.outcomes[0] = f.outcomes[1] = f.outcomes[2] = f.outcomes[3] = ST_ANY;
     f.count = 1;
-    f.id = parse_seq(x->route.id);
+    f.id = cr_api_parse_seq(x->route.id);
     memset(&o, 0, sizeof o);
     o.v.x = x;
     o.v.is_patient = scope.is_patient;
@@ -1640,7 +1669,7 @@ cr_api_auditevent_capability(struct cr_buf *b)
         { "subtype", "token",
           "http://hl7.org/fhir/SearchParameter/AuditEvent-subtype",
           "A restful-interaction code, or everything, import, audit-read, "
-          "login-failure." },
+          "login-failure, review." },
     };
     size_t i;
 

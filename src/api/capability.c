@@ -125,6 +125,12 @@ cr_api_metadata(struct ctx *x)
                     "\"https://carerecord.example/OperationDefinition/"
                     "care-plan-figures\",\"documentation\":\"People "
                     "with a Universal Care Plan, plans created and revised "
-                    "per month; tokens with purpose audit only\"}]}]}");
+                    "per month; tokens with purpose audit only\"},{\"name\":"
+                    "\"audit-review\",\"definition\":"
+                    "\"https://carerecord.example/OperationDefinition/"
+                    "audit-review\",\"documentation\":\"POST: record the "
+                    "review of an alert (record, outcome, note) in the "
+                    "audit log, once; tokens with purpose audit of the "
+                    "organisation whose staff raised it\"}]}]}");
     cr_api_send_buf(x, 200, &b);
 }

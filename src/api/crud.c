@@ -68,6 +68,9 @@ cr_api_write_in_txn(struct cr_store_txn *txn, void *ctx, struct cr_err *err)
             snprintf(j->found_id, sizeof j->found_id, "%s", ids[0]);
             if (j->kind == W_CREATE) {
                 j->result = RES_EXISTING;
+                /* a job may run again (its batch undone for another
+                 * job's failure): what it found then is stale */
+                cr_buf_reset(&j->found);
                 return cr_store_txn_read(txn, j->type, ids[0], &j->found,
                                          &j->found_meta, err);
             }

@@ -85,8 +85,8 @@ body_error(cr_rc rc, struct cr_err *err)
 {
     if (rc == CR_EINVAL)
         return cr_err_set(err, rc, "invalid", NULL,
-                          "audit: the record's action or outcome is not "
-                          "one we know");
+                          "audit: the record's action, outcome or review "
+                          "is not one we know");
     if (rc == CR_ETOOBIG)
         return cr_err_set(err, rc, "too-costly", NULL,
                           "audit: the record is too large");

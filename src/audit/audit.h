@@ -55,6 +55,8 @@ enum cr_audit_action {
                                    summary of a Universal Care Plan */
     CR_AUDIT_CARE_PLAN_FIGURES, /* "care-plan-figures": the care plan
                                    programme's counts (no patient data) */
+    CR_AUDIT_REVIEW,        /* "review": a privacy officer reviewed an
+                               alert (POST /fhir/$audit-review) */
     CR_AUDIT_ACTION__COUNT
 };
 
@@ -81,6 +83,27 @@ enum cr_audit_outcome {
 #define CR_AUDIT_ALERT__COUNT 10
 /* The first nine bits are the policy's (CR_POLICY_ALERT_*, same order and
  * meaning), so a decision's alerts are recorded as they are. */
+
+/* What a privacy officer concluded about an alert they reviewed. */
+enum cr_audit_finding {
+    CR_AUDIT_FINDING_APPROPRIATE,   /* "appropriate": no concern */
+    CR_AUDIT_FINDING_EXPLAINED,     /* "explained": by the member of staff */
+    CR_AUDIT_FINDING_ESCALATED,     /* "escalated": to the Caldicott
+                                       guardian */
+    CR_AUDIT_FINDING_INAPPROPRIATE, /* "inappropriate": reported under the
+                                       organisation's policy */
+    CR_AUDIT_FINDING__COUNT
+};
+
+/* The review a record of action CR_AUDIT_REVIEW holds: which record (an
+ * alert) was reviewed and what was found. seq 0: the record holds no
+ * review (every other action, and a review that was refused). The review
+ * is a record of its own; the reviewed record is never changed. */
+struct cr_audit_review {
+    int64_t seq;                    /* the reviewed record; 0: none */
+    enum cr_audit_finding finding;
+    const char *note;               /* the officer's note, or NULL */
+};
 
 /* One audit record. Every string is borrowed for the length of the call
  * it is passed to, and NULL and "" both mean "none". A value type: set it
@@ -115,6 +138,8 @@ struct cr_audit_rec {
     const char *supervisor;     /* students: the supervisor named */
     const char *node;           /* the node that answered; NULL: the log's */
     const char *via;            /* the calling node, for federated calls */
+    struct cr_audit_review review;  /* action review only: what was
+                                       reviewed and found */
 };
 
 /* A record with every field "none", action read, outcome allowed. */
@@ -149,6 +174,15 @@ cr_audit_action_parse(const char *s, enum cr_audit_action *out);
 bool
 cr_audit_outcome_parse(const char *s, enum cr_audit_outcome *out);
 
+/* The code of a review's finding ("appropriate", "explained",
+ * "escalated", "inappropriate"), or "" when out of range; and back (false
+ * when 's' is no such code). Static strings. */
+const char *
+cr_audit_finding_code(enum cr_audit_finding f);
+
+bool
+cr_audit_finding_parse(const char *s, enum cr_audit_finding *out);
+
 /* The code of alert bit 'bit' (0 .. CR_AUDIT_ALERT__COUNT-1), or NULL. */
 const char *
 cr_audit_alert_code(int bit);
@@ -157,8 +191,9 @@ cr_audit_alert_code(int bit);
  * whitespace, members with no value left out, strings escaped the same way
  * every time (invalid UTF-8 becomes U+FFFD), so the same record always
  * gives the same bytes. The form is in docs/internals/audit.md. Errors
- * (CR_EINVAL for an action or outcome out of range, buffer errors) are
- * returned and stick in out->rc. Thread-safe. */
+ * (CR_EINVAL for an action, outcome or finding out of range, or a review
+ * on a record whose action is not review; buffer errors) are returned and
+ * stick in out->rc. Thread-safe. */
 cr_rc
 cr_audit_rec_write(const struct cr_audit_rec *rec, struct cr_buf *out);
 
@@ -354,6 +389,16 @@ struct cr_audit_report_opts {
                                    <= 0: CR_AUDIT_VOLUME_DEFAULT */
 };
 
+/* The review of an alert: a later record of action review naming the
+ * alert's record (struct cr_audit_review). seq 0: not reviewed (open). */
+struct cr_audit_report_review {
+    int64_t seq;            /* the review's own record; 0: open */
+    int64_t time_ms;        /* when it was reviewed */
+    enum cr_audit_finding finding;
+    const char *sub, *name; /* who reviewed it */
+    const char *note;
+};
+
 /* One alert to review: a record that carries alerts, or (seq 0, alerts
  * CR_AUDIT_ALERT_VOLUME) a user's unusual volume on one UK day. Strings
  * live as long as the report; NULL when the record has none. */
@@ -371,6 +416,8 @@ struct cr_audit_report_alert {
     enum cr_audit_outcome outcome;
     int status;
     const char *basis, *rule, *supervisor;
+    struct cr_audit_report_review review;   /* records only; volume alerts
+                                               are never reviewed */
 };
 
 /* Usage in one UK calendar month, or (in cr_audit_report.total) over the
@@ -401,6 +448,7 @@ struct cr_audit_report {
     /* after finish: */
     struct cr_audit_report_alert *alerts;   /* records with alerts, by seq */
     size_t nalerts;
+    size_t nreviewed;                       /* ... of which reviewed */
     struct cr_audit_report_alert *volume;   /* unusual volume, by day then
                                                user */
     size_t nvolume;
@@ -419,9 +467,12 @@ cr_audit_report_create(const struct cr_audit_report_opts *opts,
                        struct cr_audit_report **out, struct cr_err *err);
 
 /* Count record 'rec' (number 'seq'). Records outside the period or of
- * other organisations are passed over; records may come in any order.
- * Strings are copied as needed. CR_ENOMEM (the report is then unusable
- * but can be destroyed). */
+ * other organisations are passed over, except that a review (action
+ * review) of the organisation is noted whenever it was made, so an alert
+ * of the period reviewed after it shows as reviewed; records may come in
+ * any order. When one alert was reviewed twice (which the API refuses),
+ * the first review counts. Strings are copied as needed. CR_ENOMEM (the
+ * report is then unusable but can be destroyed). */
 cr_rc
 cr_audit_report_add(struct cr_audit_report *r, int64_t seq,
                     const struct cr_audit_rec *rec, struct cr_err *err);
@@ -438,7 +489,8 @@ typedef enum cr_audit_setting (*cr_audit_setting_fn)(void *ctx,
 
 /* Complete the report: settings of the organisations seen (through
  * 'setting', which may be NULL: every one UNKNOWN), views by setting and
- * by emergency services, unusual volume, months, and alerts in order.
+ * by emergency services, unusual volume, months, and alerts in order with
+ * their reviews.
  * Call once, after the last add. CR_ENOMEM. */
 cr_rc
 cr_audit_report_finish(struct cr_audit_report *r, cr_audit_setting_fn setting,
@@ -470,7 +522,9 @@ cr_rc
 cr_audit_report_dir(const char *dir, const struct cr_audit_report_opts *opts,
                     struct cr_audit_report **out, struct cr_err *err);
 
-/* As cr_audit_report_dir on an open store (the node's API). Thread-safe. */
+/* As cr_audit_report_dir on an open store (the node's API): the records
+ * of the organisation and period through the table's indexes, and the
+ * organisation's reviews made after the period. Thread-safe. */
 cr_rc
 cr_audit_report_store(struct cr_store *s,
                       const struct cr_audit_report_opts *opts,

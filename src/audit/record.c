@@ -33,6 +33,14 @@ static const char *const action_codes[CR_AUDIT_ACTION__COUNT] = {
     [CR_AUDIT_LOGIN_FAILURE] = "login-failure",
     [CR_AUDIT_CARE_PLAN_SUMMARY] = "care-plan-summary",
     [CR_AUDIT_CARE_PLAN_FIGURES] = "care-plan-figures",
+    [CR_AUDIT_REVIEW] = "review",
+};
+
+static const char *const finding_codes[CR_AUDIT_FINDING__COUNT] = {
+    [CR_AUDIT_FINDING_APPROPRIATE] = "appropriate",
+    [CR_AUDIT_FINDING_EXPLAINED] = "explained",
+    [CR_AUDIT_FINDING_ESCALATED] = "escalated",
+    [CR_AUDIT_FINDING_INAPPROPRIATE] = "inappropriate",
 };
 
 static const char *const outcome_codes[CR_AUDIT_OUTCOME__COUNT] = {
@@ -48,46 +56,71 @@ static const char *const alert_codes[CR_AUDIT_ALERT__COUNT] = {
     "student",      "volume",
 };
 
+/* The code at index 'i' of a table of 'n' codes, or "" out of range. */
+static const char *
+code_at(const char *const *codes, int n, int i)
+{
+    return i >= 0 && i < n ? codes[i] : "";
+}
+
+/* The index of code 's' in a table of 'n' codes, or -1 (also for NULL). */
+static int
+index_of(const char *const *codes, int n, const char *s)
+{
+    int i;
+
+    for (i = 0; s && i < n; i++)
+        if (strcmp(s, codes[i]) == 0)
+            return i;
+    return -1;
+}
+
 const char *
 cr_audit_action_code(enum cr_audit_action a)
 {
-    if ((unsigned)a >= CR_AUDIT_ACTION__COUNT)
-        return "";
-    return action_codes[a];
+    return code_at(action_codes, CR_AUDIT_ACTION__COUNT, (int)a);
 }
 
 const char *
 cr_audit_outcome_code(enum cr_audit_outcome o)
 {
-    if ((unsigned)o >= CR_AUDIT_OUTCOME__COUNT)
-        return "";
-    return outcome_codes[o];
+    return code_at(outcome_codes, CR_AUDIT_OUTCOME__COUNT, (int)o);
+}
+
+const char *
+cr_audit_finding_code(enum cr_audit_finding f)
+{
+    return code_at(finding_codes, CR_AUDIT_FINDING__COUNT, (int)f);
 }
 
 bool
 cr_audit_action_parse(const char *s, enum cr_audit_action *out)
 {
-    int i;
+    int i = index_of(action_codes, CR_AUDIT_ACTION__COUNT, s);
 
-    for (i = 0; s && i < CR_AUDIT_ACTION__COUNT; i++)
-        if (strcmp(s, action_codes[i]) == 0) {
-            *out = (enum cr_audit_action)i;
-            return true;
-        }
-    return false;
+    if (i >= 0)
+        *out = (enum cr_audit_action)i;
+    return i >= 0;
 }
 
 bool
 cr_audit_outcome_parse(const char *s, enum cr_audit_outcome *out)
 {
-    int i;
+    int i = index_of(outcome_codes, CR_AUDIT_OUTCOME__COUNT, s);
 
-    for (i = 0; s && i < CR_AUDIT_OUTCOME__COUNT; i++)
-        if (strcmp(s, outcome_codes[i]) == 0) {
-            *out = (enum cr_audit_outcome)i;
-            return true;
-        }
-    return false;
+    if (i >= 0)
+        *out = (enum cr_audit_outcome)i;
+    return i >= 0;
+}
+
+bool
+cr_audit_finding_parse(const char *s, enum cr_audit_finding *out)
+{
+    int i = index_of(finding_codes, CR_AUDIT_FINDING__COUNT, s);
+
+    if (i >= 0)
+        *out = (enum cr_audit_finding)i;
+    return i >= 0;
 }
 
 const char *
@@ -237,7 +270,11 @@ cr_audit_rec_write(const struct cr_audit_rec *rec, struct cr_buf *out)
     int bit;
 
     if ((unsigned)rec->action >= CR_AUDIT_ACTION__COUNT ||
-        (unsigned)rec->outcome >= CR_AUDIT_OUTCOME__COUNT) {
+        (unsigned)rec->outcome >= CR_AUDIT_OUTCOME__COUNT ||
+        rec->review.seq < 0 ||
+        (rec->review.seq > 0 &&
+         (rec->action != CR_AUDIT_REVIEW ||
+          (unsigned)rec->review.finding >= CR_AUDIT_FINDING__COUNT))) {
         if (out->rc == CR_OK)
             out->rc = CR_EINVAL;
         return out->rc;
@@ -292,6 +329,13 @@ cr_audit_rec_write(const struct cr_audit_rec *rec, struct cr_buf *out)
     member(out, &first, "supervisor", rec->supervisor);
     member(out, &first, "node", rec->node);
     member(out, &first, "via", rec->via);
+    if (rec->review.seq > 0) {
+        cr_buf_addf(out, ",\"review\":{\"seq\":%lld,\"outcome\":\"%s\"",
+                    (long long)rec->review.seq,
+                    finding_codes[rec->review.finding]);
+        member(out, &first, "note", rec->review.note);
+        cr_buf_addc(out, '}');
+    }
     cr_buf_addc(out, '}');
     return out->rc;
 }
@@ -314,6 +358,30 @@ get_str(json_t *obj, const char *key, struct cr_arena *a, const char **out)
     return *out != NULL;
 }
 
+/* The "review" member: {"seq":N,"outcome":CODE[,"note":TEXT]} and
+ * nothing else, on a record of action review only. */
+static bool
+parse_review(json_t *v, struct cr_audit_rec *out, struct cr_arena *a)
+{
+    json_t *seq = json_object_get(v, "seq");
+    json_t *found = json_object_get(v, "outcome");
+    size_t n = 2;
+
+    if (out->action != CR_AUDIT_REVIEW || !json_is_object(v) ||
+        !json_is_integer(seq) || json_integer_value(seq) <= 0 ||
+        !json_is_string(found) ||
+        !cr_audit_finding_parse(json_string_value(found),
+                                &out->review.finding) ||
+        !get_str(v, "note", a, &out->review.note))
+        return false;
+    if (out->review.note != NULL)
+        n++;
+    if (json_object_size(v) != n)
+        return false;
+    out->review.seq = (int64_t)json_integer_value(seq);
+    return true;
+}
+
 cr_rc
 cr_audit_rec_parse(const char *body, size_t len, struct cr_arena *a,
                    struct cr_audit_rec *out, struct cr_err *err)
@@ -321,7 +389,8 @@ cr_audit_rec_parse(const char *body, size_t len, struct cr_arena *a,
     static const char *const known[] = {
         "v", "time", "request", "client", "agent", "purpose", "reason",
         "action", "outcome", "status", "patient", "resources", "alerts",
-        "basis", "rule", "withheld", "supervisor", "node", "via", NULL,
+        "basis", "rule", "withheld", "supervisor", "node", "via", "review",
+        NULL,
     };
     json_error_t jerr;
     json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -456,6 +525,11 @@ cr_audit_rec_parse(const char *body, size_t len, struct cr_arena *a,
             }
             out->alerts |= 1u << bit;
         }
+    }
+    v = json_object_get(root, "review");
+    if (v != NULL && !parse_review(v, out, a)) {
+        bad = "review";
+        goto bad;
     }
     goto out;
 bad:

@@ -57,6 +57,12 @@ struct month_org {
     int64_t care_plan_views;    /* ... not under the emergency purpose */
 };
 
+/* A review record: the alert it reviewed and what it says. */
+struct review {
+    int64_t alert_seq;
+    struct cr_audit_report_review r;
+};
+
 /* One month's counts, as they come in. */
 struct macc {
     int64_t mnum;               /* year * 12 + month - 1 */
@@ -83,6 +89,9 @@ struct cr_audit_report_state {
     size_t nudays, capudays;
     struct cr_u64map accessed;      /* H(day, user, patient) seen */
     size_t capalerts;
+    struct cr_u64map reviewed;      /* reviewed seq -> index + 1 in reviews */
+    struct review *reviews;
+    size_t nreviews, capreviews;
 };
 
 static int64_t
@@ -225,6 +234,8 @@ cr_audit_report_destroy(struct cr_audit_report *r)
         cr_u64map_free(&st->user_days);
         free(st->udays);
         cr_u64map_free(&st->accessed);
+        cr_u64map_free(&st->reviewed);
+        free(st->reviews);
         cr_arena_destroy(st->arena);
         free(st);
     }
@@ -484,6 +495,37 @@ add_view(struct cr_audit_report_state *st, int64_t u,
     return CR_OK;
 }
 
+/* Note the review record 'rec' (number 'seq'); of two reviews of one
+ * alert, the earlier stands. */
+static cr_rc
+add_review(struct cr_audit_report_state *st, int64_t seq,
+           const struct cr_audit_rec *rec, struct cr_err *err)
+{
+    struct review *rv = room(st->reviews, st->nreviews, &st->capreviews,
+                             sizeof *rv);
+    bool is_new;
+    int64_t i;
+
+    if (rv == NULL)
+        return nomem(err);
+    st->reviews = rv;
+    i = keyed(&st->reviewed, (uint64_t)rec->review.seq, &st->nreviews,
+              &is_new);
+    if (i < 0)
+        return nomem(err);
+    rv = &st->reviews[i];
+    if (!is_new && rv->r.seq < seq)
+        return CR_OK;
+    rv->alert_seq = rec->review.seq;
+    rv->r.seq = seq;
+    rv->r.time_ms = rec->time_ms;
+    rv->r.finding = rec->review.finding;
+    rv->r.sub = copy(st, rec->sub);
+    rv->r.name = copy(st, rec->name);
+    rv->r.note = copy(st, rec->review.note);
+    return CR_OK;
+}
+
 cr_rc
 cr_audit_report_add(struct cr_audit_report *r, int64_t seq,
                     const struct cr_audit_rec *rec, struct cr_err *err)
@@ -491,15 +533,24 @@ cr_audit_report_add(struct cr_audit_report *r, int64_t seq,
     struct cr_audit_report_state *st = r->st;
     int64_t u = -1, mnum;
     bool viewed = is_view(rec), is_volume = counts_for_volume(rec);
+    bool is_other_org = r->opts.org &&
+                        (!has(rec->org) || strcmp(rec->org, r->opts.org));
     cr_rc rc;
 
     if (rec->time_ms < 0 || rec->time_ms >= MAX_TIME_MS) {
         r->nunreadable++;
         return CR_OK;
     }
+    /* A review counts for its alert whenever it was made. */
+    if (rec->action == CR_AUDIT_REVIEW && rec->review.seq > 0 &&
+        !is_other_org) {
+        rc = add_review(st, seq, rec, err);
+        if (rc != CR_OK)
+            return rc;
+    }
     if ((r->opts.has_since && rec->time_ms < r->opts.since_ms) ||
         (r->opts.has_until && rec->time_ms >= r->opts.until_ms) ||
-        (r->opts.org && (!has(rec->org) || strcmp(rec->org, r->opts.org))))
+        is_other_org)
         return CR_OK;
     r->nrecords++;
     mnum = uk_month(rec->time_ms);
@@ -660,6 +711,14 @@ cr_audit_report_finish(struct cr_audit_report *r, cr_audit_setting_fn setting,
     }
     if (r->nalerts > 1)
         qsort(r->alerts, r->nalerts, sizeof *r->alerts, by_seq);
+    for (i = 0; i < r->nalerts; i++) {
+        uint64_t *slot = cr_u64map_find(&st->reviewed,
+                                        (uint64_t)r->alerts[i].seq);
+        if (slot != NULL && *slot != 0) {
+            r->alerts[i].review = st->reviews[*slot - 1].r;
+            r->nreviewed++;
+        }
+    }
     rc = finish_volume(r, err);
     if (rc == CR_OK)
         rc = finish_months(r, set, err);

@@ -5,10 +5,11 @@
  * Two sources, one shape: a data directory read read-only (the command
  * line; a running node may go on writing) and an open store (the API,
  * which also narrows the read to one organisation and the period with the
- * table's indexes). A record that does not parse (a newer format, or an
- * altered one: verify tells which) is counted as unreadable and passed
- * over, so one bad record does not hide the rest; an organisation that
- * cannot be looked up is of setting "unknown". Depends on store/, core/,
+ * table's indexes, then reads its reviews made after the period). A
+ * record of the period that does not parse (a newer format, or an altered
+ * one: verify tells which) is counted as unreadable and passed over, so
+ * one bad record does not hide the rest; an organisation that cannot be
+ * looked up is of setting "unknown". Depends on store/, core/,
  * report.c, setting.c. */
 #include "audit/audit.h"
 
@@ -20,6 +21,7 @@
 struct feed {
     struct cr_audit_report *r;
     struct cr_err *err;
+    bool is_after;      /* records after the period, for their reviews */
 };
 
 static cr_rc
@@ -35,9 +37,10 @@ take(void *ctx, const struct cr_store_audit_entry *e)
         return cr_err_set(f->err, CR_ENOMEM, "exception", NULL,
                           "audit report: out of memory");
     cr_err_clear(&why);
-    if (cr_audit_rec_parse(e->body, e->len, a, &rec, &why) != CR_OK)
-        cr_audit_report_skip(f->r);
-    else
+    if (cr_audit_rec_parse(e->body, e->len, a, &rec, &why) != CR_OK) {
+        if (!f->is_after)
+            cr_audit_report_skip(f->r);
+    } else
         rc = cr_audit_report_add(f->r, e->seq, &rec, f->err);
     cr_arena_destroy(a);
     return rc;
@@ -116,6 +119,7 @@ cr_audit_report_dir(const char *dir, const struct cr_audit_report_opts *opts,
         return rc;
     f.r = r;
     f.err = err;
+    f.is_after = false;
     rc = cr_store_audit_scan_dir(dir, 0, take, &f, err);
     return done(r, rc, setting_in_dir, (void *)dir, out, err);
 }
@@ -135,6 +139,7 @@ cr_audit_report_store(struct cr_store *s,
         return rc;
     f.r = r;
     f.err = err;
+    f.is_after = false;
     memset(&q, 0, sizeof q);
     q.principal_org = r->opts.org;
     /* 0 is no bound for the query, and no record is before 1970 */
@@ -147,5 +152,18 @@ cr_audit_report_store(struct cr_store *s,
         rc = cr_store_audit_query(s, &q, take, &f, &next, err);
         q.before_seq = next;
     } while (rc == CR_OK && next != 0);
+    /* Alerts of the period reviewed after it: the reviews made since. */
+    if (rc == CR_OK && r->opts.has_until) {
+        memset(&q, 0, sizeof q);
+        q.principal_org = r->opts.org;
+        q.action = cr_audit_action_code(CR_AUDIT_REVIEW);
+        q.since_ms = r->opts.until_ms;
+        q.limit = PAGE;
+        f.is_after = true;
+        do {
+            rc = cr_store_audit_query(s, &q, take, &f, &next, err);
+            q.before_seq = next;
+        } while (rc == CR_OK && next != 0);
+    }
     return done(r, rc, setting_in_store, s, out, err);
 }

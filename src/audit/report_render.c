@@ -60,6 +60,26 @@ text_who(struct cr_buf *b, const struct cr_audit_report_alert *a)
                 or_dash(a->org), or_dash(a->role));
 }
 
+/* "reviewed: explained, by NAME (user SUB) at WHEN, record N" and the
+ * note; "open" when not reviewed. */
+static void
+text_review(struct cr_buf *b, const struct cr_audit_report_review *rv)
+{
+    char when[32];
+
+    if (rv->seq == 0) {
+        cr_buf_adds(b, "\n    open");
+        return;
+    }
+    uk_time(rv->time_ms, when, sizeof when);
+    cr_buf_addf(b, "\n    reviewed: %s, by %s (user %s) at %s, record %lld",
+                cr_audit_finding_code(rv->finding),
+                rv->name ? rv->name : "(no name)", or_dash(rv->sub), when,
+                (long long)rv->seq);
+    if (rv->note)
+        cr_buf_addf(b, "\n    note: %s", rv->note);
+}
+
 static void
 text_period(struct cr_buf *b, const struct cr_audit_report *r)
 {
@@ -91,7 +111,11 @@ text_alerts(struct cr_buf *b, const struct cr_audit_report *r)
     size_t i;
     char when[32];
 
-    cr_buf_addf(b, "\nAlerts to review: %zu\n", r->nalerts);
+    cr_buf_addf(b, "\nAlerts to review: %zu", r->nalerts);
+    if (r->nreviewed > 0)
+        cr_buf_addf(b, " (%zu reviewed, %zu open)", r->nreviewed,
+                    r->nalerts - r->nreviewed);
+    cr_buf_addc(b, '\n');
     for (i = 0; i < r->nalerts; i++) {
         const struct cr_audit_report_alert *a = &r->alerts[i];
 
@@ -113,6 +137,7 @@ text_alerts(struct cr_buf *b, const struct cr_audit_report *r)
             cr_buf_addf(b, ", supervisor %s", a->supervisor);
         if (a->reason)
             cr_buf_addf(b, "\n    reason: %s", a->reason);
+        text_review(b, &a->review);
         cr_buf_addc(b, '\n');
     }
     cr_buf_addf(b, "\nUnusual volume (more than %lld distinct patients by "
@@ -271,6 +296,24 @@ fhir_who(struct pw *w, const struct cr_audit_report_alert *a)
     p_str(w, "role", "valueCode", a->role);
 }
 
+/* The review of an alert: what was found, its record, when, by whom. */
+static void
+fhir_review(struct pw *w, const struct cr_audit_report_review *rv)
+{
+    struct pw in;
+    char when[40];
+
+    p_parts(w, "review", &in);
+    p_str(&in, "outcome", "valueCode", cr_audit_finding_code(rv->finding));
+    p_int(&in, "record", rv->seq);
+    cr_clock_instant(rv->time_ms, when, sizeof when);
+    p_str(&in, "time", "valueInstant", when);
+    p_str(&in, "user", "valueString", rv->sub);
+    p_str(&in, "userName", "valueString", rv->name);
+    p_str(&in, "note", "valueString", rv->note);
+    p_close(w);
+}
+
 static void
 fhir_alert(struct pw *w, const struct cr_audit_report_alert *a)
 {
@@ -307,6 +350,8 @@ fhir_alert(struct pw *w, const struct cr_audit_report_alert *a)
     p_str(&in, "basis", "valueCode", a->basis);
     p_str(&in, "rule", "valueCode", a->rule);
     p_str(&in, "supervisor", "valueString", a->supervisor);
+    if (a->review.seq > 0)
+        fhir_review(&in, &a->review);
     p_close(w);
 }
 

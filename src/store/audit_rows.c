@@ -502,10 +502,12 @@ is_set(const char *s)
     return s != NULL && *s != '\0';
 }
 
-cr_rc
-cr_store_audit_query(struct cr_store *s, const struct cr_store_audit_query *q,
-                     cr_store_audit_fn fn, void *ctx, int64_t *out_next,
-                     struct cr_err *err)
+/* The query 'q' on connection 'c' (a reader, or the writer inside its
+ * transaction). */
+static cr_rc
+query_conn(struct conn *c, const struct cr_store_audit_query *q,
+           cr_store_audit_fn fn, void *ctx, int64_t *out_next,
+           struct cr_err *err)
 {
     /* The SQL is assembled from these constant pieces only, by which
      * filters are set; every value is bound. Each equality filter has an
@@ -514,17 +516,16 @@ cr_store_audit_query(struct cr_store *s, const struct cr_store_audit_query *q,
     static const char *const conds[] = {
         " AND patient=?1", " AND principal_sub=?2", " AND principal_org=?3",
         " AND action=?4", " AND outcome=?5", " AND time>=?6",
-        " AND time<?7",
+        " AND time<?7", " AND seq>?10",
     };
     struct cr_store_audit_entry e;
     struct cr_buf sql = cr_buf_make(1024);
     sqlite3_stmt *st = NULL;
-    struct conn *c = NULL;
     int limit = q->limit > 0 ? q->limit : 100;
     int64_t next = 0;
     int n = 0, r;
-    bool is_on[7];
-    cr_rc rc;
+    bool is_on[8];
+    cr_rc rc = CR_OK;
     size_t i;
 
     is_on[0] = is_set(q->patient);
@@ -534,6 +535,7 @@ cr_store_audit_query(struct cr_store *s, const struct cr_store_audit_query *q,
     is_on[4] = is_set(q->outcome);
     is_on[5] = q->since_ms != 0;
     is_on[6] = q->until_ms != 0;
+    is_on[7] = q->after_seq > 0;
     cr_buf_adds(&sql, "SELECT " AUDIT_COLS " FROM audit WHERE seq<?8");
     for (i = 0; i < sizeof conds / sizeof conds[0]; i++)
         if (is_on[i])
@@ -542,11 +544,6 @@ cr_store_audit_query(struct cr_store *s, const struct cr_store_audit_query *q,
     if (sql.rc != CR_OK) {
         cr_buf_free(&sql);
         return cr_err_set(err, CR_ENOMEM, "exception", NULL, "out of memory");
-    }
-    rc = cr_store_acquire(s, &c, err);
-    if (rc != CR_OK) {
-        cr_buf_free(&sql);
-        return rc;
     }
     if (sqlite3_prepare_v2(c->db, sql.ptr, (int)sql.len, &st, NULL) !=
         SQLITE_OK) {
@@ -571,6 +568,8 @@ cr_store_audit_query(struct cr_store *s, const struct cr_store_audit_query *q,
     /* One row more than asked tells whether there is a next page; it is
      * not handed to fn. */
     sqlite3_bind_int64(st, 9, (int64_t)limit + 1);
+    if (is_on[7])
+        sqlite3_bind_int64(st, 10, q->after_seq);
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
         entry_from_row(st, &e);
         if (n == limit) {
@@ -590,7 +589,30 @@ cr_store_audit_query(struct cr_store *s, const struct cr_store_audit_query *q,
         *out_next = next;
 out:
     sqlite3_finalize(st);
-    cr_store_release(s, c);
     cr_buf_free(&sql);
     return rc;
+}
+
+cr_rc
+cr_store_audit_query(struct cr_store *s, const struct cr_store_audit_query *q,
+                     cr_store_audit_fn fn, void *ctx, int64_t *out_next,
+                     struct cr_err *err)
+{
+    struct conn *c = NULL;
+    cr_rc rc = cr_store_acquire(s, &c, err);
+
+    if (rc != CR_OK)
+        return rc;
+    rc = query_conn(c, q, fn, ctx, out_next, err);
+    cr_store_release(s, c);
+    return rc;
+}
+
+cr_rc
+cr_store_txn_audit_query(struct cr_store_txn *txn,
+                         const struct cr_store_audit_query *q,
+                         cr_store_audit_fn fn, void *ctx, int64_t *out_next,
+                         struct cr_err *err)
+{
+    return query_conn(txn->c, q, fn, ctx, out_next, err);
 }

@@ -523,6 +523,7 @@ struct cr_store_audit_query {
     int64_t until_ms;           /* time < until_ms; 0: no bound */
     int64_t before_seq;         /* keyset cursor: seq < before_seq; 0: from
                                    the newest */
+    int64_t after_seq;          /* seq > after_seq; 0: no bound */
     int limit;                  /* at most this many; <= 0: 100 */
 };
 
@@ -533,5 +534,16 @@ cr_rc
 cr_store_audit_query(struct cr_store *s, const struct cr_store_audit_query *q,
                      cr_store_audit_fn fn, void *ctx, int64_t *out_next,
                      struct cr_err *err);
+
+/* As cr_store_audit_query inside a write transaction (a cr_store_txn_fn,
+ * on the writer thread), seeing the records appended earlier in the same
+ * transaction, which a reader does not see before the commit: for a check
+ * that must hold when the transaction's own record is appended. Keep it
+ * narrow (after_seq, few rows): every other write waits meanwhile. */
+cr_rc
+cr_store_txn_audit_query(struct cr_store_txn *txn,
+                         const struct cr_store_audit_query *q,
+                         cr_store_audit_fn fn, void *ctx, int64_t *out_next,
+                         struct cr_err *err);
 
 #endif

@@ -1,13 +1,16 @@
 // logic.test.mjs: the UI's pure modules (web/js/), run in Node: NHS
 // number checks, how a record is built from $everything (sections,
 // sources, series, alerts, partial answers), the care plan rules and the
-// transaction that saves a plan, and reading the audit report.
+// transaction that saves a plan, and reading the audit API: the report,
+// AuditEvents as the trail and as a patient sees them, UK days.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { nhsValid, nhsProblem, nhsFormat, nhsDigits } from '../../web/js/nhs.js';
 import { buildRecord, timeline } from '../../web/js/record.js';
 import { validatePlan, planTransaction, formFrom } from '../../web/js/careplan-data.js';
-import { parseReport } from '../../web/js/audit-data.js';
+import {
+  parseReport, trailRow, lookedRow, trailQuery, trailCriteria, ukDayStart, ukDayOf,
+} from '../../web/js/audit-data.js';
 import { sourceNodeOf, fmtDate, age } from '../../web/js/fhir.js';
 import { worldData, ORG } from './world.mjs';
 
@@ -114,12 +117,109 @@ test('saving a plan: one transaction; a new plan POSTs with urn:uuid links, a re
   assert.equal(r.entry[0].request.url, 'Observation/p1-cpr', 'the CPR decision is revised in place, so it keeps its history');
 });
 
-test('the audit report: alerts and series from Parameters', () => {
-  const rep = parseReport({ resourceType: 'Parameters', parameter: [
-    { name: 'alert', part: [{ name: 'id', valueString: 'a1' }, { name: 'code', valueCode: 'emergency' }, { name: 'patient', valueReference: { reference: 'Patient/P1' } }, { name: 'status', valueCode: 'reviewed' }] },
-    { name: 'distinct-users', part: [{ name: 'point', part: [{ name: 'label', valueString: '2026-01' }, { name: 'value', valueInteger: 7 }] }] },
-    { name: 'ignored', valueString: 'x' },
-  ] });
-  assert.deepEqual(rep.alerts.map((a) => [a.id, a.code, a.patient, a.status]), [['a1', 'emergency', 'Patient/P1', 'reviewed']]);
-  assert.deepEqual(rep.series, [{ name: 'distinct-users', title: 'distinct-users', points: [{ label: '2026-01', value: 7 }] }]);
+// The shape of GET /fhir/$audit-report (src/audit/report_render.c).
+const ODS = { system: 'https://fhir.nhs.uk/Id/ods-organization-code', value: 'Z10901' };
+const SETTING = 'https://carerecord.example/CodeSystem/care-setting';
+const report = { resourceType: 'Parameters', parameter: [
+  { name: 'organization', valueIdentifier: ODS },
+  { name: 'volumeThreshold', valueInteger: 50 },
+  { name: 'records', valueInteger: 120 },
+  { name: 'unreadable', valueInteger: 0 },
+  { name: 'alert', part: [
+    { name: 'code', valueCode: 'self-claimed' }, { name: 'code', valueCode: 'out-of-hours' },
+    { name: 'record', valueInteger: 17 }, { name: 'time', valueInstant: '2025-07-03T21:15:02.120Z' },
+    { name: 'user', valueString: 'gp-1' }, { name: 'userName', valueString: 'Dr Grace Green' },
+    { name: 'organization', valueIdentifier: ODS }, { name: 'role', valueCode: 'R8000' },
+    { name: 'purpose', valueCode: 'direct-care' }, { name: 'reason', valueString: 'self-claimed: covering' },
+    { name: 'patient', valueReference: { reference: 'Patient/P9' } }, { name: 'action', valueCode: 'read' },
+    { name: 'outcome', valueCode: 'allowed' }, { name: 'status', valueInteger: 200 }, { name: 'basis', valueCode: 'self-claimed' },
+    { name: 'review', part: [{ name: 'outcome', valueCode: 'explained' }, { name: 'record', valueInteger: 30 },
+      { name: 'time', valueInstant: '2025-07-04T09:00:00.000Z' }, { name: 'user', valueString: 'po-1' },
+      { name: 'userName', valueString: 'Priya Guard' }, { name: 'note', valueString: 'rota' }] }] },
+  { name: 'alert', part: [{ name: 'code', valueCode: 'volume' }, { name: 'day', valueDate: '2025-07-03' },
+    { name: 'patients', valueInteger: 61 }, { name: 'user', valueString: 'rec-1' }, { name: 'organization', valueIdentifier: ODS }] },
+  { name: 'month', part: [{ name: 'month', valueDate: '2025-06' }, { name: 'recordViews', valueInteger: 10 }, { name: 'users', valueInteger: 3 },
+    { name: 'carePlanViews', valueInteger: 2 }, { name: 'carePlanViewsByEmergencyServices', valueInteger: 1 },
+    { name: 'setting', part: [{ name: 'code', valueCoding: { system: SETTING, code: 'gp-practice', display: 'GP practice' } }, { name: 'recordViews', valueInteger: 10 }] }] },
+  { name: 'month', part: [{ name: 'month', valueDate: '2025-07' }, { name: 'recordViews', valueInteger: 0 }, { name: 'users', valueInteger: 0 },
+    { name: 'carePlanViews', valueInteger: 0 }, { name: 'carePlanViewsByEmergencyServices', valueInteger: 0 }] },
+  { name: 'total', part: [{ name: 'recordViews', valueInteger: 10 }, { name: 'users', valueInteger: 3 },
+    { name: 'carePlanViews', valueInteger: 2 }, { name: 'carePlanViewsByEmergencyServices', valueInteger: 1 },
+    { name: 'setting', part: [{ name: 'code', valueCoding: { system: SETTING, code: 'gp-practice', display: 'GP practice' } }, { name: 'recordViews', valueInteger: 10 }] }] },
+] };
+
+test('the audit report: alerts with their review, unusual volume, and the usage series', () => {
+  const rep = parseReport(report);
+  assert.equal(rep.organization, 'Z10901');
+  assert.equal(rep.records, 120);
+  const [claim, vol] = rep.alerts;
+  assert.deepEqual([claim.id, claim.record, claim.codes, claim.patient, claim.user, claim.userName, claim.role, claim.reason, claim.status],
+    ['17', 17, ['self-claimed', 'out-of-hours'], 'Patient/P9', 'gp-1', 'Dr Grace Green', 'R8000', 'self-claimed: covering', 200]);
+  assert.deepEqual(claim.review, { outcome: 'explained', record: 30, time: '2025-07-04T09:00:00.000Z', user: 'po-1', userName: 'Priya Guard', note: 'rota' });
+  assert.equal(vol.isVolume, true);
+  assert.equal(vol.record, null);
+  assert.equal(vol.id, 'volume-2025-07-03-rec-1');
+  assert.equal(vol.patients, 61);
+  assert.equal(vol.review, null);
+  assert.deepEqual(trailCriteria(claim), { patient: 'Patient/P9' });
+  assert.deepEqual(trailCriteria(vol), { agent: 'rec-1', day: '2025-07-03' });
+  const s = Object.fromEntries(rep.series.map((x) => [x.name, x.points.map((p) => `${p.label}=${p.value}`).join(' ')]));
+  assert.deepEqual(s, {
+    'views-per-month': 'Jun 2025=10 Jul 2025=0',
+    'distinct-users': 'Jun 2025=3 Jul 2025=0',
+    'by-care-setting': 'GP practice=10',
+    'care-plan-views-emergency': 'Jun 2025=1 Jul 2025=0',
+  });
+});
+
+// An AuditEvent in the shape src/api/auditevent.c writes (IHE BALP).
+const EXT = 'https://carerecord.example/StructureDefinition/audit-';
+const event = (extra = {}) => ({
+  resourceType: 'AuditEvent', id: '17', recorded: '2025-07-03T21:15:02.120Z', action: 'R', outcome: '0',
+  extension: [{ url: `${EXT}outcome`, valueCode: 'allowed' }, { url: `${EXT}http-status`, valueInteger: 200 },
+    { url: `${EXT}reason`, valueString: 'self-claimed: covering' },
+    { url: `${EXT}alert`, valueCoding: { system: 'https://carerecord.example/CodeSystem/audit-alert', code: 'self-claimed' } }],
+  type: { system: 'http://terminology.hl7.org/CodeSystem/audit-event-type', code: 'rest' },
+  subtype: [{ system: 'http://hl7.org/fhir/restful-interaction', code: 'read' }],
+  agent: [
+    { type: { coding: [{ code: 'IRCP' }] }, role: [{ coding: [{ code: 'R8000' }], text: 'Clinical Practitioner Access Role' }],
+      who: { type: 'Practitioner', identifier: { system: 'https://fhir.nhs.uk/Id/sds-user-id', value: 'gp-1' }, display: 'Dr Grace Green' },
+      requestor: true, purposeOfUse: [{ coding: [{ system: 'https://carerecord.example/CodeSystem/purpose-of-use', code: 'direct-care' }], text: 'direct-care' }] },
+    { who: { type: 'Organization', identifier: ODS, display: 'Z10901' }, requestor: false },
+  ],
+  entity: [{ what: { reference: 'Patient/P9' }, role: { code: '1' } }],
+  ...extra,
+});
+
+test('AuditEvents as the trail shows them and as the patient sees them', () => {
+  const row = trailRow(event());
+  assert.deepEqual([row.id, row.who, row.user, row.org, row.role, row.action.label, row.patient, row.purpose, row.reason, row.outcome, row.status, row.alerts],
+    ['17', 'Dr Grace Green', 'gp-1', 'Z10901', 'Clinical Practitioner Access Role', 'Read', 'Patient/P9', 'direct-care', 'self-claimed: covering', 'allowed', 200, ['self-claimed']]);
+  const rv = trailRow(event({
+    subtype: [{ system: 'http://hl7.org/fhir/restful-interaction', code: 'operation' }, { system: 'https://carerecord.example/CodeSystem/audit-action', code: 'review' }],
+    extension: [{ url: `${EXT}review`, extension: [{ url: 'record', valueReference: { reference: 'AuditEvent/12' } }, { url: 'outcome', valueCode: 'escalated' }] }],
+  }));
+  assert.deepEqual([rv.action.code, rv.action.label, rv.reviewOf, rv.reviewOutcome], ['review', 'Reviewed an alert', 'AuditEvent/12', 'escalated']);
+  const patientView = event();
+  patientView.agent[0].who = { type: 'Practitioner', display: 'a member of staff' };
+  const seen = lookedRow(patientView);
+  assert.deepEqual([seen.kind, seen.org, seen.role, seen.action.label, seen.purpose], ['staff', 'Z10901', 'Clinical Practitioner Access Role', 'Looked at your record', 'direct-care']);
+  patientView.agent[0].who.display = 'you';
+  assert.equal(lookedRow(patientView).kind, 'you');
+  patientView.agent[0].who.display = 'a source system';
+  assert.equal(lookedRow(patientView).kind, 'system');
+});
+
+test('trail searches by patient, member of staff and UK day (GMT and BST)', () => {
+  assert.equal(ukDayStart('2025-01-15'), '2025-01-15T00:00:00.000Z');
+  assert.equal(ukDayStart('2025-07-03'), '2025-07-02T23:00:00.000Z');
+  assert.equal(ukDayStart('2025-03-30'), '2025-03-30T00:00:00.000Z', 'the clocks go forward at 01:00 GMT');
+  assert.equal(ukDayStart('2025-10-26'), '2025-10-25T23:00:00.000Z', 'still BST at midnight');
+  assert.equal(ukDayOf('2025-07-03T23:30:00Z'), '2025-07-04');
+  const q = new URLSearchParams(trailQuery({ patient: 'P9', agent: 'gp-1', day: '2025-07-03' }).split('?')[1]);
+  assert.equal(q.get('patient'), 'Patient/P9');
+  assert.equal(q.get('agent'), 'gp-1');
+  assert.deepEqual(q.getAll('date'), ['ge2025-07-02T23:00:00.000Z', 'lt2025-07-03T23:00:00.000Z']);
+  assert.equal(q.get('_count'), '50');
+  assert.equal(trailQuery({}), 'AuditEvent?_count=50');
 });

@@ -2,16 +2,19 @@
 // the real node: sign-in with every persona, finding patients, what each
 // role is and is not shown, the access-reason dialog and banner, the
 // emergency care plan summary, creating and revising a plan and seeing
-// it as another organisation, the privacy dashboard (its not-available
-// state on this node, and against a stand-in of the audit API), the
-// time to render a 1,000-resource record, accessibility (axe-core) and
-// no console errors anywhere. Screenshots of each page are saved in
+// it as another organisation, the patient's "who has looked at my
+// record" after real accesses, the privacy dashboard on the node's real
+// audit API (alerts raised by real reads, the audit trail behind them,
+// recording a review, usage charts) and its not-available states when a
+// node does not declare that API, the time to render a 1,000-resource
+// record, accessibility (axe-core) and no console errors anywhere. Screenshots of each page are saved in
 // tests/browser/artifacts/. The world: world.mjs.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  buildWorld, launchBrowser, newPage, closePage, assertNoErrors, shot, signInAs, axe, NHS, ORG,
+  buildWorld, launchBrowser, newPage, closePage, assertNoErrors, shot, signInAs, axe, editMetadata, NHS, ORG,
 } from './world.mjs';
+import { fhir, NHS_SYSTEM } from '../integration/lib.mjs';
 
 let world;
 let node;
@@ -268,11 +271,8 @@ test('a paramedic gives a coded emergency reason, sees the emergency banner and 
 test('the care plan pages use $care-plan-summary when the node declares it', async () => {
   await withPage(async (page) => {
     const calls = [];
-    await page.route('**/fhir/metadata', async (route) => {
-      const res = await route.fetch();
-      const cap = await res.json();
+    await editMetadata(page, (cap) => {
       cap.rest[0].resource.find((r) => r.type === 'Patient').operation.push({ name: 'care-plan-summary', definition: 'https://carerecord.example/OperationDefinition/care-plan-summary' });
-      await route.fulfill({ response: res, json: cap });
     });
     const world = (await import('./world.mjs')).worldData()[ORG.gp];
     const pick = (id) => structuredClone(world.find((r) => r.id === id));
@@ -336,12 +336,43 @@ test('a legally sensitive item is shown at the organisation that recorded it onl
   });
 });
 
-test('the patient sees their own record; who looked at it is not available on this node yet', async () => {
+// Accesses made beforehand by staff of two organisations: the patient
+// sees each with its organisation (by name), role, what was done and why,
+// and never the member of staff's name or id.
+test('the patient sees who has looked at their record: organisation and role, never the member of staff', async () => {
+  const persona = (label) => world.personas.find((p) => p.label === label).token;
+  const ae = await fhir(node, 'GET', 'Patient/P1', { token: persona('A&E clinician'), headers: { 'x-access-reason': 'self-claimed: seen in A&E with chest pain' } });
+  assert.equal(ae.status, 200, ae.text.slice(0, 300));
+  const sw = await fhir(node, 'GET', 'Patient/P1/$everything', { token: persona('Social worker') });
+  assert.equal(sw.status, 200, sw.text.slice(0, 300));
   await withPage(async (page) => {
     await signInAs(page, node, 'Patient');
     assert.equal(await text(page, '#pb-name'), 'JONES, Margaret');
-    assert.match(await text(page, '#sec-who-looked'), /Not available on this node/);
+    await page.waitForSelector('#who-looked-table');
+    const rows = await page.locator('#who-looked-table tbody tr').allInnerTexts();
+    assert.match(rows[0], /Synthetic Borough Adult Social Care\s*Z1L01\s+Social Worker\s+Opened your whole record\s+Direct care/, rows[0]);
+    assert.match(rows[1], /Synthetic General Hospital\s*Z1B\s+Clinical Practitioner Access Role\s+Looked at your record\s+Direct care/, rows[1]);
+    assert.ok(rows.every((r) => !/\bYou\b|computer system/.test(r)), 'by default, accesses by staff only');
+    const section = await text(page, '#sec-who-looked');
+    for (const secret of ['Dr Ada Emergency', 'ae-1', 'Sam Social', 'sw-1', 'chest pain', 'Dr Grace Green', 'gp-1'])
+      assert.ok(!section.includes(secret), `the patient is not shown "${secret}"`);
+    await page.check('#who-looked-all');
+    assert.match(await text(page, '#who-looked-table'), /You/, 'their own visits on request');
+    assert.match(await text(page, '#who-looked-table'), /Their computer system/);
     await shot(page, 'record-patient');
+    assert.deepEqual(await axe(page), [], 'axe: the patient\'s record');
+  });
+});
+
+// A node that does not declare the audit trail: the section says so.
+test('who has looked at the record is said to be unavailable on a node without the audit trail', async () => {
+  await withPage(async (page) => {
+    await editMetadata(page, (cap) => {
+      cap.rest[0].resource = cap.rest[0].resource.filter((r) => r.type !== 'AuditEvent');
+    });
+    await signInAs(page, node, 'Patient');
+    await page.waitForSelector('#sec-who-looked');
+    assert.match(await text(page, '#sec-who-looked'), /Not available on this node/);
   });
 });
 
@@ -430,90 +461,139 @@ test('the GP creates a care plan with inline validation, the paramedic sees it, 
   });
 });
 
-test('the privacy dashboard says plainly that the audit API is not available on this node', async () => {
+// A node that declares none of the audit API (metadata stubbed: this
+// node serves it): the page says so plainly.
+test('the privacy dashboard says plainly when a node does not serve the audit API', async () => {
   await withPage(async (page) => {
+    await editMetadata(page, (cap) => {
+      cap.rest[0].resource = cap.rest[0].resource.filter((r) => r.type !== 'AuditEvent');
+      cap.rest[0].operation = cap.rest[0].operation.filter((o) => !/^audit-/.test(o.name));
+    });
     await signInAs(page, node, 'Privacy officer');
     assert.match(await text(page, '#not-available'), /Not available on this node/);
     await shot(page, 'privacy-not-available');
-    assert.deepEqual(await axe(page), [], 'axe: privacy dashboard');
+    assert.deepEqual(await axe(page), [], 'axe: privacy dashboard, not available');
   });
 });
 
-test('review an alert through the node\'s audit API', { todo: 'GET /fhir/$audit-report and $audit-review are not served yet (docs/ui.md proposes the review)' }, () => {});
+// The officer of the GP practice (Z10901) reviews what its own staff did.
+// Alerts are raised by real reads: the GP opens a restricted record (P3)
+// and, with a self-claimed reason, a hospital's patient the practice does
+// not care for (P9); their record numbers come from the node's report.
+async function raiseAlerts() {
+  const persona = (label) => world.personas.find((p) => p.label === label).token;
+  const hospital = node.token({ org: ORG.hospital, sub: `sys-${ORG.hospital}` });
+  const p9 = { resourceType: 'Patient', id: 'P9', meta: { tag: [{ system: 'https://carerecord.example/publisher', code: ORG.hospital }] },
+    identifier: [{ system: NHS_SYSTEM, value: '9990000018' }], name: [{ family: 'Visitor', given: ['Vera'] }], gender: 'female', birthDate: '1960-02-02' };
+  assert.ok([200, 201].includes((await fhir(node, 'PUT', 'Patient/P9', { token: hospital, body: p9 })).status));
+  const gp = persona('GP');
+  assert.equal((await fhir(node, 'GET', 'Patient/P9', { token: gp })).status, 403, 'no relationship: refused without a reason');
+  assert.equal((await fhir(node, 'GET', 'Patient/P9', { token: gp, headers: { 'x-access-reason': 'self-claimed: covering the hospital diabetes clinic' } })).status, 200);
+  assert.equal((await fhir(node, 'GET', 'Patient/P3', { token: gp })).status, 200);
+  const report = await fhir(node, 'GET', '$audit-report', { token: persona('Privacy officer') });
+  assert.equal(report.status, 200, report.text.slice(0, 300));
+  const alerts = report.json.parameter.filter((p) => p.name === 'alert');
+  const part = (a, n) => a.part.filter((x) => x.name === n);
+  const find = (pred) => alerts.filter(pred).map((a) => part(a, 'record')[0].valueInteger).at(-1);
+  return {
+    claim: find((a) => part(a, 'reason')[0]?.valueString === 'self-claimed: covering the hospital diabetes clinic'),
+    restricted: find((a) => part(a, 'patient')[0]?.valueReference.reference === 'Patient/P3' &&
+      part(a, 'code').some((c) => c.valueCode === 'restricted') && !part(a, 'review').length),
+  };
+}
 
-// The dashboard against a stand-in of the audit API in the shape
-// docs/ui.md describes, so its drawing, drill-down and review are tested
-// before the node serves them.
-test('the privacy dashboard lists alerts, drills down to the trail, records a review and draws usage (stand-in API)', async () => {
+test('review an alert through the node\'s audit API: alerts, the trail behind them, recording the review, usage charts', async () => {
+  const rec = await raiseAlerts();
+  assert.ok(rec.claim && rec.restricted, JSON.stringify(rec));
   await withPage(async (page) => {
-    const reviews = [];
-    await page.route('**/fhir/metadata', async (route) => {
-      const res = await route.fetch();
-      const cap = await res.json();
-      cap.rest[0].resource.push({ type: 'AuditEvent', interaction: [{ code: 'read' }, { code: 'search-type' }] });
-      cap.rest[0].operation.push({ name: 'audit-report', definition: 'https://carerecord.example/OperationDefinition/audit-report' },
-        { name: 'audit-review', definition: 'https://carerecord.example/OperationDefinition/audit-review' });
-      await route.fulfill({ response: res, json: cap });
-    });
-    const part = (name, v) => ({ name, ...v });
-    await page.route('**/fhir/$audit-report', (route) => route.fulfill({
-      contentType: 'application/fhir+json',
-      json: {
-        resourceType: 'Parameters',
-        parameter: [
-          { name: 'alert', part: [part('id', { valueString: 'a1' }), part('code', { valueCode: 'self-claimed' }), part('time', { valueInstant: '2026-01-05T09:30:00Z' }),
-            part('user', { valueString: 'ae-1' }), part('userName', { valueString: 'Dr Ada Emergency' }), part('org', { valueString: 'Z1A' }),
-            part('patient', { valueReference: { reference: 'Patient/P1' } }), part('patientName', { valueString: 'JONES, Margaret' }),
-            part('reason', { valueString: 'seen in A&E today' }), part('auditEvent', { valueReference: { reference: 'AuditEvent/ev1' } })] },
-          { name: 'alert', part: [part('id', { valueString: 'a2' }), part('code', { valueCode: 'same-surname' }), part('time', { valueInstant: '2026-01-06T22:10:00Z' }),
-            part('userName', { valueString: 'Dr Jones' }), part('patientName', { valueString: 'JONES, Margaret' }), part('status', { valueCode: 'open' })] },
-          { name: 'views-per-month', part: [part('name', { valueString: 'views-per-month' }),
-            ...[['2025-11', 12], ['2025-12', 30], ['2026-01', 18]].map(([l, v]) => ({ name: 'point', part: [part('label', { valueString: l }), part('value', { valueInteger: v })] }))] },
-          { name: 'care-plan-views-emergency', part: [part('name', { valueString: 'care-plan-views-emergency' }),
-            ...[['2025-12', 3], ['2026-01', 5]].map(([l, v]) => ({ name: 'point', part: [part('label', { valueString: l }), part('value', { valueInteger: v })] }))] },
-        ],
-      },
-    }));
-    await page.route('**/fhir/AuditEvent?**', (route) => route.fulfill({
-      contentType: 'application/fhir+json',
-      json: { resourceType: 'Bundle', type: 'searchset', entry: [{ resource: {
-        resourceType: 'AuditEvent', id: 'ev1', recorded: '2026-01-05T09:30:00Z', outcome: '0',
-        type: { system: 'http://dicom.nema.org/resources/ontology/DCM', code: '110110', display: 'Patient Record' },
-        subtype: [{ code: 'read', display: 'read' }],
-        agent: [{ requestor: true, who: { display: 'Dr Ada Emergency', identifier: { value: 'ae-1' } }, purposeOfUse: [{ text: 'self-claimed: seen in A&E today' }] }],
-        entity: [{ what: { reference: 'Patient/P1', display: 'JONES, Margaret' } }],
-      } }] },
-    }));
-    await page.route('**/fhir/$audit-review', async (route) => {
-      reviews.push(route.request().postDataJSON());
-      await route.fulfill({ contentType: 'application/fhir+json', json: { resourceType: 'OperationOutcome', issue: [{ severity: 'information', code: 'informational', diagnostics: 'recorded' }] } });
-    });
     await signInAs(page, node, 'Privacy officer');
     await page.waitForSelector('#alerts-table');
-    const rows = await page.locator('#alerts-table tbody tr').allInnerTexts();
-    assert.equal(rows.length, 2);
-    assert.match(rows[0], /Self-claimed relationship.*Dr Ada Emergency.*JONES, Margaret.*seen in A&E today.*To review/s);
-    assert.equal(await page.locator('#usage svg.chart').count(), 2, 'usage charts drawn as SVG');
-    assert.match(await text(page, '#usage'), /Record views per month.*Care plan views by emergency services/s);
-    await page.click('tr[data-alert=a1] >> text=Audit trail');
+    assert.match(await text(page, '#report-summary'), /Accesses by the staff of Z10901, the whole audit log: \d+ audit records/);
+    const claim = await text(page, `tr[data-alert="${rec.claim}"]`);
+    assert.match(claim, /Self-claimed relationship.*Dr Grace Green\s*gp-1, Clinical Practitioner\s+P9\s+self-claimed: covering the hospital diabetes clinic\s+To review/s);
+    assert.match(await text(page, `tr[data-alert="${rec.restricted}"]`), /Restricted record.*P3/s);
+    // the filter
+    await page.selectOption('#alert-filter', 'restricted');
+    assert.equal(await page.locator(`tr[data-alert="${rec.claim}"]`).count(), 0);
+    assert.equal(await page.locator(`tr[data-alert="${rec.restricted}"]`).count(), 1);
+    await page.selectOption('#alert-filter', '');
+    // usage: four SVG charts from the report's months and total
+    assert.equal(await page.locator('#usage svg.chart').count(), 4, 'usage charts drawn as SVG');
+    assert.match(await text(page, '#usage'), /Record views per month.*Distinct users per month.*Record views by care setting.*Care plan views by emergency services/s);
+    assert.match(await page.locator('#usage-by-care-setting desc').textContent(), /GP practice: [1-9]\d*/, 'the GP practice\'s views, by its Organization\'s type');
+
+    // the trail behind the self-claim: the patient's accesses, this alert marked
+    await page.click(`button[data-trail="${rec.claim}"]`);
     await page.waitForSelector('#trail-table');
-    assert.match(await text(page, '#trail-table'), /Dr Ada Emergency.*read.*self-claimed/s);
+    assert.equal(await page.inputValue('#trail-patient'), 'P9');
+    const mine = await text(page, `#trail-table tr[data-record="${rec.claim}"]`);
+    assert.match(mine, /This alert.*Dr Grace Green\s*gp-1\s+Clinical Practitioner Access Role\s+Read\s+P9\s+Direct care\s*self-claimed: covering the hospital diabetes clinic\s+allowed \(200\)\s+Self-claimed relationship/s);
+    assert.match(await text(page, '#trail-table'), /denied \(403\)/, 'the refused attempt before it is in the trail too');
     await shot(page, 'privacy-dashboard');
-    await page.click('button[data-review=a1]');
+    // ... and a search by member of staff and day
+    await page.fill('#trail-patient', '');
+    await page.fill('#trail-agent', 'gp-1');
+    await page.fill('#trail-day', new Date().toLocaleDateString('en-CA', { timeZone: 'Europe/London' }));
+    await page.click('#trail-search');
+    await page.waitForSelector('#trail-table');
+    const who = await page.locator('#trail-table tbody tr td:nth-child(2)').allInnerTexts();
+    assert.ok(who.length >= 3 && who.every((w) => /Dr Grace Green/.test(w)), who.join(' | '));
+    assert.deepEqual(await axe(page), [], 'axe: privacy dashboard with alerts and trail');
+
+    // recording the review
+    await page.click(`button[data-review="${rec.claim}"]`);
     await page.waitForSelector('#review-dialog');
     await page.click('#review-save');
     assert.match(await text(page, '#review-dialog .field-error'), /Choose the outcome/);
     await page.check('#rv-explained');
-    await page.fill('#rv-note', 'Covering A&E; confirmed with the rota');
+    await page.fill('#rv-note', 'Covering the clinic; confirmed with the rota');
     await page.click('#review-save');
     await page.waitForSelector('#review-dialog', { state: 'detached' });
-    assert.equal(reviews.length, 1);
-    const p = Object.fromEntries(reviews[0].parameter.map((x) => [x.name, x.valueString ?? x.valueCode ?? x.valueReference?.reference]));
-    assert.deepEqual(p, { alert: 'a1', outcome: 'explained', auditEvent: 'AuditEvent/ev1', note: 'Covering A&E; confirmed with the rota' });
-    assert.equal(await page.locator('#alerts-table tbody tr').count(), 1, 'the reviewed alert leaves the list');
+    assert.equal(await page.locator(`tr[data-alert="${rec.claim}"]`).count(), 0, 'the reviewed alert leaves the list');
+    assert.match(await text(page, '#alerts-section .notice'), /recorded in the audit log/);
     await page.check('#show-reviewed');
-    assert.match(await text(page, 'tr[data-alert=a1]'), /Reviewed: Explained/);
-    assert.deepEqual(await axe(page), [], 'axe: privacy dashboard with alerts');
+    assert.match(await text(page, `tr[data-alert="${rec.claim}"]`), /Reviewed: Explained by the member of staff\s+by Priya Guard/);
+  });
+  // the review is the node's, not the page's: a new page shows it
+  await withPage(async (page) => {
+    await signInAs(page, node, 'Privacy officer');
+    await page.waitForSelector('#alerts-table');
+    assert.equal(await page.locator(`tr[data-alert="${rec.claim}"]`).count(), 0);
+    await page.check('#show-reviewed');
+    assert.match(await text(page, `tr[data-alert="${rec.claim}"]`), /Reviewed: Explained.*Priya Guard.*Covering the clinic; confirmed with the rota/s);
+    // another officer reviews the restricted alert meanwhile: this page
+    // still offers it, and the node's 409 is shown in the dialog
+    const other = node.token({ sub: 'po-2', name: 'Second Officer', org: ORG.gp, role: 'R8008', purpose: 'audit' });
+    const r = await fhir(node, 'POST', '$audit-review', { token: other,
+      body: { resourceType: 'Parameters', parameter: [{ name: 'record', valueInteger: rec.restricted }, { name: 'outcome', valueCode: 'appropriate' }] } });
+    assert.equal(r.status, 200, r.text);
+    await page.click(`button[data-review="${rec.restricted}"]`);
+    await page.check('#rv-appropriate');
+    await page.click('#review-save');
+    await page.waitForSelector('#review-problem .notice');
+    assert.match(await text(page, '#review-problem'), /already reviewed/);
+    assert.ok(page.handled.some((x) => /409/.test(x)));
+  });
+  const check = await fhir(node, 'GET', '$audit-report', { token: world.personas.find((p) => p.label === 'Privacy officer').token });
+  const alert = check.json.parameter.find((p) => p.name === 'alert' && p.part.some((x) => x.name === 'record' && x.valueInteger === rec.claim));
+  const review = alert.part.find((x) => x.name === 'review').part;
+  assert.equal(review.find((x) => x.name === 'outcome').valueCode, 'explained');
+  assert.equal(review.find((x) => x.name === 'user').valueString, 'po-1');
+});
+
+// Without $audit-review in the node's metadata, alerts are listed but the
+// buttons are disabled, with a sentence saying why.
+test('the privacy dashboard disables reviewing where the node does not record reviews', async () => {
+  await withPage(async (page) => {
+    await editMetadata(page, (cap) => {
+      cap.rest[0].operation = cap.rest[0].operation.filter((o) => o.name !== 'audit-review');
+    });
+    await signInAs(page, node, 'Privacy officer');
+    await page.waitForSelector('#alerts-table');
+    assert.match(await text(page, '#review-unavailable'), /not available on this node/);
+    const buttons = page.locator('button[data-review]');
+    assert.ok(await buttons.count() > 0);
+    assert.equal(await buttons.first().isDisabled(), true);
   });
 });
 

@@ -257,8 +257,8 @@ export async function launchBrowser() {
 }
 
 // A fresh page that records every console error and uncaught exception.
-// Failed API calls the UI handles (403 and 404 from /fhir, the optional
-// /ui/personas.json) are logged by Chromium as "Failed to load
+// Failed API calls the UI handles (403, 404 and 409 from /fhir, the
+// optional /ui/personas.json) are logged by Chromium as "Failed to load
 // resource"; those are expected and set apart in 'handled'.
 export async function newPage(browser, { width = 1280, height = 900 } = {}) {
   const context = await browser.newContext({ viewport: { width, height } });
@@ -268,7 +268,7 @@ export async function newPage(browser, { width = 1280, height = 900 } = {}) {
   page.on('console', (m) => {
     if (m.type() !== 'error') return;
     const url = m.location()?.url || '';
-    if (/^Failed to load resource: the server responded with a status of (403|404)/.test(m.text()) &&
+    if (/^Failed to load resource: the server responded with a status of (403|404|409)/.test(m.text()) &&
       (/\/fhir\//.test(url) || /\/ui\/personas\.json$/.test(url))) {
       page.handled.push(`${m.text()} ${url}`);
       return;
@@ -290,6 +290,18 @@ export function assertNoErrors(page) {
 export async function shot(page, name) {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
+
+// Serve this node's CapabilityStatement as 'edit' (a function changing the
+// parsed statement in place) leaves it, to see how the pages behave on a
+// node that declares more, or less, than this one.
+export async function editMetadata(page, edit) {
+  await page.route('**/fhir/metadata', async (route) => {
+    const res = await route.fetch();
+    const cap = await res.json();
+    edit(cap);
+    await route.fulfill({ response: res, json: cap });
+  });
 }
 
 // Sign in as a persona from the sign-in page; resolves once the landing

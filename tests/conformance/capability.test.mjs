@@ -1,7 +1,8 @@
 // capability.test.mjs: GET /fhir/metadata is a valid CapabilityStatement
 // that lists exactly the 31 supported types and AuditEvent (the audit log,
-// read and search only), and every interaction it claims works (and the
-// ones it does not claim do not).
+// read and search only), and every interaction and system operation
+// ($import, $audit-report, $audit-review) it claims works (and the ones it
+// does not claim do not).
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -232,6 +233,33 @@ test('system interactions it claims work', async () => {
     assert.equal(r.json.type, 'history');
     assert.ok(r.json.total > 0);
   }
+});
+
+// The system-level operations: each one claimed is served (answers as
+// that operation, never "not supported"), and one not claimed is 404.
+test('the system operations it claims are served, and no others', async () => {
+  const ops = cap.rest[0].operation.map((o) => o.name).sort();
+  assert.deepEqual(ops, ['audit-report', 'audit-review', 'care-plan-figures', 'import']);
+  const audit = mintToken(node.dataDir, { purpose: 'audit' });
+  const report = await fhir(node, 'GET', '$audit-report', { token: audit });
+  assert.equal(report.status, 200, report.text.slice(0, 300));
+  assert.equal(report.json.resourceType, 'Parameters');
+  const figures = await fhir(node, 'GET', '$care-plan-figures', { token: audit });
+  assert.equal(figures.status, 200, figures.text.slice(0, 300));
+  assert.equal(figures.json.resourceType, 'Parameters');
+  // a review of record 1 (this test node's first request: no alert)
+  const review = await fhir(node, 'POST', '$audit-review', {
+    token: audit,
+    body: { resourceType: 'Parameters', parameter: [{ name: 'record', valueInteger: 1 }, { name: 'outcome', valueCode: 'appropriate' }] },
+  });
+  assertOutcome(review, review.status);
+  assert.ok([403, 404].includes(review.status), `${review.status} ${review.text.slice(0, 300)}`);
+  assert.doesNotMatch(review.json.issue[0].diagnostics, /not supported/);
+  assert.equal(review.json.issue[0].expression?.[0], 'record', 'refused about the record, as the operation');
+  const imp = await fhir(node, 'POST', '$import', { body: '', headers: { 'content-type': 'application/fhir+ndjson' } });
+  assert.ok(imp.status !== 404 && imp.status < 500, `$import: ${imp.status} ${imp.text.slice(0, 300)}`);
+  const other = await fhir(node, 'POST', '$audit-erase', { token: audit, body: { resourceType: 'Parameters' } });
+  assertOutcome(other, 404, { diagnostics: /not supported/ });
 });
 
 test('metadata is served without a token, to any JSON Accept, and is the same each time', async () => {

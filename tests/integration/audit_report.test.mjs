@@ -7,31 +7,15 @@
 // policy (self-claim, emergency) are raised by real reads.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import path from 'node:path';
 import {
   startNode, fhir, runBin, sampleResource, validateFhir, assertOutcome, tempDir,
+  sqlite as sql, paramsNamed as named, paramOne as one,
 } from './lib.mjs';
 
 const ODS = 'https://fhir.nhs.uk/Id/ods-organization-code';
 const KIND = 'https://carerecord.example/CodeSystem/organisation-kind';
 const ODS_ROLE = 'https://digital.nhs.uk/services/organisation-data-service/CodeSystem/ODSOrganisationRole';
 
-function sql(dataDir, statement) {
-  const r = spawnSync('sqlite3', [path.join(dataDir, 'carerecord.db'), statement],
-                      { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`sqlite3: ${r.stderr}`);
-  return r.stdout.trim();
-}
-
-// The parts of a Parameters parameter (or the parameters of a Parameters)
-// named 'name'.
-const named = (list, name) => (list || []).filter((p) => p.name === name);
-const one = (list, name) => {
-  const found = named(list, name);
-  assert.equal(found.length, 1, `exactly one '${name}' in ${JSON.stringify(list).slice(0, 300)}`);
-  return found[0];
-};
 const int = (list, name) => one(list, name).valueInteger;
 // views by setting code in a 'month' or 'total' parameter
 const bySetting = (usage) => Object.fromEntries(named(usage.part, 'setting').map((s) =>

@@ -672,3 +672,25 @@ export async function putResources(node, resources) {
     return r.json;
   }));
 }
+
+// ---- the audit log ---------------------------------------------------------
+
+// Run one SQL statement on the database file in 'dataDir' with the sqlite3
+// command (make test installs it) and resolve to its output, trimmed.
+// Throws with sqlite3's message when the statement fails.
+export function sqlite(dataDir, statement) {
+  const r = spawnSync('sqlite3', [path.join(dataDir, 'carerecord.db'), statement], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`sqlite3: ${r.stderr}`);
+  return r.stdout.trim();
+}
+
+// The parameters (or the parts of one) named 'name' in a Parameters list,
+// and the one that must be there exactly once (throws otherwise).
+export const paramsNamed = (list, name) => (list || []).filter((p) => p.name === name);
+export function paramOne(list, name) {
+  const found = paramsNamed(list, name);
+  if (found.length !== 1) {
+    throw new Error(`expected exactly one '${name}', found ${found.length} in ${JSON.stringify(list).slice(0, 300)}`);
+  }
+  return found[0];
+}

@@ -261,6 +261,140 @@ TEST(parse_round_trips)
     cr_buf_free(&refs);
 }
 
+/* A review is a record of its own: its canonical text ends in the
+ * review member, it parses back to the same bytes, and records without
+ * one are written exactly as before. */
+TEST(review_member_is_canonical_and_round_trips)
+{
+    static const char old_form[] =
+        "{\"v\":1,\"time\":7,\"agent\":{\"sub\":\"po\",\"org\":\"RR8\"},"
+        "\"purpose\":\"audit\",\"action\":\"audit-read\","
+        "\"outcome\":\"allowed\",\"status\":200,\"patient\":\"p1\","
+        "\"resources\":[\"AuditEvent/3\"],\"node\":\"n\"}";
+    struct cr_buf b = cr_buf_make(0), b2 = cr_buf_make(0);
+    struct cr_buf refs = cr_buf_make(0);
+    struct cr_arena *a = cr_arena_create();
+    struct cr_audit_rec r, back;
+    struct cr_err err;
+    const char *bad_bodies[] = {
+        /* a review on a record that is not a review */
+        "{\"v\":1,\"time\":1,\"agent\":{},\"action\":\"read\","
+        "\"outcome\":\"allowed\",\"status\":200,\"review\":{\"seq\":3,"
+        "\"outcome\":\"explained\"}}",
+        /* an outcome we do not know */
+        "{\"v\":1,\"time\":1,\"agent\":{},\"action\":\"review\","
+        "\"outcome\":\"allowed\",\"status\":200,\"review\":{\"seq\":3,"
+        "\"outcome\":\"fine\"}}",
+        /* no record reviewed */
+        "{\"v\":1,\"time\":1,\"agent\":{},\"action\":\"review\","
+        "\"outcome\":\"allowed\",\"status\":200,\"review\":{\"seq\":0,"
+        "\"outcome\":\"explained\"}}",
+        /* a member the form does not have */
+        "{\"v\":1,\"time\":1,\"agent\":{},\"action\":\"review\","
+        "\"outcome\":\"allowed\",\"status\":200,\"review\":{\"seq\":3,"
+        "\"outcome\":\"explained\",\"by\":\"x\"}}",
+        /* not an object */
+        "{\"v\":1,\"time\":1,\"agent\":{},\"action\":\"review\","
+        "\"outcome\":\"allowed\",\"status\":200,\"review\":3}",
+        NULL,
+    };
+    int i;
+
+    cr_audit_rec_init(&r);
+    r.time_ms = 1700000000999LL;
+    r.request_id = "r-9";
+    r.sub = "po-1";
+    r.name = "Priya Guard";
+    r.org = "RR8";
+    r.role = "R8008";
+    r.purpose = "audit";
+    r.action = CR_AUDIT_REVIEW;
+    r.status = 200;
+    r.patient = "p1";
+    cr_audit_refs_add(&refs, "AuditEvent", "12", 0);
+    r.resources = cr_buf_str(&refs);
+    r.review.seq = 12;
+    r.review.finding = CR_AUDIT_FINDING_EXPLAINED;
+    r.review.note = "covering A&E \"nights\"\n";
+    r.node = "node-a";
+    CHECK_EQ_INT(cr_audit_rec_write(&r, &b), CR_OK);
+    CHECK_EQ_STR(b.ptr,
+                 "{\"v\":1,\"time\":1700000000999,\"request\":\"r-9\","
+                 "\"agent\":{\"sub\":\"po-1\",\"name\":\"Priya Guard\","
+                 "\"org\":\"RR8\",\"role\":\"R8008\"},\"purpose\":\"audit\","
+                 "\"action\":\"review\",\"outcome\":\"allowed\",\"status\":200,"
+                 "\"patient\":\"p1\",\"resources\":[\"AuditEvent/12\"],"
+                 "\"node\":\"node-a\",\"review\":{\"seq\":12,"
+                 "\"outcome\":\"explained\",\"note\":\"covering A&E "
+                 "\\\"nights\\\"\\n\"}}");
+    cr_err_clear(&err);
+    CHECK_EQ_INT(cr_audit_rec_parse(b.ptr, b.len, a, &back, &err), CR_OK);
+    CHECK_EQ_INT(back.action, CR_AUDIT_REVIEW);
+    CHECK_EQ_INT(back.review.seq, 12);
+    CHECK_EQ_INT(back.review.finding, CR_AUDIT_FINDING_EXPLAINED);
+    CHECK_EQ_STR(back.review.note, "covering A&E \"nights\"\n");
+    CHECK_EQ_INT(cr_audit_rec_write(&back, &b2), CR_OK);
+    CHECK_EQ_STR(b2.ptr, b.ptr);
+    /* without a note */
+    r.review.note = NULL;
+    r.review.finding = CR_AUDIT_FINDING_INAPPROPRIATE;
+    cr_buf_reset(&b);
+    cr_buf_reset(&b2);
+    CHECK_EQ_INT(cr_audit_rec_write(&r, &b), CR_OK);
+    CHECK(strstr(b.ptr, ",\"review\":{\"seq\":12,\"outcome\":"
+                        "\"inappropriate\"}}") != NULL);
+    CHECK_EQ_INT(cr_audit_rec_parse(b.ptr, b.len, a, &back, &err), CR_OK);
+    CHECK(back.review.note == NULL);
+    CHECK_EQ_INT(cr_audit_rec_write(&back, &b2), CR_OK);
+    CHECK_EQ_STR(b2.ptr, b.ptr);
+    /* a refused review is a review record without the member */
+    r.review.seq = 0;
+    r.outcome = CR_AUDIT_FAILED;
+    r.status = 409;
+    cr_buf_reset(&b);
+    CHECK_EQ_INT(cr_audit_rec_write(&r, &b), CR_OK);
+    CHECK(strstr(b.ptr, "\"review\":{") == NULL);
+    CHECK_EQ_INT(cr_audit_rec_parse(b.ptr, b.len, a, &back, &err), CR_OK);
+    CHECK_EQ_INT(back.review.seq, 0);
+    /* a review on another action, or an outcome out of range, is not
+     * written */
+    r.review.seq = 12;
+    r.action = CR_AUDIT_READ;
+    cr_buf_reset(&b);
+    CHECK_EQ_INT(cr_audit_rec_write(&r, &b), CR_EINVAL);
+    r.action = CR_AUDIT_REVIEW;
+    r.review.finding = CR_AUDIT_FINDING__COUNT;
+    cr_buf_reset(&b);
+    CHECK_EQ_INT(cr_audit_rec_write(&r, &b), CR_EINVAL);
+    /* a record made before reviews existed reads and writes as it was */
+    CHECK_EQ_INT(cr_audit_rec_parse(old_form, strlen(old_form), a, &back,
+                                    &err), CR_OK);
+    CHECK_EQ_INT(back.review.seq, 0);
+    cr_buf_reset(&b2);
+    CHECK_EQ_INT(cr_audit_rec_write(&back, &b2), CR_OK);
+    CHECK_EQ_STR(b2.ptr, old_form);
+    for (i = 0; bad_bodies[i]; i++) {
+        cr_err_clear(&err);
+        CHECK_EQ_INT(cr_audit_rec_parse(bad_bodies[i], strlen(bad_bodies[i]),
+                                        a, &back, &err), CR_EINVAL);
+        CHECK(strstr(err.msg, "review") != NULL);
+    }
+    CHECK_EQ_STR(cr_audit_finding_code(CR_AUDIT_FINDING_ESCALATED),
+                 "escalated");
+    CHECK_EQ_STR(cr_audit_finding_code(CR_AUDIT_FINDING__COUNT), "");
+    {
+        enum cr_audit_finding f;
+        CHECK(cr_audit_finding_parse("appropriate", &f));
+        CHECK_EQ_INT(f, CR_AUDIT_FINDING_APPROPRIATE);
+        CHECK(!cr_audit_finding_parse("Appropriate", &f));
+        CHECK(!cr_audit_finding_parse(NULL, &f));
+    }
+    cr_arena_destroy(a);
+    cr_buf_free(&b);
+    cr_buf_free(&b2);
+    cr_buf_free(&refs);
+}
+
 TEST(codes_and_anchor_parse)
 {
     enum cr_audit_action act;
@@ -444,6 +578,66 @@ TEST(append_in_write_txn_commits_with_the_write)
     CHECK(v.is_intact);
     CHECK_EQ_INT(v.nrecords, 3);
     CHECK_EQ_STR(v.last_hash, head);
+}
+
+/* Inside a write transaction, a query sees the records appended earlier
+ * in the same transaction (a reader does not until the commit): what an
+ * exactly-once check such as $audit-review's relies on. */
+struct txn_query {
+    struct cr_audit *log;
+    struct cr_store *s;
+    int in_txn;             /* records the in-transaction query saw */
+    int on_reader;          /* ... and a reader, meanwhile */
+};
+
+static cr_rc
+append_then_query(struct cr_store_txn *txn, void *ctx, struct cr_err *err)
+{
+    struct txn_query *t = ctx;
+    struct cr_store_audit_query q;
+    struct cr_audit_rec r;
+    struct collect c;
+    cr_rc rc;
+
+    mkrec(&r, 3);
+    rc = cr_audit_append_txn(t->log, txn, &r, NULL, err);
+    if (rc != CR_OK)
+        return rc;
+    memset(&q, 0, sizeof q);
+    q.after_seq = 2;
+    memset(&c, 0, sizeof c);
+    rc = cr_store_txn_audit_query(txn, &q, collect_row, &c, NULL, err);
+    t->in_txn = c.n;
+    if (rc != CR_OK)
+        return rc;
+    memset(&c, 0, sizeof c);
+    rc = cr_store_audit_query(t->s, &q, collect_row, &c, NULL, err);
+    t->on_reader = c.n;
+    return rc;
+}
+
+TEST(query_in_a_write_txn_sees_its_own_appends)
+{
+    struct cr_store *s = open_store(cr_unit_tmpdir());
+    struct cr_audit *log = open_log(s);
+    struct txn_query t = { log, s, -1, -1 };
+    struct cr_store_audit_query q;
+    struct collect c;
+    struct cr_err err;
+
+    append_n(log, 0, 3);
+    cr_err_clear(&err);
+    CHECK_EQ_INT(cr_store_write(s, append_then_query, &t, &err), CR_OK);
+    CHECK_EQ_INT(t.in_txn, 2);      /* seq 3 committed, seq 4 its own */
+    CHECK_EQ_INT(t.on_reader, 1);   /* seq 3 only */
+    memset(&q, 0, sizeof q);
+    q.after_seq = 2;
+    memset(&c, 0, sizeof c);
+    CHECK_EQ_INT(cr_store_audit_query(s, &q, collect_row, &c, NULL, &err),
+                 CR_OK);
+    CHECK_EQ_INT(c.n, 2);
+    cr_audit_close(log);
+    cr_store_close(s);
 }
 
 TEST(reopen_continues_the_chain)
@@ -946,6 +1140,26 @@ TEST(query_by_patient_agent_time_outcome_with_cursor)
         CHECK_EQ_INT(c.n, want);
         CHECK_EQ_INT(c.seqs[0], newest);
     }
+    /* after_seq bounds from below: patient p1 above seq 20 is i = 22, 25,
+     * 28 (seq 23, 26, 29) */
+    memset(&q, 0, sizeof q);
+    q.patient = "p1";
+    q.after_seq = 20;
+    memset(&c, 0, sizeof c);
+    CHECK_EQ_INT(cr_store_audit_query(s, &q, collect_row, &c, &next, &err),
+                 CR_OK);
+    CHECK_EQ_INT(c.n, 3);
+    CHECK_EQ_INT(c.seqs[0], 29);
+    CHECK_EQ_INT(c.seqs[2], 23);
+    /* both bounds: exactly one record */
+    memset(&q, 0, sizeof q);
+    q.after_seq = 6;
+    q.before_seq = 8;
+    memset(&c, 0, sizeof c);
+    CHECK_EQ_INT(cr_store_audit_query(s, &q, collect_row, &c, &next, &err),
+                 CR_OK);
+    CHECK_EQ_INT(c.n, 1);
+    CHECK_EQ_INT(c.seqs[0], 7);
     cr_audit_close(log);
     cr_store_close(s);
 }

@@ -773,3 +773,169 @@ TEST(report_from_a_data_directory)
     CHECK_EQ_INT(r->nalerts, 1);
     cr_audit_report_destroy(r);
 }
+
+/* A review by officer 'sub' of 'org' of the alert of record 'alert'. */
+static struct cr_audit_rec
+review(int64_t ms, const char *sub, const char *org, int64_t alert,
+       enum cr_audit_finding finding, const char *note)
+{
+    struct cr_audit_rec r = rec(ms, sub, org, "audit", NULL);
+
+    r.name = "Priya Guard";
+    r.action = CR_AUDIT_REVIEW;
+    r.review.seq = alert;
+    r.review.finding = finding;
+    r.review.note = note;
+    return r;
+}
+
+/* A review is a later record naming the alert's record: the alert shows
+ * as reviewed with its outcome, by whom and when, also when the review
+ * falls after the period; the first of two reviews stands; another
+ * organisation's review, and a review that is no review (seq 0), do not
+ * count; reviews are neither views nor accesses. */
+TEST(alerts_show_their_review)
+{
+    struct cr_audit_report_opts o = { 0 };
+    struct cr_audit_report *r;
+    struct cr_audit_rec x;
+
+    o.has_since = o.has_until = true;
+    o.since_ms = cr_civil_uk_day_start(cr_civil_days_from(2025, 6, 1));
+    o.until_ms = cr_civil_uk_day_start(cr_civil_days_from(2025, 7, 1));
+    o.org = "RRU";
+    o.volume_threshold = 1;
+    r = report(&o);
+    /* records arrive in any order: reviews before their alerts here */
+    x = review(at(2025, 7, 20, 9, 0), "po1", "RRU", 4,
+               CR_AUDIT_FINDING_ESCALATED, "sent to the Caldicott guardian");
+    add(r, 90, &x);                             /* after the period */
+    x = review(at(2025, 6, 12, 9, 0), "po1", "RRU", 3,
+               CR_AUDIT_FINDING_EXPLAINED, NULL);
+    add(r, 40, &x);
+    x = review(at(2025, 6, 13, 9, 0), "po2", "RRU", 3,
+               CR_AUDIT_FINDING_INAPPROPRIATE, NULL);
+    add(r, 41, &x);                             /* a second review */
+    x = review(at(2025, 6, 12, 9, 0), "po9", "RR8", 5,
+               CR_AUDIT_FINDING_APPROPRIATE, NULL);
+    add(r, 42, &x);                             /* another organisation */
+    x = review(at(2025, 6, 12, 9, 0), "po1", "RRU", 0,
+               CR_AUDIT_FINDING_APPROPRIATE, NULL);
+    x.outcome = CR_AUDIT_FAILED;
+    x.status = 409;
+    add(r, 43, &x);                             /* refused: no review */
+    x = rec(at(2025, 6, 10, 22, 0), "a1", "RRU", "emergency", "p1");
+    x.alerts = CR_AUDIT_ALERT_EMERGENCY;
+    add(r, 3, &x);
+    x = rec(at(2025, 6, 11, 10, 0), "a2", "RRU", "direct-care", "p2");
+    x.alerts = CR_AUDIT_ALERT_SELF_CLAIMED;
+    add(r, 4, &x);
+    x = rec(at(2025, 6, 11, 11, 0), "a3", "RRU", "direct-care", "p3");
+    x.alerts = CR_AUDIT_ALERT_SAME_SURNAME;
+    add(r, 5, &x);
+    finish(r, NULL);
+    /* 3 alerts and 3 reviews (one refused) of RRU in June; the July
+     * review only counts for its alert */
+    CHECK_EQ_INT(r->nrecords, 6);
+    CHECK_EQ_INT(r->nalerts, 3);
+    CHECK_EQ_INT(r->nreviewed, 2);
+    CHECK_EQ_INT(r->alerts[0].seq, 3);
+    CHECK_EQ_INT(r->alerts[0].review.seq, 40);
+    CHECK_EQ_INT(r->alerts[0].review.finding, CR_AUDIT_FINDING_EXPLAINED);
+    CHECK_EQ_STR(r->alerts[0].review.sub, "po1");
+    CHECK_EQ_STR(r->alerts[0].review.name, "Priya Guard");
+    CHECK_EQ_INT(r->alerts[0].review.time_ms, at(2025, 6, 12, 9, 0));
+    CHECK(r->alerts[0].review.note == NULL);
+    CHECK_EQ_INT(r->alerts[1].review.seq, 90);
+    CHECK_EQ_INT(r->alerts[1].review.finding, CR_AUDIT_FINDING_ESCALATED);
+    CHECK_EQ_STR(r->alerts[1].review.note, "sent to the Caldicott guardian");
+    CHECK_EQ_INT(r->alerts[2].review.seq, 0);
+    CHECK_EQ_INT(r->total.views, 3);
+    CHECK_EQ_INT(r->total.users, 3);
+    CHECK_EQ_INT(r->nvolume, 0);
+    {
+        struct cr_buf b = cr_buf_make(0);
+        json_t *root, *params, *alert, *rv;
+
+        CHECK_EQ_INT(cr_audit_report_text(r, &b), CR_OK);
+        CHECK(strstr(b.ptr, "Alerts to review: 3 (2 reviewed, 1 open)\n")
+              != NULL);
+        CHECK(strstr(b.ptr, "\n    reviewed: explained, by Priya Guard (user "
+                            "po1) at 2025-06-12 10:00:00, record 40\n")
+              != NULL);
+        CHECK(strstr(b.ptr, "record 90\n    note: sent to the Caldicott "
+                            "guardian\n") != NULL);
+        CHECK(strstr(b.ptr, "  record 5  ") != NULL);
+        CHECK(strstr(strstr(b.ptr, "  record 5  "), "\n    open\n") != NULL);
+        cr_buf_reset(&b);
+        CHECK_EQ_INT(cr_audit_report_fhir(r, &b), CR_OK);
+        root = json_loads(b.ptr, JSON_REJECT_DUPLICATES, NULL);
+        CHECK(root != NULL);
+        params = json_object_get(root, "parameter");
+        alert = parts(params, "alert", 1);
+        CHECK_EQ_INT(vint(alert, "record", 0), 4);
+        rv = parts(alert, "review", 0);
+        CHECK(rv != NULL);
+        CHECK_EQ_STR(vstr(rv, "outcome", 0, "valueCode"), "escalated");
+        CHECK_EQ_INT(vint(rv, "record", 0), 90);
+        CHECK_EQ_STR(vstr(rv, "time", 0, "valueInstant"),
+                     "2025-07-20T09:00:00.000Z");
+        CHECK_EQ_STR(vstr(rv, "user", 0, "valueString"), "po1");
+        CHECK_EQ_STR(vstr(rv, "userName", 0, "valueString"), "Priya Guard");
+        CHECK_EQ_STR(vstr(rv, "note", 0, "valueString"),
+                     "sent to the Caldicott guardian");
+        CHECK(part(parts(params, "alert", 2), "review", 0) == NULL);
+        json_decref(root);
+        cr_buf_free(&b);
+    }
+    cr_audit_report_destroy(r);
+}
+
+/* The node's report (an open store, read by period through the indexes)
+ * finds a review made after the period too. */
+TEST(store_report_finds_reviews_after_the_period)
+{
+    const char *dir = cr_unit_tmpdir();
+    struct cr_store_opts so = { "node-a", 0, false };
+    struct cr_audit_report_opts o = { 0 };
+    struct cr_store *s = NULL;
+    struct cr_audit *log = NULL;
+    struct cr_audit_report *r = NULL;
+    struct cr_audit_rec x;
+    struct cr_err err;
+
+    cr_err_clear(&err);
+    CHECK_EQ_INT(cr_store_open(dir, &so, &s, &err), CR_OK);
+    CHECK_EQ_INT(cr_audit_open(s, &log, &err), CR_OK);
+    x = rec(at(2025, 5, 1, 9, 0), "u1", "RR8", "direct-care", "p1");
+    x.alerts = CR_AUDIT_ALERT_RESTRICTED;
+    CHECK_EQ_INT(cr_audit_append(log, &x, NULL, &err), CR_OK);      /* 1 */
+    x.alerts = CR_AUDIT_ALERT_FLAGGED;
+    CHECK_EQ_INT(cr_audit_append(log, &x, NULL, &err), CR_OK);      /* 2 */
+    x = review(at(2025, 6, 3, 9, 0), "po", "RR8", 1,
+               CR_AUDIT_FINDING_APPROPRIATE, "known to the team");
+    CHECK_EQ_INT(cr_audit_append(log, &x, NULL, &err), CR_OK);      /* 3 */
+    x = review(at(2025, 6, 3, 9, 5), "po", "RR9", 2,
+               CR_AUDIT_FINDING_APPROPRIATE, NULL);
+    CHECK_EQ_INT(cr_audit_append(log, &x, NULL, &err), CR_OK);      /* 4 */
+    o.org = "RR8";
+    o.has_since = o.has_until = true;
+    o.since_ms = cr_civil_uk_day_start(cr_civil_days_from(2025, 5, 1));
+    o.until_ms = cr_civil_uk_day_start(cr_civil_days_from(2025, 6, 1));
+    CHECK_EQ_INT(cr_audit_report_store(s, &o, &r, &err), CR_OK);
+    CHECK_EQ_INT(r->nrecords, 2);
+    CHECK_EQ_INT(r->nalerts, 2);
+    CHECK_EQ_INT(r->nreviewed, 1);
+    CHECK_EQ_INT(r->alerts[0].review.seq, 3);
+    CHECK_EQ_STR(r->alerts[0].review.note, "known to the team");
+    CHECK_EQ_INT(r->alerts[1].review.seq, 0);
+    cr_audit_report_destroy(r);
+    r = NULL;
+    cr_audit_close(log);
+    cr_store_close(s);
+    /* the command line's read of the directory says the same */
+    CHECK_EQ_INT(cr_audit_report_dir(dir, &o, &r, &err), CR_OK);
+    CHECK_EQ_INT(r->nreviewed, 1);
+    CHECK_EQ_INT(r->alerts[0].review.seq, 3);
+    cr_audit_report_destroy(r);
+}

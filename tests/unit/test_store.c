@@ -337,6 +337,7 @@ TEST(patient_identifiers_in_change_order)
                  CR_OK);
     CHECK_EQ_INT(w.n, 0);
     cr_store_close(s);
+}
 
 /* Under constant writing the WAL must start over after checkpoints rather
  * than grow: a WAL that starts over keeps its blocks, and a commit that

@@ -10,8 +10,9 @@ import {
   SYS, fmtDate, fmtDateTime, age, addressLine, phone, humanName, isRestricted, identifierValue,
 } from '../fhir.js';
 import { getAll, hasType, ApiError } from '../api.js';
+import { whoLooked as whoLookedRows, orgNames } from '../audit-data.js';
 import {
-  isAdminRole, isAudit, isPatient, reasonFor, setReason, reasonHeader, roleLabel,
+  isAdminRole, isAudit, isPatient, reasonFor, setReason, reasonHeader, roleLabel, purposeLabel,
 } from '../session.js';
 import { buildRecord, SECTIONS, timeline } from '../record.js';
 import { lineChart } from '../chart.js';
@@ -391,28 +392,48 @@ function renderRecord(record, reason) {
 }
 
 // Patients see who looked at their record, where the node serves the
-// audit trail (AuditEvent); until then the section says it is not
-// available here.
+// audit trail (AuditEvent): the organisation, the role, what was done and
+// why, never the member of staff (the node does not say). By default the
+// accesses by staff; the patient's own visits and the updates sent by the
+// systems of the organisations caring for them on request.
 function whoLooked(record) {
-  const box = h('section', { class: 'record-section', id: 'sec-who-looked', 'aria-labelledby': 'h-who' },
+  const box = h('section', { class: 'record-section who-looked', id: 'sec-who-looked', 'aria-labelledby': 'h-who' },
     h('h2', { id: 'h-who' }, 'Who has looked at your record'));
   if (!hasType(ctx.cap, 'AuditEvent')) {
-    box.append(h('p', { class: 'not-available' }, 'Not available on this node yet: the list of who looked at your record will appear here.'));
+    box.append(h('p', { class: 'not-available', id: 'who-looked-unavailable' }, 'Not available on this node: it does not serve the audit trail, so the list of who looked at your record cannot be shown here.'));
     return box;
   }
-  const holder = h('div', null, 'Loading…');
+  box.append(h('p', null, 'Everyone who opens or changes your record is recorded. Here you can see which organisation it was, the person\'s role, what they did and why. If anything looks wrong, ask that organisation\'s privacy officer to look into it.'));
+  const holder = h('div', { id: 'who-looked' }, h('p', { class: 'loading' }, 'Loading…'));
   box.append(holder);
-  getAll(`AuditEvent?patient=${encodeURIComponent(`Patient/${record.patient.id}`)}&_count=100`, { maxPages: 1 })
-    .then(({ resources }) => {
-      holder.replaceWith(resources.length
-        ? h('table', { class: 'table' }, h('thead', null, h('tr', null, ['When', 'Who', 'Organisation', 'Why'].map((t) => h('th', { scope: 'col' }, t)))),
-          h('tbody', null, resources.map((ev) => {
-            const agent = (ev.agent || []).find((x) => x.requestor) || (ev.agent || [])[0] || {};
-            return h('tr', null, h('td', null, fmtDateTime(ev.recorded)), h('td', null, agent.who?.display || agent.name || ''),
-              h('td', null, agent.who?.identifier?.value || ''), h('td', null, (agent.purposeOfUse || ev.purposeOfEvent || []).map((p) => p.text || p.coding?.[0]?.display || p.coding?.[0]?.code).join(', ')));
-          })))
-        : h('p', null, 'Nobody else has looked at your record.'));
+  whoLookedRows()
+    .then(async ({ rows, more }) => {
+      const names = await orgNames(rows.map((r) => r.org), record.orgs);
+      const all = h('input', { type: 'checkbox', id: 'who-looked-all' });
+      const tbody = h('tbody');
+      const draw = () => {
+        clear(tbody);
+        for (const r of rows) {
+          if (!all.checked && r.kind !== 'staff') continue;
+          tbody.append(h('tr', { 'data-event': r.id },
+            h('td', { class: 'nowrap' }, fmtDateTime(r.when)),
+            h('td', null, names.get(r.org) || r.org || 'Not recorded', names.get(r.org) && r.org ? h('span', { class: 'node' }, ` ${r.org}`) : null),
+            h('td', null, r.kind === 'staff' ? r.role : h('span', { class: 'who-kind' }, r.kind === 'you' ? 'You' : r.kind === 'system' ? 'Their computer system' : 'A patient')),
+            h('td', null, r.action.label, r.outcome === 'denied' ? ' (refused)' : r.outcome === 'failed' ? ' (failed)' : null),
+            h('td', null, purposeLabel(r.purpose))));
+        }
+        if (!tbody.firstChild) tbody.append(h('tr', null, h('td', { colspan: 5, id: 'who-looked-empty' }, 'Nobody else has looked at your record.')));
+      };
+      all.addEventListener('change', draw);
+      draw();
+      holder.replaceWith(h('div', { id: 'who-looked' },
+        h('div', { class: 'check no-print' }, all, h('label', { for: 'who-looked-all' }, 'Also show your own visits and the updates sent by the systems of the organisations caring for you')),
+        h('table', { class: 'table', id: 'who-looked-table' },
+          h('caption', { class: 'visually-hidden' }, 'Accesses to your record, newest first'),
+          h('thead', null, h('tr', null, ['When', 'Organisation', 'Role', 'What they did', 'Why'].map((t) => h('th', { scope: 'col' }, t)))),
+          tbody),
+        more ? h('p', { class: 'hint' }, 'The most recent accesses are shown.') : null));
     })
-    .catch((e) => showProblem(holder, e));
+    .catch((e) => showProblem(holder, e, { what: 'Reading who has looked at your record' }));
   return box;
 }
