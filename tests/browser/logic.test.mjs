@@ -143,6 +143,9 @@ test('the emergency summary is read from the node\'s Parameters', () => {
   assert.equal(none.hasPlan, false);
   assert.equal(none.cpr.validity, 'not-recorded');
   assert.equal(none.node, '');
+  const soon = parseSummary({ resourceType: 'Parameters', parameter: [p('cprDecision', { part: [p('validity', { valueCoding: { code: 'valid' } }),
+    p('reviewDate', { valueDateTime: '2026-02-20' })] })] }, { today: TODAY });
+  assert.equal(soon.cpr.isDueSoon, true, 'a review within 30 days is said');
 });
 
 // P1's plan as the pages read it back from the node.

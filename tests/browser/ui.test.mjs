@@ -425,6 +425,7 @@ test('the GP creates a care plan: the node\'s rules are shown at their fields, f
     await page.click('#error-summary a[href="#endorser"]');
     assert.equal(await page.evaluate(() => document.activeElement.id), 'endorser', 'a problem leads to its field');
     await shot(page, 'careplan-form-rules');
+    assert.deepEqual(await axe(page), [], 'axe: care plan form with the node\'s problems shown');
     const nothing = await fhir(node, 'GET', 'Patient/P5/$care-plan-summary', { token: node.token(GP_CLAIMS) });
     assert.equal(nothing.json.parameter.find((p) => p.name === 'hasPlan').valueBoolean, false, 'nothing was saved');
     // fixed field by field; each problem goes as its field changes
@@ -511,6 +512,7 @@ test('the GP revises the plan; a save someone else overtook is explained; the hi
     assert.match(await text(page, '#plan-jic'), /Kitchen drawer by the sink.*Morphine sulfate/s);
     assert.match(await text(page, '#plan-sign'), /Version\s+3/);
     await shot(page, 'careplan-full');
+    assert.deepEqual(await axe(page), [], 'axe: full care plan');
   });
   // another organisation writes its own plan: it supersedes the GP's,
   // which stays in the history
@@ -529,6 +531,7 @@ test('the GP revises the plan; a save someone else overtook is explained; the hi
     assert.doesNotMatch(old[1], /Lasting power of attorney/, 'what the superseding save did is not put on the version before it');
     assert.match(old[3], /^1\s.*Plan created/s);
     await shot(page, 'careplan-history-superseded');
+    assert.deepEqual(await axe(page), [], 'axe: care plan history');
     await page.goto(`${node.base}/ui/careplan?patient=P5&view=edit`);
     await page.waitForSelector('#replace-note');
     assert.match(await text(page, '#replace-note'), /published by Synthetic Royal Hospital; only it may revise it/);

@@ -211,7 +211,7 @@ export function planPartKeys(resources) {
 // (docs/care-plan.md, "The emergency summary"). Parts the node left out
 // stay empty; a node may name where the summary came from in meta.tag
 // (https://carerecord.example/node) or a 'node' parameter.
-export function parseSummary(params, { thisNode = '' } = {}) {
+export function parseSummary(params, { thisNode = '', today = ukToday() } = {}) {
   const list = params?.parameter || [];
   const one = (n) => list.find((p) => p.name === n);
   const all = (n) => list.filter((p) => p.name === n);
@@ -241,18 +241,21 @@ export function parseSummary(params, { thisNode = '' } = {}) {
   const updatedOrg = pv(updatedP, 'organization');
   const role = pv(updatedP, 'role');
   const hasCapacity = pv(capacityP, 'hasCapacity');
+  const validity = pv(cprP, 'validity')?.code || 'not-recorded';
+  const reviewDate = pv(cprP, 'reviewDate') || '';
   return {
     patient: { ref: valueOf(one('patient'))?.reference || '', name: valueOf(one('patient'))?.display || '' },
     nhsNumber: valueOf(one('nhsNumber'))?.value || '',
     birthDate: valueOf(one('birthDate')) || '',
     hasPlan: valueOf(one('hasPlan')) === true,
     cpr: {
-      validity: pv(cprP, 'validity')?.code || 'not-recorded',
+      validity,
       message: pv(cprP, 'message') || '',
       code,
       label: CPR_LABELS[code] || cc(decision) || '',
       decisionDate: pv(cprP, 'decisionDate') || '',
-      reviewDate: pv(cprP, 'reviewDate') || '',
+      reviewDate,
+      isDueSoon: validity === 'valid' && Boolean(reviewDate) && reviewDate.slice(0, 10) <= addDays(today, 30),
       discussedWith: pv(cprP, 'discussedWith') || '',
       reason: pv(cprP, 'reason') || '',
       recordedBy: refDisplay(pv(cprP, 'recordedBy')),

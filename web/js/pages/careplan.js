@@ -72,7 +72,7 @@ function frame(hasPlan, reason) {
   const nav = h('nav', { class: 'plan-tabs no-print', 'aria-label': 'Care plan pages' },
     h('ul', null,
       tabs.map((v) => h('li', null, h('a', { href: link(v), 'aria-current': v === view ? 'page' : null }, VIEWS[v]))),
-      isPatient(ctx.claims) ? null : h('li', null, h('a', { href: `/ui/?patient=${encodeURIComponent(patientId)}` }, 'Whole record'))));
+      h('li', null, h('a', { href: `/ui/?patient=${encodeURIComponent(patientId)}` }, 'Whole record'))));
   const body = h('div', { id: 'plan-view' });
   append(clear(app), [banner, nav, body]);
   if (params.get('saved')) {
@@ -130,7 +130,7 @@ function reviewWarning(cpr) {
       cpr.message || 'This CPR decision needs review; do not treat it as valid.',
       ' Make your own clinical decision and seek senior advice.');
   }
-  if (cpr.validity === 'valid' && review && review <= new Date(Date.parse(`${ukToday()}T12:00:00Z`) + 30 * 86400000).toISOString().slice(0, 10)) {
+  if (cpr.isDueSoon) {
     return h('p', { class: 'review-soon', id: 'review-warning' }, `The CPR decision is due for review by ${fmtDate(review)}.`);
   }
   return null;
