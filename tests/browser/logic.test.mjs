@@ -1,18 +1,35 @@
 // logic.test.mjs: the UI's pure modules (web/js/), run in Node: NHS
 // number checks, how a record is built from $everything (sections,
-// sources, series, alerts, partial answers), the care plan rules and the
-// transaction that saves a plan, and reading the audit API: the report,
+// sources, series, alerts, partial answers), the care plan (reading the
+// emergency summary, a CPR decision's validity, the Bundle that saves a
+// plan, the node's 422 issues mapped back to the form's fields, the facts
+// a revision is compared on), and reading the audit API: the report,
 // AuditEvents as the trail and as a patient sees them, UK days.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { nhsValid, nhsProblem, nhsFormat, nhsDigits } from '../../web/js/nhs.js';
 import { buildRecord, timeline } from '../../web/js/record.js';
-import { validatePlan, planTransaction, formFrom } from '../../web/js/careplan-data.js';
+import {
+  parseSummary, cprFromFlag, planModel, formFrom, planBundle, issuesToFields, checkForm, saveMode, planFacts, ukToday, currentPlanIn,
+} from '../../web/js/careplan-data.js';
 import {
   parseReport, trailRow, lookedRow, trailQuery, trailCriteria, ukDayStart, ukDayOf,
 } from '../../web/js/audit-data.js';
 import { sourceNodeOf, fmtDate, age } from '../../web/js/fhir.js';
-import { worldData, ORG } from './world.mjs';
+import { worldData, planBundleFor, ORG } from './world.mjs';
+
+// The resources of a collection Bundle as the node stores them after
+// $care-plan: ids for the urn:uuid entries, references rewritten, the
+// plan's profiles and the publisher in meta.
+function stored(bundle, org = ORG.gp) {
+  const ids = new Map(bundle.entry.map((e, i) => [e.fullUrl, `${e.resource.resourceType}/x${i}`]));
+  const text = JSON.stringify(bundle.entry.map((e) => e.resource)).replace(/urn:uuid:[0-9a-f-]{36}/g, (u) => ids.get(u));
+  return JSON.parse(text).map((r, i) => ({
+    ...r, id: `x${i}`,
+    meta: { versionId: '1', lastUpdated: '2026-01-02T10:00:00.000Z', tag: [{ system: 'https://carerecord.example/publisher', code: org }],
+      ...(r.resourceType === 'CarePlan' ? { profile: ['https://carerecord.example/StructureDefinition/UCP-CarePlan'] } : {}) },
+  }));
+}
 
 test('NHS numbers: Modulus 11, 10-digit form, 3-3-4 display', () => {
   for (const ok of ['9912003888', '9000000009', '9476719931', '9434765919']) {
@@ -38,16 +55,17 @@ test('dates and ages for people', () => {
 function p1Record(outcomes = [], now = new Date()) {
   const all = Object.values(worldData()).flat();
   const p1 = all.filter((r) => r.resourceType === 'Organization' || r.id === 'P1' || r.id?.startsWith('p1-'));
-  return buildRecord(p1, outcomes, { thisNode: 'nel', now });
+  return buildRecord([...p1, ...stored(planBundleFor())], outcomes, { thisNode: 'nel', now });
 }
 
 test('a record: sections with source organisation and node, repeat medicines, series, alerts', () => {
   const rec = p1Record([{ resourceType: 'OperationOutcome', issue: [{ severity: 'information', code: 'suppressed', diagnostics: 'withheld' }] }]);
   assert.equal(rec.patient.id, 'P1');
   assert.deepEqual(rec.registeredGp, ['Green Lane Synthetic GP Practice']);
-  const meds = rec.sections.medications;
+  const meds = rec.sections.medications.filter((m) => /Ramipril/.test(m.title));
   assert.equal(meds.length, 1, 'the authorisation with its issues is one row');
   assert.match(meds[0].detail, /^3 issues/);
+  assert.equal(rec.sections.medications.find((m) => /Midazolam/.test(m.title)).kind, 'Just-in-case (care plan)');
   const dis = rec.sections.encounters.find((i) => i.kind === 'Discharge summary');
   assert.equal(dis.source.orgName, 'Synthetic Royal Hospital');
   assert.equal(dis.source.node, 'nel', 'this node when the item names none');
@@ -55,8 +73,11 @@ test('a record: sections with source organisation and node, repeat medicines, se
   assert.deepEqual(rec.series[0].lines.map((l) => [l.label, l.points.length]), [['Systolic', 4], ['Diastolic', 4]]);
   const ids = rec.alerts.map((a) => a.id);
   assert.deepEqual(ids, ['careplan', 'allergies', 'withheld']);
-  assert.equal(rec.cpr.isOverdue, true);
+  assert.equal(rec.cpr.validity, 'needs-review', 'the CPR decision comes from the plan\'s Flag; its review date has passed');
+  assert.match(rec.alerts[0].text, /^Care plan: Not for CPR \(needs review: the review date has passed\)$/);
   assert.equal(rec.alerts[0].level, 'critical', 'not for CPR leads');
+  assert.ok(!rec.alerts.some((a) => a.id === 'flag'), 'the plan\'s own Flags are not loose alerts');
+  assert.equal(rec.sections.contacts[0].isLpa, true, 'the daughter holds the lasting power of attorney (HPOWATT)');
   assert.ok(timeline(rec).every((a, i, xs) => i === 0 || (Date.parse(xs[i - 1].when) || 0) >= (Date.parse(a.when) || 0)), 'timeline newest first');
   assert.ok(rec.sections.careplans[0].isEol);
 });
@@ -71,50 +92,186 @@ test('a federated answer: items keep their source node; an unreachable node make
   assert.equal(rec.withheld, false);
 });
 
-const goodForm = (over = {}) => ({
-  ...formFrom(null),
-  cpr: '450475007', cprDate: '2026-01-10', reviewDate: '2026-07-10', discussedWith: 'the patient',
-  whatMatters: 'home', ceiling: 'Full escalation including intensive care.', ...over,
+const TODAY = '2026-02-01';
+const flag = (code, start, end, status = 'active') => ({
+  resourceType: 'Flag', status, code: { coding: [{ system: 'http://snomed.info/sct', code }] }, period: { start, end },
 });
 
-test('care plan rules: each would be broken by a wrong form', () => {
-  const now = '2026-02-01';
-  assert.deepEqual(validatePlan(goodForm(), now), []);
-  const fields = (f) => validatePlan(f, now).map((e) => e.field);
-  assert.deepEqual(fields(goodForm({ cpr: '' })), ['cpr']);
-  assert.deepEqual(fields(goodForm({ cprDate: '2026-03-01', reviewDate: '2026-09-01' })), ['cprDate'], 'decision in the future');
-  assert.deepEqual(fields(goodForm({ reviewDate: '2026-01-10' })), ['reviewDate'], 'review not after the decision');
-  assert.deepEqual(fields(goodForm({ reviewDate: '2026-01-20' })), ['reviewDate'], 'review date already passed');
-  assert.deepEqual(fields(goodForm({ cpr: '450476008' })), ['endorser'], 'not for CPR needs an endorser');
-  assert.deepEqual(fields(goodForm({ cpr: '450476008', endorser: 'Dr S' })), []);
-  assert.deepEqual(fields(goodForm({ contacts: [{ given: 'A', family: 'B', isLpa: true }] })), ['lpa'], 'an LPA person needs the LPA flag');
-  assert.deepEqual(fields(goodForm({ lpa: 'yes' })), ['lpa'], 'an LPA flag needs the person');
-  assert.deepEqual(fields(goodForm({ contacts: [{ given: '', family: '' }] })), ['contact-0-family']);
-  assert.deepEqual(fields(goodForm({ contacts: [{ given: 'A', phone: 'call me' }] })), ['contact-0-phone']);
-  assert.deepEqual(fields(goodForm({ adrt: 'yes' })), ['adrtLocation']);
-  assert.deepEqual(fields(goodForm({ whatMatters: ' ', ceiling: '' })), ['whatMatters', 'ceiling']);
+test('a CPR decision is valid up to and including its review date, then needs review; never valid without one', () => {
+  assert.equal(cprFromFlag(flag('450476008', '2025-06-01', '2026-02-01'), TODAY).validity, 'valid', 'reviewed today: still valid today');
+  assert.equal(cprFromFlag(flag('450476008', '2025-06-01', '2026-01-31'), TODAY).validity, 'needs-review');
+  assert.equal(cprFromFlag(flag('450475007', '2025-06-01', undefined), TODAY).validity, 'needs-review', 'no review date');
+  assert.equal(cprFromFlag(flag('845151000000104', '2025-06-01', undefined), TODAY).validity, 'unknown');
+  assert.equal(cprFromFlag(flag('450476008', '2025-06-01', '2027-01-01', 'inactive'), TODAY).validity, 'not-recorded');
+  assert.equal(cprFromFlag(flag('450476008', '2025-06-01', '2026-02-20'), TODAY).isDueSoon, true, 'review within 30 days');
+  assert.equal(cprFromFlag(flag('450476008', '2025-06-01', '2026-06-20'), TODAY).isDueSoon, false);
+  assert.match(ukToday(new Date('2026-06-30T23:30:00Z')), /^2026-07-01$/, 'British Summer Time: already tomorrow in the UK');
+  assert.equal(ukToday(new Date('2026-01-31T23:30:00Z')), '2026-01-31');
 });
 
-test('saving a plan: one transaction; a new plan POSTs with urn:uuid links, a revision PUTs with If-Match', () => {
-  const user = { name: 'Dr G', org: ORG.gp, sub: 'gp-1' };
-  const b = planTransaction({ patientId: 'P5', existing: null, form: goodForm({ contacts: [{ given: 'Tom', family: 'N', isLpa: true }], lpa: 'yes' }), user });
-  assert.equal(b.type, 'transaction');
-  assert.ok(b.entry.every((e) => e.request.method === 'POST' && /^urn:uuid:[0-9a-f-]{36}$/.test(e.fullUrl)));
-  const plan = b.entry.at(-1).resource;
-  assert.equal(plan.resourceType, 'CarePlan');
-  assert.deepEqual(plan.supportingInfo.map((s) => s.reference), b.entry.slice(0, -1).map((e) => e.fullUrl));
-  assert.deepEqual(plan.meta.tag, [{ system: 'https://carerecord.example/publisher', code: ORG.gp }]);
-  const cpr = b.entry[0].resource;
-  assert.equal(cpr.valueCodeableConcept.coding[0].code, '450475007');
-  assert.equal(cpr.component[0].valueDateTime, '2026-07-10');
+test('the emergency summary is read from the node\'s Parameters', () => {
+  const p = (name, v) => ({ name, ...v });
+  const s = parseSummary({
+    resourceType: 'Parameters', meta: { tag: [{ system: 'https://carerecord.example/node', code: 'sel' }] },
+    parameter: [
+      p('patient', { valueReference: { reference: 'Patient/P1', display: 'Margaret Jones' } }),
+      p('nhsNumber', { valueIdentifier: { system: 'https://fhir.nhs.uk/Id/nhs-number', value: '9000000009' } }),
+      p('hasPlan', { valueBoolean: true }),
+      p('cprDecision', { part: [p('validity', { valueCoding: { code: 'needs-review' } }), p('message', { valueString: 'needs review' }),
+        p('decision', { valueCodeableConcept: { coding: [{ system: 'http://snomed.info/sct', code: '450476008' }] } }),
+        p('reviewDate', { valueDateTime: '2026-01-01' }), p('seniorEndorser', { valueReference: { display: 'Dr Senior' } })] }),
+      p('ceilingOfTreatment', { part: [p('level', { valueCodeableConcept: { coding: [{ system: 'https://carerecord.example/CodeSystem/ceiling-of-treatment', code: 'ward-based' }] } }),
+        p('recommendations', { valueString: '(not recorded)' })] }),
+      p('contact', { part: [p('name', { valueString: 'Susan Jones' }), p('relationship', { valueString: 'daughter, Next-of-Kin, healthcare power of attorney' }),
+        p('phone', { valueString: '07700 900456' }), p('phone', { valueString: '020 7946 0000' }), p('nextOfKin', { valueBoolean: true }), p('lastingPowerOfAttorney', { valueBoolean: true })] }),
+      p('lastingPowerOfAttorney', { valueBoolean: true }),
+      p('advanceDecisionToRefuseTreatment', { part: [p('recorded', { valueBoolean: false })] }),
+      p('lastUpdated', { part: [p('by', { valueReference: { display: 'Dr Grace Green' } }), p('organization', { valueReference: { identifier: { value: ORG.gp } } }),
+        p('role', { valueCoding: { code: 'R8000' } }), p('when', { valueInstant: '2026-01-02T10:00:00.000Z' })] }),
+      p('plan', { valueReference: { reference: 'CarePlan/cp1/_history/3' } }),
+    ],
+  }, { thisNode: 'nel' });
+  assert.equal(s.patient.name, 'Margaret Jones');
+  assert.equal(s.cpr.validity, 'needs-review');
+  assert.equal(s.cpr.label, 'Not for CPR');
+  assert.equal(s.cpr.endorser, 'Dr Senior');
+  assert.deepEqual(s.ceiling, { level: 'ward-based', levelText: 'Ward-based care; not for intensive care', recommendations: '' }, '"(not recorded)" is nothing');
+  assert.deepEqual(s.contacts[0].phones, ['07700 900456', '020 7946 0000']);
+  assert.equal(s.contacts[0].relationship, 'daughter', 'next of kin and the LPA are said by their own flags');
+  assert.equal(s.adrt.recorded, false);
+  assert.deepEqual(s.lastUpdated, { by: 'Dr Grace Green', org: ORG.gp, orgName: '', role: 'R8000', when: '2026-01-02T10:00:00.000Z' });
+  assert.deepEqual(s.plan, { ref: 'CarePlan/cp1/_history/3', id: 'cp1', version: '3', title: '' });
+  assert.equal(s.node, 'sel', 'the node the summary names');
+  const none = parseSummary({ resourceType: 'Parameters', parameter: [p('hasPlan', { valueBoolean: false }), p('cprDecision', { part: [p('validity', { valueCoding: { code: 'not-recorded' } })] })] });
+  assert.equal(none.hasPlan, false);
+  assert.equal(none.cpr.validity, 'not-recorded');
+  assert.equal(none.node, '');
+  const soon = parseSummary({ resourceType: 'Parameters', parameter: [p('cprDecision', { part: [p('validity', { valueCoding: { code: 'valid' } }),
+    p('reviewDate', { valueDateTime: '2026-02-20' })] })] }, { today: TODAY });
+  assert.equal(soon.cpr.isDueSoon, true, 'a review within 30 days is said');
+});
 
-  const existing = { id: 'p1-ucp', version: '3', res: { resourceType: 'CarePlan', id: 'p1-ucp', meta: { versionId: '3' }, subject: { reference: 'Patient/P5' } },
-    cprObs: { id: 'p1-cpr' }, contacts: [] };
-  const r = planTransaction({ patientId: 'P5', existing, form: goodForm(), user });
-  const put = r.entry.find((e) => e.resource.resourceType === 'CarePlan');
-  assert.deepEqual(put.request, { method: 'PUT', url: 'CarePlan/p1-ucp', ifMatch: 'W/"3"' });
-  assert.equal(put.resource.id, 'p1-ucp');
-  assert.equal(r.entry[0].request.url, 'Observation/p1-cpr', 'the CPR decision is revised in place, so it keeps its history');
+// P1's plan as the pages read it back from the node.
+function p1Model() {
+  const res = stored(planBundleFor());
+  const byRef = new Map(res.map((r) => [`${r.resourceType}/${r.id}`, r]));
+  return { model: planModel(res[0], byRef, { today: TODAY }), res };
+}
+
+test('a stored plan read back: every section of the model; the record banner finds it and its CPR Flag', () => {
+  const { model: m, res } = p1Model();
+  assert.equal(m.cpr.label, 'Not for CPR');
+  assert.equal(m.cpr.isRecorderSenior, true);
+  assert.equal(m.ceiling.level, 'ward-based');
+  assert.equal(m.priorities.scale, 80);
+  assert.equal(m.placeOfDeath.text, 'Hospice (St Synthetic Hospice)');
+  assert.equal(m.capacity.hasCapacity, true);
+  assert.equal(m.lpa.active, true);
+  assert.equal(m.adrt, null);
+  assert.deepEqual(m.contacts.map((c) => [c.name, c.phone, c.isNok, c.isLpa, c.relationship]), [['Susan Jones', '07700 900456', true, true, 'DAU']]);
+  assert.equal(m.jic.whereKept, 'Blue box on top of the fridge');
+  assert.deepEqual(m.medicines.map((x) => x.name), ['Midazolam 10mg/2ml solution for injection ampoules']);
+  assert.equal(m.author, 'Dr Grace Green');
+  const cur = currentPlanIn(res, TODAY);
+  assert.equal(cur.plan.id, 'x0');
+  assert.equal(cur.cpr.code, '450476008');
+});
+
+test('saving a new plan: a collection Bundle, the CarePlan first, urn:uuid fullUrls and references, no ids', () => {
+  const user = { name: 'Dr Grace Green', org: ORG.gp, sub: 'gp-1' };
+  const form = {
+    ...formFrom(null, { user, today: TODAY }), cpr: '450476008', cprReview: '2026-08-01', discussedWith: 'Nora', recorderSenior: true,
+    ceiling: 'symptom-control', whatMatters: 'My garden', scale: '70', lpa: 'yes', adrt: 'yes', adrtLocation: 'Bureau',
+    contacts: [{ given: 'Tom', family: 'Newplan', phone: '07700 900789', isLpa: true, relationship: 'SON' }, { given: 'Gone', removed: true }],
+    jicWhereKept: 'Kitchen', medicines: [{ name: 'Morphine sulfate 10mg/1ml' }], planReview: '2026-08-01',
+  };
+  assert.equal(saveMode(null, user), 'new');
+  const { bundle: b, layout } = planBundle({ patientId: 'P5', current: null, form, user, today: TODAY });
+  assert.equal(b.type, 'collection');
+  assert.deepEqual(b.entry.map((e) => e.resource.resourceType), ['CarePlan', 'Flag', 'Flag', 'Flag', 'RelatedPerson', 'MedicationRequest']);
+  assert.ok(b.entry.every((e) => /^urn:uuid:[0-9a-f-]{36}$/.test(e.fullUrl) && !e.resource.id));
+  const plan = b.entry[0].resource;
+  assert.deepEqual(plan.supportingInfo.map((s) => s.reference), b.entry.slice(1, 5).map((e) => e.fullUrl));
+  assert.equal(plan.activity[2].reference.reference, b.entry[5].fullUrl);
+  assert.deepEqual(layout.entries.map((e) => e.kind), ['plan', 'cpr', 'adrt', 'lpa', 'contact', 'medicine']);
+  const cpr = b.entry[1].resource;
+  assert.deepEqual(cpr.period, { start: TODAY, end: '2026-08-01' });
+  assert.equal(cpr.author.identifier.value, 'gp-1');
+  assert.ok(cpr.extension.some((e) => e.url.endsWith('ucp-cpr-recorder-senior') && e.valueBoolean === true));
+  assert.ok(b.entry[4].resource.relationship.some((r) => r.coding[0].code === 'HPOWATT'));
+  assert.equal(plan.extension.find((e) => e.url.endsWith('ucp-priorities')).extension[0].valueInteger, 70);
+});
+
+test('a revision sends what it read with its ids: unchanged resources come back exactly as stored', () => {
+  const { model, res } = p1Model();
+  const user = { name: 'Dr Grace Green', org: ORG.gp, sub: 'gp-1' };
+  assert.equal(saveMode(model, user), 'revise');
+  assert.equal(saveMode(model, { ...user, org: 'Z1A' }), 'replace', 'another organisation writes its own plan');
+  const { bundle } = planBundle({ patientId: 'P1', current: model, form: formFrom(model), user, today: TODAY });
+  assert.deepEqual(bundle.entry.map((e) => e.fullUrl), ['CarePlan/x0', 'Flag/x1', 'Flag/x2', 'RelatedPerson/x3', 'MedicationRequest/x4']);
+  const strip = ({ meta, ...r }) => r;
+  for (const e of bundle.entry.slice(1)) {
+    assert.deepEqual(e.resource, strip(res.find((r) => r.id === e.resource.id)), `${e.fullUrl} unchanged`);
+  }
+  const { meta, ...plan } = res[0];
+  assert.deepEqual({ ...bundle.entry[0].resource, meta: undefined }, { ...plan, meta: undefined });
+  // a change: the decision moves, its recorder is the one who changed it
+  const other = { name: 'Dr Yan Young', org: ORG.gp, sub: 'dr-young' };
+  const moved = planBundle({ patientId: 'P1', current: model, form: { ...formFrom(model), cpr: '450475007', cprReview: '2026-12-01', lpa: 'no', contacts: [] }, user: other, today: TODAY });
+  const cpr = moved.bundle.entry[1].resource;
+  assert.equal(cpr.id, 'x1', 'the CPR decision is revised in place, so it keeps its history');
+  assert.equal(cpr.code.coding[0].code, '450475007');
+  assert.equal(cpr.author.identifier.value, 'dr-young');
+  assert.deepEqual(moved.bundle.entry.map((e) => e.resource.resourceType), ['CarePlan', 'Flag', 'MedicationRequest'], 'the LPA flag and the contact are left out');
+  // replacing another organisation's plan: all new resources
+  const replaced = planBundle({ patientId: 'P1', current: model, form: formFrom(model), user: { ...user, org: 'Z1A' }, today: TODAY });
+  assert.ok(replaced.bundle.entry.every((e) => e.fullUrl.startsWith('urn:uuid:') && !e.resource.id));
+  assert.equal(replaced.bundle.entry[0].resource.replaces, undefined);
+});
+
+test('the node\'s 422 issues land on the form\'s fields', () => {
+  const user = { name: 'Dr Grace Green', org: ORG.gp, sub: 'gp-1' };
+  const form = { ...formFrom(null, { user, today: TODAY }), cpr: '450476008', ceiling: 'ward-based',
+    contacts: [{ given: 'Tom', family: 'Newplan', phone: '', isLpa: true }], medicines: [{ name: 'Midazolam' }] };
+  const { layout } = planBundle({ patientId: 'P5', current: null, form, user, today: TODAY });
+  const SD = 'https://carerecord.example/StructureDefinition/';
+  const X = (u) => `.extension.where(url='${SD}${u}')`;
+  const issue = (code, expression) => ({ severity: 'error', code, expression: [expression], diagnostics: 'the node says what to do' });
+  const E = (i, rest = '') => `Bundle.entry[${i}].resource${rest}`;
+  const fields = issuesToFields({ resourceType: 'OperationOutcome', issue: [
+    issue('required', E(1, '.period.end')),
+    issue('value', E(1, '.period.end')),
+    issue('required', E(1, X('ucp-cpr-discussed-with'))),
+    issue('required', E(1, X('ucp-cpr-senior-endorser'))),
+    issue('business-rule', E(2, '.relationship')),
+    issue('required', E(2, '.telecom')),
+    issue('required', E(0, `.activity[1].detail${X('ucp-where-kept')}`)),
+    issue('required', E(0, X('ucp-review-date'))),
+    issue('required', E(0, '.activity')),
+    issue('required', E(0, '.supportingInfo')),
+    issue('invalid', E(0, '.subject')),
+  ] }, layout, form);
+  assert.deepEqual(fields.map((f) => f.field), ['cprReview', 'cprReview', 'discussedWith', 'endorser', 'lpa', 'contact-0-phone', 'jicWhereKept', 'planReview', 'ceiling', 'cpr', '']);
+  assert.match(fields[0].message, /review/);
+  assert.match(fields[1].message, /cannot be before/);
+  assert.match(fields[4].message, /^Tom Newplan holds a lasting power of attorney/);
+  assert.equal(fields[10].message, 'the node says what to do', 'an issue no field can fix keeps the node\'s words');
+});
+
+test('the form checks dates, the scale and phone numbers itself; the rules are the node\'s', () => {
+  const f = formFrom(null, { today: TODAY });
+  assert.deepEqual(checkForm(f, TODAY), [], 'an empty form is the node\'s to judge');
+  assert.deepEqual(checkForm({ ...f, cprDate: '2026-03-01' }, TODAY).map((e) => e.field), ['cprDate']);
+  assert.deepEqual(checkForm({ ...f, scale: '150' }, TODAY).map((e) => e.field), ['scale']);
+  assert.deepEqual(checkForm({ ...f, contacts: [{ phone: 'call me' }] }, TODAY).map((e) => e.field), ['contact-0-phone']);
+});
+
+test('a revision is compared on the facts the plan shows', () => {
+  const { model } = p1Model();
+  const facts = new Map(planFacts(model));
+  assert.equal(facts.get('CPR decision'), 'Not for CPR');
+  assert.equal(facts.get('Key contacts'), 'Susan Jones 07700 900456 (next of kin) (LPA)');
+  assert.equal(facts.get('Lasting power of attorney'), 'Yes');
 });
 
 // The shape of GET /fhir/$audit-report (src/audit/report_render.c).

@@ -13,6 +13,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   buildWorld, launchBrowser, newPage, closePage, assertNoErrors, shot, signInAs, axe, editMetadata, NHS, ORG,
+  GP_CLAIMS, planBundleFor, savePlanBundle, currentPlanBundle,
 } from './world.mjs';
 import { fhir, NHS_SYSTEM } from '../integration/lib.mjs';
 
@@ -124,7 +125,7 @@ test('the GP finds a patient by NHS number (checked client-side) and sees the ba
     assert.match(banner, /Green Lane Synthetic GP Practice/, 'registered GP by name');
     assert.match(banner, /\(\d+ years\)/);
     const alerts = await text(page, '#alerts');
-    assert.match(alerts, /Care plan: Not for CPR \(review overdue\)/);
+    assert.match(alerts, /Care plan: Not for CPR \(needs review: the review date has passed\)/, 'the CPR decision Flag of the plan, never shown as valid');
     assert.match(alerts, /Allergies: Allergy to penicillin/);
     assert.match(alerts, /Some items were withheld/, 'the legally sensitive item was withheld and the answer said so');
     const all = await text(page, '#sections');
@@ -231,7 +232,7 @@ test('a restricted record opened on a self-claimed basis comes without address a
   });
 });
 
-test('a paramedic gives a coded emergency reason, sees the emergency banner and the care plan summary', async () => {
+test('a paramedic gives a coded emergency reason, sees the emergency banner and the care plan summary', async (t) => {
   await withPage(async (page) => {
     await signInAs(page, node, 'Paramedic');
     assert.match(await text(page, '#session-banner'), /emergency access/);
@@ -249,48 +250,64 @@ test('a paramedic gives a coded emergency reason, sees the emergency banner and 
     assert.match(await text(page, '#access-banner'), /EMERGENCY ACCESS.*Immediate threat to life.*collapsed at home/s);
     await page.click('#open-summary');
     await page.waitForSelector('#cpr-decision');
-    assert.match(await text(page, '#cpr-decision'), /DO NOT ATTEMPT CPR/i);
-    assert.equal(await page.locator('#cpr-decision').getAttribute('data-cpr'), 'no');
-    assert.match(await text(page, '#review-warning'), /Review date passed.*no longer valid/s);
+    // one screen from the node's $care-plan-summary: the decision, and
+    // that its review date has passed, so it is not to be relied on
+    const cpr = page.locator('#cpr-decision');
+    assert.equal(await cpr.getAttribute('data-cpr'), 'no');
+    assert.equal(await cpr.getAttribute('data-validity'), 'needs-review');
+    assert.match(await cpr.innerText(), /NEEDS REVIEW.*NOT VALID UNTIL REVIEWED.*Recorded decision:\s*DO NOT ATTEMPT CPR/is);
+    assert.equal(await page.locator('#cpr-decision .valid-until').count(), 0, 'an expired decision is never shown as valid');
+    assert.doesNotMatch(await cpr.innerText(), /^Valid until/m);
+    assert.match(await text(page, '#review-warning'), /review date \(\d{4}-\d{2}-\d{2}\) has passed, so this decision needs review; do not treat it as valid\. Make your own clinical decision/);
     const ecs = await text(page, '#emergency-summary');
-    assert.match(ecs, /Ward-based care, not for intensive care/);
-    assert.match(ecs, /Susan Jones.*07700 900456/s);
-    assert.match(ecs, /Lasting power of attorney[^\n]*\n?\s*Yes/);
+    assert.match(ecs, /Ceiling of treatment\s+Ward-based care; not for intensive care\s+Ward-based care, not for intensive care\. Oxygen/);
+    assert.match(ecs, /What matters to me\s+Staying at home with my cat/);
+    assert.match(ecs, /Preferred place of care\s+Home/);
+    assert.match(ecs, /Preferred place of death\s+Hospice \(St Synthetic Hospice\)/);
+    assert.match(ecs, /Susan Jones \(daughter\) 07700 900456\s*Next of kin\s*Lasting power of attorney/);
+    assert.equal(await page.locator('#ecs-contacts a.tel').getAttribute('href'), 'tel:07700900456', 'a phone number to call from the screen');
+    assert.match(ecs, /Lasting power of attorney \(health and welfare\)\s+Yes: Susan Jones/);
+    assert.match(ecs, /Advance decision to refuse treatment\s+None recorded/);
+    assert.match(ecs, /Just-in-case medicines\s+Kept: Blue box on top of the fridge\s+For breathlessness and agitation\s+Midazolam 10mg\/2ml/);
+    assert.match(ecs, /Plan review date\s+\d+ \w+ \d{4} — overdue/);
+    await page.waitForSelector('#source-org:has-text("Green Lane Synthetic GP Practice")');
+    assert.match(await text(page, '#plan-source'), /Last updated by Dr Grace Green \(Clinical Practitioner\), Green Lane Synthetic GP Practice \(Z10901\), \d+ \w+ \d{4}, \d\d:\d\d\.\s+Signed off by Dr Grace Green on .*\s+Held on node local; plan version 1\./);
     assert.match(await text(page, '#access-banner'), /EMERGENCY ACCESS/, 'the reason carries over to the care plan page');
     const size = await page.locator('#cpr-decision .decision').evaluate((el) => parseFloat(getComputedStyle(el).fontSize));
     assert.ok(size >= 32, `the CPR decision is in large type (${size}px)`);
-    await shot(page, 'emergency-summary');
+    const d = await page.evaluate(() => ({ ...document.body.dataset }));
+    t.diagnostic(`emergency care plan summary: fetch ${d.fetchMs} ms, render ${d.renderMs} ms`);
+    await shot(page, 'careplan-summary-needs-review');
     assert.deepEqual(await axe(page), [], 'axe: emergency summary');
+    await page.emulateMedia({ media: 'print' });
+    assert.equal(await page.locator('.plan-tabs').isVisible(), false, 'printed without the tabs');
+    assert.equal(await page.locator('#print-summary').isVisible(), false);
+    assert.equal(await page.locator('#cpr-decision').isVisible(), true);
+    await shot(page, 'careplan-summary-print');
+    await page.emulateMedia({ media: 'screen' });
     await page.goto(`${node.base}/ui/careplan?patient=P1&view=edit`);
     assert.match(await text(page, '#read-only'), /Emergency access is read-only/);
   });
 });
 
-// Where the node declares $care-plan-summary the pages read the plan
-// from it (stand-in answer here: the same plan, but for CPR).
-test('the care plan pages use $care-plan-summary when the node declares it', async () => {
+// A summary may come from another node (federation): when it names the
+// node in meta.tag the page says where the plan came from.
+test('the emergency summary is one request, and names the node a plan came from when the summary does', async () => {
   await withPage(async (page) => {
     const calls = [];
-    await editMetadata(page, (cap) => {
-      cap.rest[0].resource.find((r) => r.type === 'Patient').operation.push({ name: 'care-plan-summary', definition: 'https://carerecord.example/OperationDefinition/care-plan-summary' });
-    });
-    const world = (await import('./world.mjs')).worldData()[ORG.gp];
-    const pick = (id) => structuredClone(world.find((r) => r.id === id));
-    await page.route('**/fhir/Patient/P1/$care-plan-summary', (route) => {
-      calls.push(route.request().headers()['x-access-reason'] || '');
-      const cpr = pick('p1-cpr');
-      cpr.valueCodeableConcept.coding[0] = { system: 'http://snomed.info/sct', code: '450475007', display: 'For cardiopulmonary resuscitation' };
-      cpr.component[0].valueDateTime = new Date(Date.now() + 100 * 86400000).toISOString();
-      return route.fulfill({ contentType: 'application/fhir+json', json: { resourceType: 'Bundle', type: 'collection',
-        entry: [pick('P1'), pick('p1-ucp'), cpr, pick('p1-kin')].map((resource) => ({ resource })) } });
+    page.on('request', (r) => { if (r.url().includes('/fhir/')) calls.push(new URL(r.url()).pathname); });
+    await page.route('**/fhir/Patient/P1/$care-plan-summary', async (route) => {
+      const res = await route.fetch();
+      const p = await res.json();
+      p.meta.tag = [{ system: 'https://carerecord.example/node', code: 'sel' }];
+      await route.fulfill({ response: res, json: p });
     });
     await signInAs(page, node, 'GP');
+    calls.length = 0;
     await page.goto(`${node.base}/ui/careplan?patient=P1&view=summary`);
-    await page.waitForSelector('#cpr-decision');
-    assert.equal(calls.length, 1, 'the operation was called');
-    assert.equal(await page.locator('#cpr-decision').getAttribute('data-cpr'), 'yes');
-    assert.equal(await page.locator('#review-warning').count(), 0, 'review date in the future: no warning');
-    assert.match(await text(page, '#emergency-summary'), /Susan Jones/);
+    await page.waitForSelector('#plan-source');
+    assert.match(await text(page, '#plan-source'), /From node sel; plan version 1\./);
+    assert.deepEqual(calls.filter((c) => !c.endsWith('/metadata') && !c.startsWith('/fhir/Organization')), ['/fhir/Patient/P1/$care-plan-summary']);
   });
 });
 
@@ -308,6 +325,11 @@ test('the receptionist sees demographics and appointments, no clinical data', as
     assert.match(await text(page, '#sec-appointments'), /Annual review with the practice nurse/);
     assert.match(await text(page, '#role-note'), /Receptionist/);
     await shot(page, 'record-receptionist');
+    // the care plan page asks nothing and shows no decision
+    await page.goto(`${node.base}/ui/careplan?patient=P1&view=summary`);
+    await page.waitForSelector('#role-note');
+    assert.doesNotMatch(await page.content(), /CPR|resuscitation|Do not attempt|Midazolam/i);
+    await shot(page, 'careplan-receptionist');
   });
 });
 
@@ -319,6 +341,11 @@ test('the social worker sees care plans but not medicines', async () => {
     assert.match(await text(page, '#sec-careplans'), /Universal Care Plan/);
     assert.doesNotMatch(await page.content(), /Ramipril/);
     await shot(page, 'record-social-worker');
+    // the summary says where the just-in-case medicines are, not which
+    await page.click('#open-summary');
+    await page.waitForSelector('#ecs-jic');
+    assert.match(await text(page, '#ecs-jic'), /Kept: Blue box on top of the fridge/);
+    assert.doesNotMatch(await page.content(), /Midazolam/);
   });
 });
 
@@ -376,52 +403,82 @@ test('who has looked at the record is said to be unavailable on a node without t
   });
 });
 
-test('the GP creates a care plan with inline validation, the paramedic sees it, a revision shows in the history', async () => {
+const inDays = (n) => new Date(Date.now() + n * 86400000).toISOString().slice(0, 10);
+
+test('the GP creates a care plan: the node\'s rules are shown at their fields, fixed, and the plan saved; the paramedic sees it', async () => {
   await withPage(async (page) => {
     await signInAs(page, node, 'GP');
     await openByNhs(page, NHS.p5);
     await page.waitForSelector('#patient-banner');
     assert.equal(await page.locator('#open-summary').count(), 0, 'no plan yet');
     await page.goto(`${node.base}/ui/careplan?patient=P5`);
+    await page.waitForSelector('#no-plan');
+    assert.equal(await page.locator('#cpr-decision').getAttribute('data-validity'), 'not-recorded');
+    await page.click('#create-plan');
     await page.waitForSelector('#plan-form');
-    await page.fill('#cprDate', '');
-    await page.click('#save-plan');
-    await page.waitForSelector('#error-summary:not([hidden])');
-    const summary = await text(page, '#error-summary');
-    for (const msg of [/Choose the CPR decision/, /date the CPR decision was made/, /reviewed by/, /discussed with/, /what matters/i, /ceiling of treatment/]) {
-      assert.match(summary, msg);
-    }
-    assert.equal(await page.evaluate(() => document.activeElement.id), 'error-summary', 'focus moves to the summary');
-    await shot(page, 'careplan-form-errors');
-    // fix field by field; each error goes as soon as its field is right
+    // the form's own check, as soon as the field is left
+    await page.fill('#scale', '150');
+    await page.locator('#scale').blur();
+    assert.match(await text(page, '#scale-error'), /from 0 \(sustaining life\) to 100 \(comfort\)/);
+    await page.fill('#scale', '70');
+    assert.equal(await page.locator('#scale-error').isHidden(), true);
+    // a plan that breaks four of the node's rules: no review date, no
+    // senior endorser, an attorney without the LPA flag, a contact
+    // without a phone number
     await page.check('#cpr');          // the first choice: not for CPR
-    const today = new Date().toISOString().slice(0, 10);
-    const review = new Date(Date.now() + 180 * 86400000).toISOString().slice(0, 10);
-    await page.fill('#cprDate', today);
-    await page.fill('#reviewDate', today);
-    await page.locator('#reviewDate').blur();
-    assert.match(await text(page, '#reviewDate-error'), /after the decision date/);
-    await page.fill('#reviewDate', review);
-    await page.locator('#reviewDate').blur();
-    assert.equal(await page.locator('#reviewDate-error').isHidden(), true);
-    await page.fill('#discussedWith', 'Nora and her son');
+    await page.fill('#discussedWith', 'Nora and her son Tom');
+    await page.check('#ceiling-2');    // symptom control
+    await page.fill('#recommendations', 'Keep comfortable at home; do not transfer to hospital');
     await page.fill('#whatMatters', 'Being at home with my garden');
-    await page.check('input[name=ceilingChoice] >> nth=2');
+    await page.selectOption('#placeOfCare', '264362003');
+    await page.selectOption('#placeOfDeath', '264362003');
     await page.click('#add-contact');
     await page.fill('#contact-0-given', 'Tom');
     await page.fill('#contact-0-family', 'Newplan');
-    await page.fill('#contact-0-phone', '07700 900789');
+    await page.selectOption('#contact-0-relationship', 'SON');
+    await page.check('#contact-0-nok');
     await page.check('#contact-0-lpa');
-    assert.match(await text(page, '#endorser-error'), /senior clinician/, 'not for CPR needs an endorser');
-    assert.match(await text(page, '#lpa-error'), /lasting power of attorney/);
-    await page.fill('#endorser', 'Dr Senior Consultant');
+    await page.fill('#jicWhereKept', 'Kitchen drawer by the sink');
+    await page.click('#add-medicine');
+    await page.fill('#med-0-name', 'Morphine sulfate 10mg/5ml oral solution');
+    await page.fill('#planReview', inDays(180));
+    await page.click('#save-plan');
+    await page.waitForSelector('#error-summary:not([hidden])');
+    const problems = await text(page, '#error-summary');
+    for (const msg of [/Enter the date by which the CPR decision must be reviewed/, /Name the senior clinician who endorsed this decision/,
+      /Tom Newplan holds a lasting power of attorney: answer Yes/, /Contact 1: enter a phone number/]) {
+      assert.match(problems, msg);
+    }
+    assert.match(await text(page, '#cprReview-error'), /must be reviewed/, 'beside its field');
+    assert.match(await text(page, '#endorser-error'), /senior clinician/);
+    assert.match(await text(page, '#lpa-error'), /Tom Newplan/);
+    assert.match(await text(page, '#contact-0-phone-error'), /phone number/);
+    assert.equal(await page.locator('#cprReview').getAttribute('aria-invalid'), '');
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'error-summary', 'focus moves to the summary');
+    await page.click('#error-summary a[href="#endorser"]');
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'endorser', 'a problem leads to its field');
+    await shot(page, 'careplan-form-rules');
+    assert.deepEqual(await axe(page), [], 'axe: care plan form with the node\'s problems shown');
+    const nothing = await fhir(node, 'GET', 'Patient/P5/$care-plan-summary', { token: node.token(GP_CLAIMS) });
+    assert.equal(nothing.json.parameter.find((p) => p.name === 'hasPlan').valueBoolean, false, 'nothing was saved');
+    // fixed field by field; each problem goes as its field changes
+    await page.fill('#cprReview', inDays(180));
+    assert.equal(await page.locator('#cprReview-error').isHidden(), true);
+    await page.check('#recorderSenior');
+    assert.equal(await page.locator('#endorser-error').isHidden(), true, 'the recorder is senior: no endorser needed');
     await page.check('#lpa-1');        // yes
-    await page.selectOption('#preferredCare', '264362003');
+    assert.equal(await page.locator('#lpa-error').isHidden(), true);
+    await page.fill('#contact-0-phone', '07700 900789');
     await page.click('#save-plan');
     await page.waitForURL(/view=summary.*saved=1/);
     await page.waitForSelector('#cpr-decision');
-    assert.match(await text(page, '#cpr-decision'), /DO NOT ATTEMPT CPR/i);
-    assert.match(await text(page, '#emergency-summary'), /Symptom control and comfort at home/);
+    assert.equal(await page.locator('#cpr-decision').getAttribute('data-validity'), 'valid');
+    assert.match(await text(page, '#cpr-decision'), /DO NOT ATTEMPT CPR.*Valid until/is);
+    const ecs = await text(page, '#emergency-summary');
+    assert.match(ecs, /Symptom control and comfort/);
+    assert.match(ecs, /Tom Newplan \(son\) 07700 900789/);
+    assert.match(ecs, /Yes: Tom Newplan/);
+    assert.match(ecs, /Kept: Kitchen drawer by the sink\s+Morphine sulfate/);
     await shot(page, 'careplan-saved');
   });
   await withPage(async (page) => {
@@ -431,33 +488,86 @@ test('the GP creates a care plan with inline validation, the paramedic sees it, 
     await page.check('#er-lacks-capacity');
     await page.click('#access-ok');
     await page.waitForSelector('#cpr-decision');
+    assert.equal(await page.locator('#cpr-decision').getAttribute('data-cpr'), 'no');
     const ecs = await text(page, '#emergency-summary');
-    assert.match(ecs, /DO NOT ATTEMPT CPR/i);
     assert.match(ecs, /Being at home with my garden/);
     assert.match(ecs, /Tom Newplan/);
-    assert.match(ecs, /Dr Grace Green, Green Lane Synthetic GP Practice/, 'the plan names its author and organisation');
+    await page.waitForSelector('#source-org:has-text("Green Lane Synthetic GP Practice")');
+    assert.match(await text(page, '#plan-source'), /Last updated by Dr Grace Green \(Clinical Practitioner\), Green Lane Synthetic GP Practice/, 'who wrote the plan, where');
+    await shot(page, 'careplan-summary-valid');
   });
+});
+
+test('the GP revises the plan; a save someone else overtook is explained; the history shows every revision and the plan it replaced', async () => {
   await withPage(async (page) => {
     await signInAs(page, node, 'GP');
     await page.goto(`${node.base}/ui/careplan?patient=P5&view=edit`);
     await page.waitForSelector('#plan-form');
     assert.equal(await page.inputValue('#whatMatters'), 'Being at home with my garden', 'the form starts from the saved plan');
+    assert.equal(await page.isChecked('#recorderSenior'), true);
+    assert.equal(await page.inputValue('#contact-0-phone'), '07700 900789');
+    assert.equal(await page.inputValue('#med-0-name'), 'Morphine sulfate 10mg/5ml oral solution');
+    // meanwhile a colleague revises the plan
+    const { bundle, plan } = await currentPlanBundle(node, 'P5');
+    bundle.entry[0].resource.description = 'Frailty; lives alone with carers twice a day';
+    const partner = await savePlanBundle(node, 'P5', bundle, { ...GP_CLAIMS, sub: 'gp-2', name: 'Dr Paul Partner' }, { 'If-Match': `W/"${plan.meta.versionId}"` });
+    assert.equal(partner.status, 200, partner.text);
     await page.check('#cpr-1');        // for CPR
     await page.fill('#whatMatters', 'Being at home with my garden and my son');
     await page.click('#save-plan');
+    await page.waitForSelector('#save-problem .notice');
+    assert.match(await text(page, '#save-problem'), /Someone else saved this care plan while you were editing it\..*Nothing of yours was saved/s);
+    await shot(page, 'careplan-form-conflict');
+    await page.click('#edit-latest');
+    await page.waitForSelector('#plan-form');
+    assert.equal(await page.inputValue('#description'), 'Frailty; lives alone with carers twice a day', 'the form starts again from the latest plan');
+    await page.check('#cpr-1');
+    await page.fill('#whatMatters', 'Being at home with my garden and my son');
+    await page.click('#save-plan');
     await page.waitForURL(/saved=1/);
-    assert.match(await text(page, '#cpr-decision'), /For CPR/i);
+    await page.waitForSelector('#cpr-decision');
+    assert.equal(await page.locator('#cpr-decision').getAttribute('data-cpr'), 'yes');
+    assert.match(await text(page, '#cpr-decision'), /FOR CPR.*CPR is recommended/is);
     await page.goto(`${node.base}/ui/careplan?patient=P5&view=history`);
-    await page.waitForSelector('#history-table');
-    const hist = await text(page, '#history-table');
-    assert.match(hist, /Care plan\s+2/);
-    assert.match(hist, /What matters: Being at home with my garden → Being at home with my garden and my son/);
-    assert.match(hist, /Decision: Not for cardiopulmonary resuscitation → For cardiopulmonary resuscitation/);
+    await page.waitForSelector('#history-0 table');
+    const rows = await page.locator('#history-0 tbody tr').allInnerTexts();
+    assert.equal(rows.length, 3, rows.join('\n---\n'));
+    assert.match(rows[0], /^3\s.*Dr Grace Green.*CPR decision: Not for CPR → For CPR.*What matters to me: Being at home with my garden → Being at home with my garden and my son/s);
+    assert.match(rows[1], /^2\s.*Dr Paul Partner.*Shared understanding: \(none\) → Frailty; lives alone with carers twice a day/s);
+    assert.doesNotMatch(rows[1], /CPR decision/, 'the colleague did not change the decision');
+    assert.match(rows[2], /^1\s.*Dr Grace Green.*Green Lane Synthetic GP Practice.*Plan created/s);
     await shot(page, 'careplan-history');
     await page.goto(`${node.base}/ui/careplan?patient=P5&view=plan`);
-    await page.waitForSelector('#h-sign');
-    assert.match(await text(page, 'main'), /Dr Senior Consultant/);
+    await page.waitForSelector('#plan-sign');
+    assert.match(await text(page, '#plan-cpr'), /For CPR \(valid\)/);
+    assert.match(await text(page, '#plan-ceiling'), /Symptom control and comfort/);
+    assert.match(await text(page, '#plan-contacts'), /Tom Newplan\s+son.*07700 900789\s+Yes\s+Yes/s);
+    assert.match(await text(page, '#plan-jic'), /Kitchen drawer by the sink.*Morphine sulfate/s);
+    assert.match(await text(page, '#plan-sign'), /Version\s+3/);
     await shot(page, 'careplan-full');
+    assert.deepEqual(await axe(page), [], 'axe: full care plan');
+  });
+  // another organisation writes its own plan: it supersedes the GP's,
+  // which stays in the history
+  const hospital = { sub: 'dr-ward', name: 'Dr Hana Ward', org: ORG.hospital, role: 'R8000', purpose: 'direct-care' };
+  const own = await savePlanBundle(node, 'P5', planBundleFor('P5'), hospital, { 'X-Access-Reason': 'self-claimed: admitted to the ward today', 'If-Match': 'W/"3"' });
+  assert.equal(own.status, 201, own.text);
+  await withPage(async (page) => {
+    await signInAs(page, node, 'GP');
+    await page.goto(`${node.base}/ui/careplan?patient=P5&view=history`);
+    await page.waitForSelector('#history-1 table');
+    assert.match(await text(page, '#history-0'), /The current plan \(1 version\).*Dr Hana Ward.*Plan created/s);
+    const old = await page.locator('#history-1 tbody tr').allInnerTexts();
+    assert.equal(old.length, 4);
+    assert.match(old[0], /^4\s.*Superseded by a new plan/s);
+    assert.match(old[1], /^3\s.*CPR decision: Not for CPR → For CPR/s);
+    assert.doesNotMatch(old[1], /Lasting power of attorney/, 'what the superseding save did is not put on the version before it');
+    assert.match(old[3], /^1\s.*Plan created/s);
+    await shot(page, 'careplan-history-superseded');
+    assert.deepEqual(await axe(page), [], 'axe: care plan history');
+    await page.goto(`${node.base}/ui/careplan?patient=P5&view=edit`);
+    await page.waitForSelector('#replace-note');
+    assert.match(await text(page, '#replace-note'), /published by Synthetic Royal Hospital; only it may revise it/);
   });
 });
 

@@ -16,10 +16,12 @@
 //   Z1L01  Synthetic Borough Adult Social Care: an open episode with P1
 // Patients:
 //   P1 Margaret JONES  9000000009: allergies, medicines, blood pressure
-//      readings, an end-of-life care plan (not for CPR, review overdue)
+//      readings, a Universal Care Plan saved through $care-plan by her GP
+//      (not for CPR, its review date passed 40 days ago)
 //   P3 Robin RESTRICTED 9476719931: a restricted record
 //   P4 Big RECORD      9912003888: 1,000 resources from two organisations
 //   P5 Nora NEWPLAN    9434765919: no care plan yet (the tests write one)
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import assert from 'node:assert/strict';
@@ -36,6 +38,9 @@ export const ODS = 'https://fhir.nhs.uk/Id/ods-organization-code';
 const SCT = 'http://snomed.info/sct';
 const LOINC = 'http://loinc.org';
 const UCP = 'https://carerecord.example/CodeSystem/ucp';
+const SD = 'https://carerecord.example/StructureDefinition/';
+const V3_ROLE = 'http://terminology.hl7.org/CodeSystem/v3-RoleCode';
+const V2_0131 = 'http://terminology.hl7.org/CodeSystem/v2-0131';
 const PUB = 'https://carerecord.example/publisher';
 const DAY = 86400000;
 const dateAgo = (days) => new Date(Date.now() - days * DAY).toISOString().slice(0, 10);
@@ -76,7 +81,6 @@ const bp = (id, pid, org, days, sys, dia) => ({
     { code: { coding: [{ system: LOINC, code: '8462-4', display: 'Diastolic blood pressure' }] }, valueQuantity: { value: dia, unit: 'mmHg', system: 'http://unitsofmeasure.org', code: 'mm[Hg]' } },
   ],
 });
-const survey = [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'survey' }] }];
 
 // What each organisation's system publishes, in order.
 export function worldData() {
@@ -123,30 +127,6 @@ export function worldData() {
         start: new Date(Date.now() + 14 * DAY).toISOString(), end: new Date(Date.now() + 14 * DAY + 900000).toISOString(),
         participant: [{ actor: subj('P1'), status: 'accepted' }, { actor: { reference: `Organization/${G}` }, status: 'accepted' }],
       },
-      { resourceType: 'RelatedPerson', id: 'p1-kin', meta: tag(G), active: true, patient: subj('P1'),
-        relationship: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-RoleCode', code: 'DAU', display: 'daughter' }] },
-          { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0131', code: 'N', display: 'Next-of-Kin' }] },
-          { coding: [{ system: UCP, code: 'lpa-health-welfare', display: 'Lasting power of attorney for health and welfare' }] }],
-        name: [{ family: 'Jones', given: ['Susan'] }], telecom: [{ system: 'phone', value: '07700 900456', use: 'mobile' }] },
-      { resourceType: 'Observation', id: 'p1-cpr', meta: tag(G), status: 'final', category: survey,
-        code: { coding: [{ system: UCP, code: 'cpr-decision', display: 'CPR decision' }] }, subject: subj('P1'), effectiveDateTime: dateAgo(400),
-        valueCodeableConcept: { coding: [{ system: SCT, code: '450476008', display: 'Not for cardiopulmonary resuscitation' }] },
-        note: [{ text: 'Discussed with the patient and her daughter.' }],
-        component: [{ code: { coding: [{ system: UCP, code: 'review-date', display: 'Review date' }] }, valueDateTime: instantAgo(40) }] },
-      { resourceType: 'Observation', id: 'p1-care', meta: tag(G), status: 'final', category: survey,
-        code: { coding: [{ system: UCP, code: 'preferred-place-of-care', display: 'Preferred place of care' }] }, subject: subj('P1'), effectiveDateTime: dateAgo(400),
-        valueCodeableConcept: { coding: [{ system: SCT, code: '264362003', display: 'Home' }] } },
-      { resourceType: 'Observation', id: 'p1-lpa', meta: tag(G), status: 'final', category: survey,
-        code: { coding: [{ system: UCP, code: 'lpa-health-welfare', display: 'Lasting power of attorney for health and welfare' }] }, subject: subj('P1'), effectiveDateTime: dateAgo(400),
-        valueBoolean: true },
-      { resourceType: 'CarePlan', id: 'p1-ucp', meta: tag(G), status: 'active', intent: 'plan',
-        category: [{ coding: [{ system: SCT, code: '736373009', display: 'End of life care plan' }] }],
-        title: 'Universal Care Plan', description: 'What matters to me: staying at home with my cat and my daughter nearby.',
-        subject: subj('P1'), period: { start: dateAgo(400) }, created: dateAgo(400), author: { display: 'Dr Grace Green' },
-        addresses: [{ reference: 'Condition/p1-hf' }],
-        supportingInfo: [{ reference: 'Observation/p1-cpr' }, { reference: 'Observation/p1-care' }, { reference: 'Observation/p1-lpa' }, { reference: 'RelatedPerson/p1-kin' }],
-        activity: [{ detail: { code: { coding: [{ system: UCP, code: 'ceiling-of-treatment', display: 'Ceiling of treatment' }] }, status: 'in-progress', description: 'Ceiling of treatment: ward-based care, not for intensive care.' } }],
-        note: [{ text: 'No advance decision to refuse treatment recorded.' }] },
     ],
     [ORG.hospital]: [
       orgRes(ORG.hospital, 'Synthetic Royal Hospital', 'acute-trust'),
@@ -172,6 +152,101 @@ export function worldData() {
         managingOrganization: { reference: `Organization/${ORG.council}` }, period: { start: dateAgo(20) } },
     ],
   };
+}
+
+// The GP who writes P1's plan (the GP persona).
+export const GP_CLAIMS = { sub: 'gp-1', name: 'Dr Grace Green', org: ORG.gp, role: 'R8000', purpose: 'direct-care' };
+
+// P1's Universal Care Plan (docs/care-plan.md) as the collection Bundle
+// POST Patient/P1/$care-plan takes: the CarePlan (entry 0), the CPR
+// decision (not for CPR, reviewed by a date 40 days ago, so it needs
+// review), the LPA flag, her daughter (next of kin, holds the LPA) and a
+// just-in-case medicine. 'pid' makes the same plan for another patient.
+export function planBundleFor(pid = 'P1') {
+  const u = Object.fromEntries(['plan', 'cpr', 'lpa', 'kin', 'med'].map((k) => [k, `urn:uuid:${crypto.randomUUID()}`]));
+  const subject = subj(pid);
+  const author = { type: 'Practitioner', identifier: { system: 'https://fhir.nhs.uk/Id/sds-user-id', value: GP_CLAIMS.sub }, display: GP_CLAIMS.name };
+  const r = {
+    plan: {
+      resourceType: 'CarePlan', status: 'active', intent: 'plan', title: 'Universal Care Plan',
+      category: [{ coding: [{ system: SCT, code: '736373009', display: 'End of life care plan' }] }],
+      subject, author, description: 'Advanced heart failure; frail, two admissions this year.',
+      addresses: pid === 'P1' ? [{ reference: 'Condition/p1-hf' }] : undefined,
+      extension: [
+        { url: `${SD}ucp-signed-off`, valueDateTime: dateAgo(400) },
+        { url: `${SD}ucp-review-date`, valueDate: dateAgo(40) },
+        { url: `${SD}ucp-priorities`, extension: [{ url: 'scale', valueInteger: 80 }, { url: 'whatMattersToMe', valueString: 'Staying at home with my cat and my daughter nearby' }] },
+        { url: `${SD}ucp-preferred-place-of-care`, valueCodeableConcept: { coding: [{ system: SCT, code: '264362003', display: 'Home' }] } },
+        { url: `${SD}ucp-preferred-place-of-death`, valueCodeableConcept: { coding: [{ system: SCT, code: '284546000', display: 'Hospice' }], text: 'St Synthetic Hospice' } },
+        { url: `${SD}ucp-prognosis`, valueCodeableConcept: { text: 'Months' } },
+        { url: `${SD}ucp-capacity`, extension: [{ url: 'hasCapacity', valueBoolean: true }, { url: 'involvement', valueString: 'Margaret, with her daughter Susan' }] },
+      ],
+      activity: [
+        { detail: {
+          code: { coding: [{ system: SCT, code: '735324008', display: 'Treatment escalation plan' }] }, status: 'in-progress',
+          description: 'Ward-based care, not for intensive care. Oxygen and antibiotics are appropriate.',
+          extension: [{ url: `${SD}ucp-ceiling-of-treatment`, valueCodeableConcept: { coding: [{ system: 'https://carerecord.example/CodeSystem/ceiling-of-treatment', code: 'ward-based', display: 'Ward-based care; not for intensive care' }] } }],
+        } },
+        { detail: {
+          code: { coding: [{ system: UCP, code: 'just-in-case-medicines', display: 'Just-in-case medicines' }] }, status: 'in-progress',
+          description: 'For breathlessness and agitation',
+          extension: [{ url: `${SD}ucp-where-kept`, valueString: 'Blue box on top of the fridge' }],
+        } },
+        { reference: { reference: u.med } },
+      ],
+      supportingInfo: [{ reference: u.cpr }, { reference: u.lpa }, { reference: u.kin }],
+    },
+    cpr: {
+      resourceType: 'Flag', status: 'active',
+      category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/flag-category', code: 'advance-directive' }] }],
+      code: { coding: [{ system: SCT, code: '450476008', display: 'Not for cardiopulmonary resuscitation' }] },
+      subject, period: { start: dateAgo(400), end: dateAgo(40) }, author,
+      extension: [
+        { url: `${SD}ucp-cpr-discussed-with`, valueString: 'Margaret and her daughter Susan' },
+        { url: `${SD}ucp-cpr-recorder-senior`, valueBoolean: true },
+        { url: `${SD}ucp-cpr-reason`, valueString: 'Advanced heart failure: CPR would not restart the heart' },
+      ],
+    },
+    lpa: {
+      resourceType: 'Flag', status: 'active', subject,
+      code: { coding: [{ system: SCT, code: '816361000000101', display: 'Has appointed person with personal welfare lasting power of attorney (Mental Capacity Act 2005)' }] },
+    },
+    kin: {
+      resourceType: 'RelatedPerson', active: true, patient: subject, name: [{ family: 'Jones', given: ['Susan'] }],
+      relationship: [{ coding: [{ system: V3_ROLE, code: 'DAU', display: 'daughter' }] }, { coding: [{ system: V2_0131, code: 'N', display: 'Next-of-Kin' }] },
+        { coding: [{ system: V3_ROLE, code: 'HPOWATT', display: 'healthcare power of attorney' }] }],
+      telecom: [{ system: 'phone', value: '07700 900456', use: 'mobile' }],
+    },
+    med: {
+      resourceType: 'MedicationRequest', status: 'active', intent: 'order', subject, authoredOn: dateAgo(400),
+      medicationCodeableConcept: { coding: [{ system: 'https://dmd.nhs.uk', code: '36124911000001107', display: 'Midazolam 10mg/2ml solution for injection ampoules' }] },
+    },
+  };
+  return { resourceType: 'Bundle', type: 'collection', entry: Object.keys(u).map((k) => ({ fullUrl: u[k], resource: r[k] })) };
+}
+
+// POST Patient/{pid}/$care-plan with 'bundle' as 'claims' (a token is
+// minted for them); resolves to fhir()'s answer.
+export function savePlanBundle(node, pid, bundle, claims, headers = {}) {
+  return fhir(node, 'POST', `Patient/${pid}/$care-plan`, { body: bundle, token: node.token(claims), headers });
+}
+
+// The patient's current plan as a revision Bundle (every resource with
+// its id, as stored): { bundle, plan }.
+export async function currentPlanBundle(node, pid, claims = GP_CLAIMS) {
+  const token = node.token(claims);
+  const s = await fhir(node, 'GET', `CarePlan?patient=${pid}&status=active`, { token });
+  assert.equal(s.status, 200, s.text);
+  const plan = s.json.entry.map((e) => e.resource).find((r) => r.meta?.profile?.includes(`${SD}UCP-CarePlan`));
+  assert.ok(plan, `a current plan for ${pid}`);
+  const refs = [...(plan.supportingInfo || []).map((x) => x.reference), ...(plan.activity || []).filter((a) => a.reference).map((a) => a.reference.reference)];
+  const entry = [{ fullUrl: `CarePlan/${plan.id}`, resource: plan }];
+  for (const ref of refs) {
+    const r = await fhir(node, 'GET', ref, { token });
+    assert.equal(r.status, 200, `${ref}: ${r.text}`);
+    entry.push({ fullUrl: ref, resource: r.json });
+  }
+  return { bundle: { resourceType: 'Bundle', type: 'collection', entry }, plan };
 }
 
 // 1,000 resources for P4, as NDJSON lines per publishing organisation:
@@ -231,6 +306,8 @@ export async function buildWorld() {
     assert.equal(r.status, 200, r.text);
     assert.match(r.text, new RegExp(`${list.length} `), `$import ${org}: ${r.text.slice(0, 300)}`);
   }
+  const plan = await savePlanBundle(node, 'P1', planBundleFor('P1'), GP_CLAIMS);
+  assert.equal(plan.status, 201, `P1's care plan: ${plan.text.slice(0, 500)}`);
   const mk = (label, claims, description) => ({
     label, name: claims.name, role: claims.role, org: claims.org, purpose: claims.purpose, node: 'local',
     description, token: node.token(claims), ...(claims.patient ? { patient: claims.patient } : {}),
@@ -238,7 +315,7 @@ export async function buildWorld() {
   const personas = [
     mk('A&E clinician', { sub: 'ae-1', name: 'Dr Ada Emergency', org: ORG.ae, role: 'R8000', purpose: 'direct-care' }, 'No recorded relationship: states a reason'),
     mk('Paramedic', { sub: 'para-1', name: 'Pat Medic', org: ORG.ambulance, role: 'R8003', purpose: 'emergency' }, 'Emergency access with a coded reason'),
-    mk('GP', { sub: 'gp-1', name: 'Dr Grace Green', org: ORG.gp, role: 'R8000', purpose: 'direct-care' }, 'The registered practice'),
+    mk('GP', GP_CLAIMS, 'The registered practice'),
     mk('Social worker', { sub: 'sw-1', name: 'Sam Social', org: ORG.council, role: 'R8014', purpose: 'direct-care' }, 'Adult social care'),
     mk('Receptionist', { sub: 'rec-1', name: 'Rita Desk', org: ORG.gp, role: 'R8009', purpose: 'direct-care' }, 'Demographics and appointments'),
     mk('Privacy officer', { sub: 'po-1', name: 'Priya Guard', org: ORG.gp, role: 'R8008', purpose: 'audit' }, 'Reviews alerts'),
@@ -257,9 +334,10 @@ export async function launchBrowser() {
 }
 
 // A fresh page that records every console error and uncaught exception.
-// Failed API calls the UI handles (403, 404 and 409 from /fhir, the
-// optional /ui/personas.json) are logged by Chromium as "Failed to load
-// resource"; those are expected and set apart in 'handled'.
+// Failed API calls the UI handles (403 and 404 from /fhir; 409, 412 and
+// 422 from a care plan save; the optional /ui/personas.json) are logged
+// by Chromium as "Failed to load resource"; those are expected and set
+// apart in 'handled'.
 export async function newPage(browser, { width = 1280, height = 900 } = {}) {
   const context = await browser.newContext({ viewport: { width, height } });
   const page = await context.newPage();
@@ -268,7 +346,7 @@ export async function newPage(browser, { width = 1280, height = 900 } = {}) {
   page.on('console', (m) => {
     if (m.type() !== 'error') return;
     const url = m.location()?.url || '';
-    if (/^Failed to load resource: the server responded with a status of (403|404|409)/.test(m.text()) &&
+    if (/^Failed to load resource: the server responded with a status of (403|404|409|412|422)/.test(m.text()) &&
       (/\/fhir\//.test(url) || /\/ui\/personas\.json$/.test(url))) {
       page.handled.push(`${m.text()} ${url}`);
       return;

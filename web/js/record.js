@@ -4,18 +4,20 @@
 // organisation and node), repeated results as series for trend charts,
 // alerts for the banner, and what the answer said about items withheld
 // and nodes that did not answer. Pure: no DOM, no network.
-// Depends on fhir.js.
+// Depends on fhir.js, and on careplan-data.js for what a Universal Care
+// Plan is (its CPR decision is a Flag the plan refers to).
 
 import {
   SYS, CPR, cc, hasCoding, codeIn, codeKey, refKey, keyOf, humanName, whenOf, timeOf,
   publisherOf, sourceNodeOf, isRestricted, obsValue,
 } from './fhir.js';
+import { currentPlanIn, planPartKeys, planOrganisation, ukToday } from './careplan-data.js';
 
 export const DISCHARGE = [[SYS.sct, '373942005'], [SYS.loinc, '18842-5']];
 export const EOL_PLAN = [SYS.sct, '736373009'];
 
 const isDischarge = (type) => DISCHARGE.some(([s, c]) => hasCoding(type, s, c));
-const isUcp = (code) => hasCoding(code, SYS.ucp);
+const V3_ROLE = 'http://terminology.hl7.org/CodeSystem/v3-RoleCode';
 
 // Ordered sections of the viewer: id, heading, what a role without
 // clinical access still sees (contacts, appointments).
@@ -62,10 +64,11 @@ function orgFromRef(orgs, ref) {
   return null;
 }
 
-// Where an item came from: the publishing organisation (meta.tag), else
+// Where an item came from: the publishing organisation (meta.tag; for a
+// care plan, the organisation that saved it), else
 // the organisation the resource itself names, and the node.
 function sourceOf(r, ctx) {
-  let code = publisherOf(r);
+  let code = publisherOf(r) || (r.resourceType === 'CarePlan' ? planOrganisation(r) : '');
   let org = code ? ctx.orgs.get(code) : null;
   if (!code) {
     const named = orgFromRef(ctx.orgs, r.serviceProvider || r.managingOrganization || r.custodian ||
@@ -113,7 +116,7 @@ export function buildRecord(resources, outcomes = [], { thisNode = '', now = new
   }
 
   const sections = Object.fromEntries(SECTIONS.map((s) => [s.id, []]));
-  const ucpObs = [];
+  const partOfPlan = planPartKeys(resources);
   const obsById = new Map();
   const labObs = [];
   const reports = [];
@@ -160,7 +163,7 @@ export function buildRecord(resources, outcomes = [], { thisNode = '', now = new
             title: medName(r, ctx),
             detail: r.dosageInstruction?.[0]?.text || '',
             status: r.status,
-            kind: r.courseOfTherapyType ? cc(r.courseOfTherapyType) : 'One-off',
+            kind: partOfPlan.has(keyOf(r)) ? 'Just-in-case (care plan)' : r.courseOfTherapyType ? cc(r.courseOfTherapyType) : 'One-off',
           }));
         }
         break;
@@ -186,8 +189,7 @@ export function buildRecord(resources, outcomes = [], { thisNode = '', now = new
         break;
       case 'Observation':
         obsById.set(keyOf(r), r);
-        if (isUcp(r.code)) ucpObs.push(r);
-        else labObs.push(r);
+        labObs.push(r);
         break;
       case 'DiagnosticReport':
         reports.push(r);
@@ -282,7 +284,7 @@ export function buildRecord(resources, outcomes = [], { thisNode = '', now = new
           detail: cc(r.relationship),
           status: r.active === false ? 'inactive' : 'active',
           phone: (r.telecom || []).filter((t) => t.system === 'phone').map((t) => t.value).join(', '),
-          isLpa: hasCoding(r.relationship, SYS.ucp, 'lpa-health-welfare'),
+          isLpa: hasCoding(r.relationship, V3_ROLE, 'HPOWATT'),
         }));
         break;
       case 'Flag':
@@ -342,10 +344,11 @@ export function buildRecord(resources, outcomes = [], { thisNode = '', now = new
 
   for (const list of Object.values(sections)) list.sort((a, b) => (timeOf(b.when) || 0) - (timeOf(a.when) || 0));
 
-  // The care plan facts the banner and the emergency summary lead with.
+  // The care plan facts the banner leads with: the current plan and the
+  // CPR decision Flag it refers to, valid only up to its review date.
   const plans = sections.careplans.filter((i) => i.isEol && ['active', 'draft', 'on-hold'].includes(i.status));
-  const cpr = latest(ucpObs.filter((o) => hasCoding(o.code, SYS.ucp, 'cpr-decision')));
-  const cprInfo = cpr ? cprOf(cpr, now) : null;
+  const ucp = currentPlanIn(resources, ukToday(now));
+  const cprInfo = ucp?.cpr || null;
   const objection = consents.find((c) => c.status === 'active' && c.provision?.type === 'deny' &&
     (c.provision.purpose || []).some((p) => p.code === 'TREAT'));
 
@@ -360,11 +363,13 @@ export function buildRecord(resources, outcomes = [], { thisNode = '', now = new
 
   const alerts = [];
   if (partial.length) alerts.push({ id: 'partial', level: 'warning', text: 'Partial record: not every node answered' });
-  if (plans.length || cprInfo) {
+  if (plans.length || ucp) {
+    const review = cprInfo?.validity !== 'needs-review' ? ''
+      : cprInfo.reviewDate ? ' (needs review: the review date has passed)' : ' (needs review: no review date)';
     alerts.push({
       id: 'careplan',
       level: cprInfo?.code === CPR.no ? 'critical' : 'warning',
-      text: `Care plan: ${cprInfo ? cprInfo.label : 'no CPR decision recorded'}${cprInfo?.isOverdue ? ' (review overdue)' : ''}`,
+      text: `Care plan: ${cprInfo ? cprInfo.label : 'no CPR decision recorded'}${review}`,
     });
   }
   const allergyNames = sections.allergies.filter((a) => a.status !== 'resolved' && a.status !== 'inactive').map((a) => a.title);
@@ -372,7 +377,7 @@ export function buildRecord(resources, outcomes = [], { thisNode = '', now = new
   if (isRestricted(patient)) alerts.push({ id: 'restricted', level: 'warning', text: 'Restricted record: contact details are withheld outside the caring organisations' });
   if (objection) alerts.push({ id: 'objection', level: 'info', text: 'The patient has objected to sharing: you see only what your organisation recorded' });
   if (withheld) alerts.push({ id: 'withheld', level: 'info', text: 'Some items were withheld under the access policy' });
-  for (const f of flags.filter((x) => x.status === 'active')) alerts.push({ id: 'flag', level: 'warning', text: `Flag: ${f.title}` });
+  for (const f of flags.filter((x) => x.status === 'active' && !partOfPlan.has(x.key))) alerts.push({ id: 'flag', level: 'warning', text: `Flag: ${f.title}` });
 
   return {
     patient,
@@ -401,39 +406,6 @@ function humanNameShort(names) {
 function flagOf(o) {
   const code = o.interpretation?.[0]?.coding?.[0]?.code;
   return code === 'H' || code === 'HH' ? 'high' : code === 'L' || code === 'LL' ? 'low' : code === 'A' ? 'abnormal' : '';
-}
-
-function latest(list) {
-  let best = null;
-  for (const o of list) if (!best || (timeOf(whenOf(o)) || 0) > (timeOf(whenOf(best)) || 0)) best = o;
-  return best;
-}
-
-export const CPR_LABELS = {
-  [CPR.yes]: 'For CPR',
-  [CPR.no]: 'Not for CPR',
-  [CPR.unknown]: 'CPR status unknown',
-};
-
-// A CPR decision Observation as the banner and the summary need it: the
-// code, words, decision date, review date, and whether the review date
-// has passed (the decision is then no longer valid) or comes within 30
-// days.
-export function cprOf(o, now = new Date()) {
-  const code = codeIn(o.valueCodeableConcept, SYS.sct) || '';
-  const review = (o.component || []).find((c) => hasCoding(c.code, SYS.ucp, 'review-date'));
-  const reviewDate = review?.valueDateTime || review?.valueDate || '';
-  const reviewTime = timeOf(reviewDate);
-  return {
-    obs: o,
-    code,
-    label: CPR_LABELS[code] || cc(o.valueCodeableConcept) || 'CPR decision recorded',
-    date: whenOf(o),
-    review: reviewDate,
-    isOverdue: Number.isFinite(reviewTime) && reviewTime < now.getTime(),
-    isDueSoon: Number.isFinite(reviewTime) && reviewTime >= now.getTime() && reviewTime - now.getTime() < 30 * 86400000,
-    note: (o.note || []).map((n) => n.text).join(' '),
-  };
 }
 
 // Series of repeated results, by code: each { key, title, unit, lines:
