@@ -130,6 +130,8 @@ cr_store_stmt(struct conn *c, int which, struct cr_err *err)
     if (st == NULL) {
         const char *sql = stmt_sql[which] ? stmt_sql[which]
                                           : cr_store_index_sql(which);
+        if (sql == NULL)
+            sql = cr_store_mpi_sql(which);
         if (sqlite3_prepare_v3(c->db, sql, -1,
                                SQLITE_PREPARE_PERSISTENT, &st,
                                NULL) != SQLITE_OK) {
