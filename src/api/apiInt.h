@@ -8,6 +8,7 @@
 #include "api/api.h"
 #include "audit/audit.h"
 #include "core/buf.h"
+#include "mpi/mpi.h"
 #include "search/search.h"
 
 #include <jansson.h>
@@ -61,6 +62,7 @@ struct cr_api_facts_cache {
 
 struct cr_api {
     struct cr_store *store;
+    struct cr_mpi *mpi;         /* the patient index (mpi/mpi.h) */
     struct cr_policy *policy;   /* the node's access rules */
     struct cr_api_facts_cache facts;
     struct cr_audit *audit;     /* the node's audit log */
@@ -375,6 +377,8 @@ struct write_job {
     struct ctx *x;               /* the request (its record is written in the
                                     write's transaction); NULL: not recorded
                                     here (a bundle records once for all) */
+    struct cr_api *api;          /* the API (its patient index is kept up to
+                                    date with Patient writes) */
     enum write_kind kind;
     struct prepared *p;          /* NULL for delete */
     const char *type;
@@ -449,6 +453,25 @@ cr_api_bundle(struct ctx *x);
 /* import_op.c: POST /fhir/$import (NDJSON body). */
 void
 cr_api_import_op(struct ctx *x);
+
+/* mpi_op.c: the patient index's operations on Patient ($match, $merge,
+ * $unmerge, $ihe-pix, $mpi-review). Answers and returns true when
+ * x->route names one of them. */
+bool
+cr_api_mpi_dispatch(struct ctx *x);
+
+/* mpi_op.c: may the principal merge and unmerge records and work the
+ * review list? (purpose system, or a direct-care role listed in
+ * docs/mpi.md). NULL when they may, else a refusal (in the request's
+ * arena) to hand to cr_api_view_deny. */
+const struct cr_policy_decision *
+cr_api_mpi_refusal(struct ctx *x);
+
+/* mpi_op.c: for a write of Patient 'j': when it adds, changes or removes
+ * a replaced-by link (a merge or an unmerge) and the principal may not
+ * merge, the refusal; NULL otherwise. */
+const struct cr_policy_decision *
+cr_api_mpi_write_refusal(struct ctx *x, const struct write_job *j);
 
 /* everything.c: Patient/$everything, by id or by NHS number. */
 void

@@ -94,7 +94,23 @@ cr_api_metadata(struct ctx *x)
         if (strcmp(types[i], "Patient") == 0)
             cr_buf_adds(&b, ",\"operation\":[{\"name\":\"everything\","
                             "\"definition\":\"http://hl7.org/fhir/"
-                            "OperationDefinition/Patient-everything\"}]");
+                            "OperationDefinition/Patient-everything\"},"
+                            /* the patient index (mpi_op.c, docs/mpi.md) */
+                            "{\"name\":\"match\",\"definition\":"
+                            "\"http://hl7.org/fhir/OperationDefinition/"
+                            "Patient-match\"},"
+                            "{\"name\":\"merge\",\"definition\":"
+                            "\"http://hl7.org/fhir/OperationDefinition/"
+                            "Patient-merge\"},"
+                            "{\"name\":\"unmerge\",\"definition\":"
+                            "\"https://carerecord.example/"
+                            "OperationDefinition/Patient-unmerge\"},"
+                            "{\"name\":\"ihe-pix\",\"definition\":"
+                            "\"https://profiles.ihe.net/ITI/PIXm/"
+                            "OperationDefinition/IHE.PIXm.pix\"},"
+                            "{\"name\":\"mpi-review\",\"definition\":"
+                            "\"https://carerecord.example/"
+                            "OperationDefinition/Patient-mpi-review\"}]");
         cr_buf_addc(&b, '}');
     }
     /* Not a stored type: the audit log, read-only (auditevent.c). */

@@ -9,6 +9,10 @@
  * discharge-summary type). docs/internals/policy.md ("Facts the API
  * gathers") says which data gives which fact.
  *
+ * A record merged into another (Patient.link replaced-by, mpi/) is the
+ * survivor's person: its facts are the survivor's, and the survivor's
+ * cover every record merged into it.
+ *
  * Patient and user facts are cached per node, keyed by patient id (or
  * user id), and checked against the store's generations
  * (cr_store_generation): any committed write in the patient's compartment
@@ -401,6 +405,20 @@ patient_own_facts(struct cr_api *api, struct cr_api_facts *f, json_t *pat)
     copy(f->postcode, sizeof f->postcode, str_of(addr, "postalCode"));
 }
 
+/* Add a record of the person to f->ids, once; past CR_POLICY_MAX_IDS
+ * more are dropped (which can only withhold). */
+static void
+add_id(struct cr_api_facts *f, const char *id)
+{
+    size_t i;
+
+    for (i = 0; i < f->nids; i++)
+        if (strcmp(f->ids[i], id) == 0)
+            return;
+    if (f->nids < CR_POLICY_MAX_IDS)
+        copy(f->ids[f->nids++], sizeof f->ids[0], id);
+}
+
 /* Read every fact about patient 'id' from the store. */
 static cr_rc
 gather_patient(struct cr_api *api, const char *id, struct cr_api_facts *f,
@@ -413,14 +431,28 @@ gather_patient(struct cr_api *api, const char *id, struct cr_api_facts *f,
     struct cr_buf b = cr_buf_make(0);
     struct gather g = { api, f, cr_clock_now_ms() };
     const char *ids[CR_POLICY_MAX_IDS];
+    char person[65], merged[CR_POLICY_MAX_IDS][65];
     json_t *pat = NULL;
+    size_t nmerged = 0;
     cr_rc rc;
     size_t i;
 
     memset(f, 0, sizeof *f);
     copy(f->ids[0], sizeof f->ids[0], id);
     f->nids = 1;
-    rc = cr_store_read(api->store, "Patient", id, &b, NULL, err);
+    /* A merged record is its survivor's person: the survivor's Patient
+     * gives the facts, and every record merged into it is theirs. */
+    rc = cr_store_alias_resolve(api->store, "Patient", id, person, err);
+    if (rc == CR_OK)
+        rc = cr_store_alias_sources(api->store, "Patient", person, merged,
+                                    CR_POLICY_MAX_IDS, &nmerged, err);
+    if (rc != CR_OK)
+        return rc;
+    if (strcmp(person, id) != 0)
+        add_id(f, person);
+    for (i = 0; i < nmerged; i++)
+        add_id(f, merged[i]);
+    rc = cr_store_read(api->store, "Patient", person, &b, NULL, err);
     if (rc == CR_OK)
         pat = json_loadb(b.ptr, b.len, 0, NULL);
     cr_buf_free(&b);
@@ -439,9 +471,8 @@ gather_patient(struct cr_api *api, const char *id, struct cr_api_facts *f,
                                  found, CR_POLICY_MAX_IDS, &n, err);
         if (rc != CR_OK)
             return rc;
-        for (i = 0; i < n && f->nids < CR_POLICY_MAX_IDS; i++)
-            if (strcmp(found[i], id) != 0)
-                copy(f->ids[f->nids++], sizeof f->ids[0], found[i]);
+        for (i = 0; i < n; i++)
+            add_id(f, found[i]);
     }
     for (i = 0; i < f->nids; i++)
         ids[i] = f->ids[i];

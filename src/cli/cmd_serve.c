@@ -37,7 +37,8 @@ static const char usage[] =
     "                      max_response_bytes (67108864), max_json_depth\n"
     "                      (64), default_count (50), max_count (1000),\n"
     "                      log_requests (true), policy (access\n"
-    "                      rules: docs/access.md)\n"
+    "                      rules: docs/access.md), mpi (patient\n"
+    "                      matching weights: docs/mpi.md)\n"
     "  --node-id ID        this node's id (default 'local')\n"
     "  --quiet             no per-request log lines\n"
     "  -h, --help          show this help\n"
@@ -164,6 +165,7 @@ cr_cli_serve(int argc, char **argv)
     ac.default_count = cfg.default_count;
     ac.max_count = cfg.max_count;
     ac.policy = cfg.policy;
+    ac.mpi = cfg.mpi;
     if (cr_api_create(store, keys, &ac, &api, &err) != CR_OK ||
         cr_http_run(http, cr_api_handle, api, &err) != CR_OK)
         goto fail;

@@ -24,9 +24,11 @@ struct cr_config {
     bool log_requests;
     json_t *policy;         /* the "policy" section (access rules), or
                                NULL; owned: cr_config_free */
+    json_t *mpi;            /* the "mpi" section (patient index weights
+                               and thresholds), or NULL; owned */
 };
 
-/* Free what 'c' owns (the policy section). */
+/* Free what 'c' owns (the policy and mpi sections). */
 void
 cr_config_free(struct cr_config *c);
 

@@ -67,7 +67,8 @@ cr_mpi_match(struct cr_mpi *m, const struct cr_mpi_demo *q,
         memcpy(k->person, c->person, sizeof k->person);
         n++;
     }
-    qsort(all, n, sizeof *all, by_score);
+    if (n > 1)
+        qsort(all, n, sizeof *all, by_score);
     if (n > max)
         n = max;
     if (n)
