@@ -51,7 +51,7 @@ cr_mpi_config_default(struct cr_mpi_config *out)
 
     memset(out, 0, sizeof *out);
     memcpy(out->mu, mu, sizeof mu);
-    out->upper = 37.0;
+    out->upper = 32.0;
     out->probable = 28.0;
     out->lower = 20.0;
     out->name_close = 0.92;

@@ -194,8 +194,10 @@ test('Patient/$match: certain for the same NHS number, probable for a typo, noth
   b = await match(patient('q', { family: 'Jonson', gp: false }), [], o);
   const byId = Object.fromEntries(matches(b).map((e) => [e.resource.id, e]));
   assert.ok(byId['gp-a'], JSON.stringify(b));
-  assert.equal(grade(byId['gp-a']), 'certain', 'a one-letter slip Jaro-Winkler rates close still links');
-  b = await match(patient('q', { family: 'Jonsen', gp: false }), [], o);
+  assert.equal(grade(byId['gp-a']), 'certain', 'one slip, everything else exact: still certain');
+  assert.ok(byId['gp-a'].search.score < 1);
+  // two slips (family and given name): probable, for a person to review
+  b = await match(patient('q', { family: 'Jonsen', given: 'Margret', gp: false }), [], o);
   const typo = matches(b).find((e) => e.resource.id === 'gp-a');
   assert.equal(grade(typo), 'probable');
   assert.ok(typo.search.score > 0.5 && typo.search.score < 1, `score ${typo.search.score}`);
