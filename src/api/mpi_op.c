@@ -867,8 +867,11 @@ keep_record(void *ctx, const struct cr_store_mpi_row *row)
     for (i = 0; i < p->n; i++)
         if (strcmp(p->ids[i], row->id) == 0)
             return CR_OK;
-    if (p->n < PIX_MAX)
-        snprintf(p->ids[p->n++], sizeof p->ids[0], "%s", row->id);
+    if (p->n < PIX_MAX) {
+        size_t len = strnlen(row->id, sizeof p->ids[0] - 1);
+        memcpy(p->ids[p->n], row->id, len);
+        p->ids[p->n++][len] = '\0';
+    }
     return CR_OK;
 }
 

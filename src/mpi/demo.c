@@ -300,3 +300,15 @@ cr_mpi_block_keys(const struct cr_mpi_demo *d,
         snprintf(out[n++], CR_MPI_KEY_LEN, "fg:%s%s", sf, sg);
     return n;
 }
+
+size_t
+cr_mpi_query_keys(const struct cr_mpi_demo *d,
+                  char out[CR_MPI_MAX_KEYS][CR_MPI_KEY_LEN])
+{
+    size_t n = cr_mpi_block_keys(d, out);
+
+    if (n && d->birth_y && d->birth_m && d->birth_d && d->postcode[0] &&
+        strncmp(out[n - 1], "fg:", 3) == 0)
+        n--;
+    return n;
+}

@@ -69,29 +69,75 @@ cr_mpi_txn_row(struct cr_store_txn *txn, const char *id,
 
 /* ---- candidates ---- */
 
+static uint64_t
+id_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+/* The slot of 'id' in c->slots: where it is, or the empty one where it
+ * would go. */
+static size_t
+slot_of(const struct cr_mpi_cands *c, const char *id)
+{
+    size_t i = (size_t)id_hash(id) & (c->nslots - 1);
+
+    while (c->slots[i] && strcmp(c->v[c->slots[i] - 1].id, id) != 0)
+        i = (i + 1) & (c->nslots - 1);
+    return i;
+}
+
+/* Room for one more row, and the hash kept under half full. */
+static bool
+grow(struct cr_mpi_cands *c)
+{
+    size_t i;
+
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 32;
+        struct cr_mpi_row *v = realloc(c->v, cap * sizeof *v);
+        if (v == NULL)
+            return false;
+        c->v = v;
+        c->cap = cap;
+    }
+    if ((c->n + 1) * 2 > c->nslots) {
+        size_t n = c->nslots ? c->nslots * 2 : 64;
+        uint32_t *slots = calloc(n, sizeof *slots);
+        if (slots == NULL)
+            return false;
+        free(c->slots);
+        c->slots = slots;
+        c->nslots = n;
+        for (i = 0; i < c->n; i++)
+            c->slots[slot_of(c, c->v[i].id)] = (uint32_t)i + 1;
+    }
+    return true;
+}
+
 static cr_rc
 add_cand(void *ctx, const struct cr_store_mpi_row *row)
 {
     struct cr_mpi_cands *c = ctx;
     struct cr_mpi_row *r;
-    size_t i;
+    size_t slot;
 
     if (c->skip_id && strcmp(row->id, c->skip_id) == 0)
         return CR_OK;
-    for (i = 0; i < c->n; i++)
-        if (strcmp(c->v[i].id, row->id) == 0)
-            return CR_OK;
-    if (c->n == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 32;
-        struct cr_mpi_row *v = realloc(c->v, cap * sizeof *v);
-        if (v == NULL)
-            return CR_ENOMEM;
-        c->v = v;
-        c->cap = cap;
-    }
-    r = &c->v[c->n++];
+    if (c->nslots && c->slots[slot_of(c, row->id)])
+        return CR_OK;
+    if (!grow(c))
+        return CR_ENOMEM;
+    slot = slot_of(c, row->id);
+    r = &c->v[c->n];
     memset(r, 0, sizeof *r);
-    return keep_row(r, row);
+    keep_row(r, row);
+    c->slots[slot] = (uint32_t)++c->n;
+    return CR_OK;
 }
 
 cr_rc
@@ -104,16 +150,19 @@ void
 cr_mpi_cands_free(struct cr_mpi_cands *c)
 {
     free(c->v);
+    free(c->slots);
     memset(c, 0, sizeof *c);
 }
 
-/* The blocking keys of 'd' as the store takes them. */
+/* The blocking keys of 'd' as the store takes them: all of them (to
+ * store) or those to look up by. */
 static size_t
-key_list(const struct cr_mpi_demo *d,
+key_list(const struct cr_mpi_demo *d, bool is_query,
          char keys[CR_MPI_MAX_KEYS][CR_MPI_KEY_LEN],
          const char *list[CR_MPI_MAX_KEYS])
 {
-    size_t n = cr_mpi_block_keys(d, keys), i;
+    size_t n = is_query ? cr_mpi_query_keys(d, keys)
+                        : cr_mpi_block_keys(d, keys), i;
 
     for (i = 0; i < n; i++)
         list[i] = keys[i];
@@ -257,13 +306,14 @@ cr_mpi_txn_patient(struct cr_mpi *m, struct cr_store_txn *txn,
     struct decisions dec;
     struct cr_store_mpi_row row;
     char keys[CR_MPI_MAX_KEYS][CR_MPI_KEY_LEN];
-    const char *list[CR_MPI_MAX_KEYS];
+    char qkeys[CR_MPI_MAX_KEYS][CR_MPI_KEY_LEN];
+    const char *list[CR_MPI_MAX_KEYS], *qlist[CR_MPI_MAX_KEYS];
     char person[CR_MPI_PERSON_LEN], certain[CR_MPI_PERSON_LEN], own[80];
     char target[65], end[65], text[CR_MPI_DEMO_TEXT];
     const char *how = "own";
     double weight = 0.0, best = -1e9;
     bool is_ambiguous = false;
-    size_t nkeys, i;
+    size_t nkeys, nqkeys, i;
     cr_rc rc;
 
     rc = cr_mpi_txn_row(txn, id, &old, err);
@@ -273,7 +323,8 @@ cr_mpi_txn_patient(struct cr_mpi *m, struct cr_store_txn *txn,
         return cr_store_txn_mpi_delete(txn, id, err);
     cr_mpi_demo_from_patient(patient, &d);
     cr_mpi_demo_encode(&d, text);
-    nkeys = key_list(&d, keys, list);
+    nkeys = key_list(&d, false, keys, list);
+    nqkeys = key_list(&d, true, qkeys, qlist);
     cr_mpi_own_person(id, own);
     rc = cr_mpi_replaced_by(patient, target, err);
     if (rc == CR_OK)
@@ -310,7 +361,7 @@ cr_mpi_txn_patient(struct cr_mpi *m, struct cr_store_txn *txn,
     /* Candidates: a record with an NHS number looks only at records
      * without one (two numbers decide by themselves). */
     cands.skip_id = id;
-    rc = cr_store_txn_mpi_block(txn, list, nkeys, d.nhs[0] != '\0',
+    rc = cr_store_txn_mpi_block(txn, qlist, nqkeys, d.nhs[0] != '\0',
                                 cfg->max_block, cr_mpi_cands_add, &cands,
                                 err);
     /* and the records a reviewer said are the same person */

@@ -32,7 +32,7 @@ cr_mpi_match(struct cr_mpi *m, const struct cr_mpi_demo *q,
     struct cr_mpi_candidate *all = NULL;
     char keys[CR_MPI_MAX_KEYS][CR_MPI_KEY_LEN];
     const char *list[CR_MPI_MAX_KEYS];
-    size_t nkeys = cr_mpi_block_keys(q, keys), i, n = 0;
+    size_t nkeys = cr_mpi_query_keys(q, keys), i, n = 0;
     cr_rc rc = CR_OK;
 
     *out_n = 0;

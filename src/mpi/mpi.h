@@ -108,6 +108,14 @@ size_t
 cr_mpi_block_keys(const struct cr_mpi_demo *d,
                   char out[CR_MPI_MAX_KEYS][CR_MPI_KEY_LEN]);
 
+/* The keys to look candidates up by: those of cr_mpi_block_keys, less
+ * the names-only key when the record has a date of birth and a postcode
+ * (its other keys find what that key would, and names alone make the
+ * largest blocks). Same contract otherwise. */
+size_t
+cr_mpi_query_keys(const struct cr_mpi_demo *d,
+                  char out[CR_MPI_MAX_KEYS][CR_MPI_KEY_LEN]);
+
 /* ---- scoring --------------------------------------------------------- */
 
 enum cr_mpi_field {

@@ -27,6 +27,8 @@ struct cr_mpi_cands {
     struct cr_mpi_row *v;
     size_t n, cap;
     const char *skip_id;
+    uint32_t *slots;          /* open addressing over v, index + 1 */
+    size_t nslots;
 };
 
 /* A cr_store_mpi_fn adding the row to a struct cr_mpi_cands (CR_ENOMEM
