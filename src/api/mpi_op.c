@@ -44,8 +44,13 @@ cr_api_mpi_refusal(struct ctx *x)
                       strcmp(p->role, MERGE_ROLE) == 0))
         return NULL;
     d = cr_arena_calloc(x->req->arena, 1, sizeof *d);
-    if (d == NULL)
-        return NULL;   /* cannot say no: the caller answers 503 below */
+    if (d == NULL) {
+        /* out of memory: still no (fail closed), without the detail */
+        static const struct cr_policy_decision oom = {
+            .is_allowed = false, .code = "role-not-permitted",
+            .msg = "the server is out of memory; try again shortly" };
+        return &oom;
+    }
     d->is_allowed = false;
     d->code = strcmp(p->purpose, "direct-care") == 0
                   ? cr_policy_deny_code(CR_POLICY_DENY_ROLE)

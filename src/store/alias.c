@@ -14,6 +14,7 @@
 
 #include "fhir/fhir.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,18 +109,28 @@ cr_store_txn_alias_resolve(struct cr_store_txn *txn, const char *type,
     return cr_store_conn_alias_resolve(txn->c, type, id, out, err);
 }
 
+void
+cr_store_alias_init(struct cr_store *s)
+{
+    atomic_store(&s->has_aliases, cr_store_conn_has_aliases(s->wconn));
+}
+
 cr_rc
 cr_store_alias_resolve(struct cr_store *s, const char *type, const char *id,
                        char out[65], struct cr_err *err)
 {
     struct conn *c;
-    cr_rc rc = cr_store_acquire(s, &c, err);
+    cr_rc rc;
 
+    if (!atomic_load(&s->has_aliases)) {
+        snprintf(out, 65, "%s", id);
+        return CR_OK;
+    }
+    rc = cr_store_acquire(s, &c, err);
     if (rc != CR_OK)
         return rc;
-    /* A reader does not cache the answer: another connection may add the
-     * first alias at any time. */
-    c->alias_state = 0;
+    /* a reader may have seen "none" before the first alias was made */
+    c->alias_state = 2;
     rc = cr_store_conn_alias_resolve(c, type, id, out, err);
     cr_store_release(s, c);
     return rc;
@@ -142,6 +153,8 @@ cr_store_alias_sources(struct cr_store *s, const char *type, const char *id,
     int r;
 
     *out_n = 0;
+    if (!atomic_load(&s->has_aliases))
+        return CR_OK;
     rc = cr_store_acquire(s, &c, err);
     if (rc != CR_OK)
         return rc;
@@ -321,8 +334,10 @@ cr_store_txn_alias_set(struct cr_store_txn *txn, const char *type,
         return cr_store_sqlerr(c, "writing an alias", err);
     /* Never back to "none" on the writer: a rollback could restore an
      * alias removed here. */
-    if (to_id)
+    if (to_id) {
         c->alias_state = 2;
+        atomic_store(&txn->store->has_aliases, true);
+    }
 
     /* Rows written under id (none while it was an alias) and under its
      * old final target (which holds id's rows while it was one). */

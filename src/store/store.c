@@ -271,6 +271,7 @@ cr_store_open(const char *dir, const struct cr_store_opts *opts,
     }
     s->next_seq = sqlite3_column_int64(st, 0) + 1;
     sqlite3_finalize(st);
+    cr_store_alias_init(s);
     rc = cr_store_checkpointer_start(s, err);
     if (rc != CR_OK)
         goto fail;

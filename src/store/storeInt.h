@@ -107,6 +107,9 @@ struct cr_store {
      * for what its puts touched; 'touched' collects the slots on the
      * writer thread during a transaction */
     _Atomic uint64_t gens[CR_STORE_GEN_SLOTS];
+    /* alias.c: whether any alias was ever made in this store (readers
+     * skip every lookup until one is; never goes back to false) */
+    atomic_bool has_aliases;
     uint32_t *touched;
     size_t ntouched, cap_touched;
 };
@@ -194,6 +197,11 @@ cr_store_index_resource(struct conn *c, const char *type, const char *id,
 cr_rc
 cr_store_conn_alias_resolve(struct conn *c, const char *type, const char *id,
                             char out[65], struct cr_err *err);
+
+/* alias.c: read whether the store holds aliases into s->has_aliases
+ * (at open, on the writer connection, after the migrations). */
+void
+cr_store_alias_init(struct cr_store *s);
 
 /* alias.c: whether the store may hold aliases (cached per connection). */
 bool
