@@ -186,6 +186,28 @@ only_known(struct ctx *x, json_t *params, const char *const *known)
     return true;
 }
 
+/* The Parameters of a request that changes the index (merges, review
+ * decisions): refused unless the principal may (cr_api_mpi_refusal), then
+ * read and checked to hold only the parameters in 'known'. NULL after
+ * answering. The caller owns the result. */
+static json_t *
+change_params(struct ctx *x, const char *const *known)
+{
+    const struct cr_policy_decision *no = cr_api_mpi_refusal(x);
+    json_t *params;
+
+    if (no) {
+        cr_api_view_deny(x, no);
+        return NULL;
+    }
+    params = params_body(x);
+    if (params && !only_known(x, params, known)) {
+        json_decref(params);
+        return NULL;
+    }
+    return params;
+}
+
 /* The Patient id a Reference names ("Patient/x", or this server's URL),
  * copied to the request's arena (it outlives the body: the audit record
  * names it), or NULL. */
@@ -240,8 +262,6 @@ match(struct ctx *x)
     int shown = 0;
     const char *rt;
 
-    x->has_action = true;
-    x->action = CR_AUDIT_SEARCH;
     cr_err_clear(&err);
     if (params == NULL)
         goto out;
@@ -639,7 +659,7 @@ merge(struct ctx *x, bool is_merge)
     static const char *const known_merge[] = {
         "source-patient", "source-patient-identifier", "target-patient",
         "target-patient-identifier", "preview", NULL };
-    const struct cr_policy_decision *no = cr_api_mpi_refusal(x), *d;
+    const struct cr_policy_decision *d;
     json_t *params = NULL, *p;
     struct rec src, tgt;
     struct cr_buf lt = cr_buf_make(0), st = cr_buf_make(0),
@@ -656,14 +676,8 @@ merge(struct ctx *x, bool is_merge)
     memset(&tgt, 0, sizeof tgt);
     memset(&mt, 0, sizeof mt);
     cr_err_clear(&err);
-    x->has_action = true;
-    x->action = CR_AUDIT_UPDATE;
-    if (no) {
-        cr_api_view_deny(x, no);
-        goto out;
-    }
-    params = params_body(x);
-    if (params == NULL || !only_known(x, params, known_merge))
+    params = change_params(x, known_merge);
+    if (params == NULL)
         goto out;
     if (param(params, "result-patient", NULL)) {
         cr_api_outcome(x, 400, "error", "not-supported", NULL,
@@ -894,8 +908,6 @@ pix(struct ctx *x)
     memset(&a, 0, sizeof a);
     seen = cr_buf_make(0);
     cr_err_clear(&err);
-    x->has_action = true;
-    x->action = CR_AUDIT_SEARCH;
     cr_http_args(x->req, take_pix, &a);
     if (a.bad || a.source == NULL || a.source[0] == '\0') {
         cr_api_outcome(x, 400, "error", a.bad ? "not-supported" : "required",
@@ -1127,8 +1139,6 @@ review_list(struct ctx *x)
 
     memset(&a, 0, sizeof a);
     cr_err_clear(&err);
-    x->has_action = true;
-    x->action = CR_AUDIT_SEARCH;
     if (no) {
         cr_api_view_deny(x, no);
         goto out;
@@ -1222,7 +1232,7 @@ review_decide(struct ctx *x)
 {
     static const char *const known[] = { "record", "candidate", "decision",
                                          NULL };
-    const struct cr_policy_decision *no = cr_api_mpi_refusal(x), *d;
+    const struct cr_policy_decision *d;
     json_t *params = NULL;
     struct decide_txn t;
     struct rec ra, rb;
@@ -1232,14 +1242,8 @@ review_decide(struct ctx *x)
     memset(&ra, 0, sizeof ra);
     memset(&rb, 0, sizeof rb);
     cr_err_clear(&err);
-    x->has_action = true;
-    x->action = CR_AUDIT_UPDATE;
-    if (no) {
-        cr_api_view_deny(x, no);
-        goto out;
-    }
-    params = params_body(x);
-    if (params == NULL || !only_known(x, params, known))
+    params = change_params(x, known);
+    if (params == NULL)
         goto out;
     memset(&t, 0, sizeof t);
     t.x = x;
