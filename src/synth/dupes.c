@@ -40,6 +40,10 @@ typo(struct cr_synth_rng *r, const char *s, char out[64])
         kind = 1;            /* too short to drop or swap: add */
     /* slips rarely hit the first letter */
     at = n > 1 ? 1 + cr_synth_rng_below(r, (uint32_t)(n - 1)) : n;
+    /* swapping two equal letters, or the last with nothing, changes
+     * nothing: replace one instead */
+    if (kind == 3 && (at + 1 >= n || s[at] == s[at + 1]))
+        kind = 0;
     for (i = 0; i < n && o < 63; i++) {
         if (i == at) {
             if (kind == 0) {                 /* replaced */

@@ -417,9 +417,18 @@ TEST(blocking_keys)
     /* someone else shares none, so is never compared */
     b = demo("", "patel", "ravi", 1991, 6, 12, 'm', "SW1A2AA");
     CHECK_EQ_INT(shared_keys(&a, &b), 0);
+    /* lookups leave out the names-only key when the record has a date of
+     * birth and a postcode, and keep it when it lacks one */
+    CHECK_EQ_INT(cr_mpi_query_keys(&a, ka), 3);
+    CHECK_EQ_STR(ka[2], "pg:E81AAm");
+    b = a;
+    b.postcode[0] = '\0';
+    CHECK_EQ_INT(cr_mpi_query_keys(&b, ka), 3);
+    CHECK_EQ_STR(ka[2], "fg:J525M626");
     /* nothing known, nothing to block on */
     memset(&b, 0, sizeof b);
     CHECK_EQ_INT(cr_mpi_block_keys(&b, ka), 0);
+    CHECK_EQ_INT(cr_mpi_query_keys(&b, ka), 0);
 }
 
 /* ---- the index in a store ---------------------------------------------- */
