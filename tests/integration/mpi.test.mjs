@@ -16,7 +16,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { startNode, fhir, entryRefs, assertOutcome, NHS_SYSTEM } from './lib.mjs';
+import { startNode, fhir, entryRefs, assertOutcome, runBin, tempDir, NHS_SYSTEM } from './lib.mjs';
+import fs from 'node:fs';
 
 const ODS = 'https://fhir.nhs.uk/Id/ods-organization-code';
 const MRN = 'https://h1.example.nhs.uk/Id/mrn';
@@ -400,4 +401,30 @@ test('the CapabilityStatement lists the operations', async () => {
   const r = await fhir(node, 'GET', 'metadata', { token: null });
   const pat = r.json.rest[0].resource.find((x) => x.type === 'Patient');
   assert.deepEqual(pat.operation.map((o) => o.name).sort(), ['everything', 'ihe-pix', 'match', 'merge', 'mpi-review', 'unmerge']);
+});
+
+test('the weights and thresholds come from the configuration; a bad "mpi" section stops the node', async () => {
+  // a threshold no pair reaches: nothing links on demographics
+  const strict = await startNode({ config: { mpi: { upper: 45, probable: 44, lower: 43 } } });
+  try {
+    const h1 = strict.token({ org: 'H1', sub: 'sys-H1' });
+    for (const p of [patient('s-1', { nhs: NHS_A, local: [MRN, 'S-1'], gp: false }), patient('s-2', { local: [MRN, 'S-2'], gp: false })]) {
+      const r = await fhir(strict, 'PUT', `Patient/${p.id}`, { body: p, token: h1 });
+      assert.equal(r.status, 201, r.text);
+    }
+    const r = await fhir(strict, 'GET', `Patient/$ihe-pix?sourceIdentifier=${MRN}|S-2`, { token: h1 });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.parameter, undefined, 'the exact duplicate is not linked under these thresholds');
+    const b = await fhir(strict, 'POST', 'Patient/$match', { token: h1, body: params({ name: 'resource', resource: patient('q', { gp: false }) }) });
+    assert.equal(b.json.total, 0);
+  } finally {
+    await strict.close();
+  }
+  // a typo in a key is refused at start, naming the key
+  const dir = tempDir();
+  const cfg = `${dir}/bad.json`;
+  fs.writeFileSync(cfg, JSON.stringify({ mpi: { fields: { birth_date: { exact: { m: 2 } } } } }));
+  const r = runBin(['serve', '--listen', '127.0.0.1:0', '--data', `${dir}/data`, '--config', cfg]);
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /mpi\.fields\.birth_date\.exact\.m/);
 });
