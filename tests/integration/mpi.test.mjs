@@ -186,11 +186,12 @@ test('Patient/$match: certain for the same NHS number, probable for a typo, noth
   assert.equal(matches(b)[3]?.resource.id, 'h-3');
   assert.equal(grade(matches(b)[3]), 'probable');
   assert.equal(b.total, matches(b).length);
-  // without a reason the GP is shown only what the policy lets them open:
-  // their own registered patient's record (the hospital's records carry no
-  // registration; the index's links do not open records, docs/mpi.md)
+  // without a reason the GP is shown what the policy lets them open: the
+  // records with their registered patient's NHS number (one person), not
+  // h-2, linked on demographics alone (links do not open records,
+  // docs/mpi.md)
   b = await match(patient('q', { nhs: NHS_A }), [], o);
-  assert.deepEqual(matches(b).map((e) => e.resource.id), ['gp-a']);
+  assert.deepEqual(matches(b).map((e) => e.resource.id).sort(), ['gp-a', 'h-1']);
   // demographics with a typo in the family name and no NHS number
   b = await match(patient('q', { family: 'Jonson', gp: false }), [], o);
   const byId = Object.fromEntries(matches(b).map((e) => [e.resource.id, e]));
