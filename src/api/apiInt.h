@@ -118,6 +118,7 @@ struct ctx {
     struct cr_http_pending *audit_pending;
     struct cr_audit_async audit;
     cr_rc audit_rc;
+    bool is_audit_answered;     /* audit_answer took the answer set aside */
     bool is_recorded;           /* the write's record is in its transaction */
     bool has_action;            /* the interaction names its audit action */
     enum cr_audit_action action;    /* ... this one (else by route) */
@@ -459,6 +460,62 @@ cr_api_import_op(struct ctx *x);
  * x->route names one of them. */
 bool
 cr_api_mpi_dispatch(struct ctx *x);
+
+/* mpi_match.c, mpi_merge.c, mpi_pix.c, mpi_review.c: the operations
+ * (docs/mpi.md). Each answers. */
+void
+cr_api_mpi_match(struct ctx *x);
+void
+cr_api_mpi_merge(struct ctx *x, bool is_merge);
+void
+cr_api_mpi_pix(struct ctx *x);
+void
+cr_api_mpi_review_list(struct ctx *x);
+void
+cr_api_mpi_review_decide(struct ctx *x);
+
+/* mpi_op.c: the request body as a Parameters resource, checked against
+ * R4 (and the JSON depth limit), or NULL after answering. Caller owns. */
+json_t *
+cr_api_params_body(struct ctx *x);
+
+/* mpi_op.c: the first parameter 'name' (its object) or NULL; *out_n (may
+ * be NULL) gets how many there are. */
+json_t *
+cr_api_params_get(json_t *params, const char *name, size_t *out_n);
+
+/* mpi_op.c: false after answering 400 when a parameter is not one of
+ * 'known' (NULL-terminated). */
+bool
+cr_api_params_only(struct ctx *x, json_t *params, const char *const *known);
+
+/* mpi_op.c: the Patient id a Reference object names ("Patient/x" or this
+ * server's URL of it), copied to the request's arena; NULL if none. */
+const char *
+cr_api_params_patient(struct ctx *x, json_t *ref);
+
+/* mpi_op.c: the Parameters of a request that changes the index, after
+ * refusing principals that may not (cr_api_mpi_refusal) and parameters
+ * not in 'known'. NULL after answering. Caller owns. */
+json_t *
+cr_api_mpi_change_params(struct ctx *x, const char *const *known);
+
+/* mpi_op.c: a Patient as stored, read for an operation. */
+struct cr_api_mpi_rec {
+    const char *id;
+    struct cr_buf json;
+    struct cr_store_meta meta;
+    json_t *root;
+};
+
+/* Read Patient 'id' into 'r' (zeroed by the caller); answers 404/410 (or
+ * 500) and returns false when it cannot. cr_api_mpi_rec_free releases
+ * it, also after a failed read. */
+bool
+cr_api_mpi_rec_read(struct ctx *x, const char *id, struct cr_api_mpi_rec *r);
+
+void
+cr_api_mpi_rec_free(struct cr_api_mpi_rec *r);
 
 /* mpi_op.c: may the principal merge and unmerge records and work the
  * review list? (purpose system, or a direct-care role listed in

@@ -83,6 +83,7 @@ audit_answer(void *arg, struct cr_http_req *req, struct cr_http_resp *resp)
     struct ctx *x = arg;
 
     (void)req;
+    x->is_audit_answered = true;
     x->resp = resp;
     if (x->audit_rc == CR_OK) {
         *resp = x->saved;
@@ -94,6 +95,22 @@ audit_answer(void *arg, struct cr_http_req *req, struct cr_http_resp *resp)
                        "so nothing is returned; try again, and tell the "
                        "node's operator if it persists");
     }
+    cr_audit_async_release(&x->audit);
+}
+
+/* The answer was set aside but never sent: the client went away while
+ * its record was being written, and the transport ends such a request
+ * without calling audit_answer. Free what audit_answer would have taken
+ * over (runs when the request's arena goes). */
+static void
+free_unsent(void *arg)
+{
+    struct ctx *x = arg;
+
+    if (x->is_audit_answered)
+        return;
+    free(x->saved.body);
+    x->saved.body = NULL;
     cr_audit_async_release(&x->audit);
 }
 
@@ -173,6 +190,7 @@ cr_api_audited_send(struct ctx *x)
         return;
     }
     cr_audit_async_init(&x->audit);
+    cr_arena_on_destroy(x->req->arena, free_unsent, x);
     rc = cr_audit_append_async(x->api->audit, &rec, &x->audit, audit_done,
                                x);
     if (rc != CR_OK) {
