@@ -588,10 +588,10 @@ if want mpi; then
   printf '\n'
   row "people / records"                     ""              'pair $s mpi_people mpi_records'
   row "true pairs (duplicates)"              ""              'get $s mpi_true_pairs'
-  row "precision of links"                   "~1"            'get $s mpi_precision'
+  row "precision of links"                   ""              'get $s mpi_precision'
   row "recall of links"                      ""              'get $s mpi_recall'
   row "review list (pairs / true share)"     ""              'pair $s mpi_review_pairs mpi_review_precision'
-  row "recall, links + review list"          ">= 0.95"       'get $s mpi_recall_with_review'
+  row "recall, links + review list"          ""              'get $s mpi_recall_with_review'
   row "indexing, wall / CPU (us per record)"  ""              'pair $s mpi_us_per_record mpi_cpu_us_per_record'
 fi
 
