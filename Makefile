@@ -1,8 +1,9 @@
 # carerecord: the commands a person runs. CMake does the building underneath.
 #
 #   make          release build: build/carerecord
-#   make test     sanitizer build (ASan+UBSan, -Werror), unit + integration tests
-#   make demo     run a node on the embedded default store, with a token to try
+#   make test     sanitizer build (ASan+UBSan, -Werror), unit + integration +
+#                 browser tests (the web UI in headless Chromium)
+#   make demo     synthetic London on five federated nodes, with tokens to try
 #   make bench    release build under load (wrk), compared with nginx
 #   make generate regenerate src/fhir tables from HL7's official definitions
 #
@@ -11,7 +12,7 @@
 JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_GEN := -DCMAKE_EXPORT_COMPILE_COMMANDS=ON
 
-.PHONY: all build deps test unit integration demo bench generate clean npm fuzz
+.PHONY: all build deps test unit integration browser demo bench generate clean npm fuzz
 
 all: build
 
@@ -37,7 +38,7 @@ node_modules/.installed: package.json package-lock.json
 test: deps npm build-test/.configured
 	@sh scripts/deps.sh test
 	@cmake --build build-test -j $(JOBS)
-	@$(MAKE) --no-print-directory unit integration
+	@$(MAKE) --no-print-directory unit integration browser
 
 unit:
 	@cd build-test && ctest --output-on-failure -j $(JOBS)
@@ -45,8 +46,15 @@ unit:
 integration:
 	@CARERECORD_BIN=$(CURDIR)/build-test/carerecord node --test --test-concurrency=1 tests/integration/ tests/conformance/
 
+# The web UI in Debian's headless Chromium (playwright-core); screenshots
+# land in tests/browser/artifacts/.
+browser:
+	@CARERECORD_BIN=$(CURDIR)/build-test/carerecord node --test --test-concurrency=1 tests/browser/
+
+# DEMO_ARGS: e.g. "--patients 5000 --base-port 9080" (carerecord demo --help)
+DEMO_ARGS ?=
 demo: build
-	@sh scripts/demo.sh
+	@./build/carerecord demo --data ./carerecord-demo $(DEMO_ARGS)
 
 bench: build
 	@sh scripts/deps.sh bench

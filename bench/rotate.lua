@@ -5,6 +5,8 @@
 --   BENCH_PATH   path template, "{id}" replaced by each id, e.g.
 --                /fhir/Observation?patient=Patient/{id}&code=http://loinc.org%7C85354-9
 --   BENCH_TOKEN  bearer token
+--   BENCH_HEADERS  optional extra headers, "Name: value" one per line
+--   BENCH_REASON optional X-Access-Reason header (emergency access)
 --   BENCH_LUA    directory of report.lua (bench/)
 dofile(os.getenv("BENCH_LUA") .. "/report.lua")
 
@@ -17,6 +19,14 @@ local template = os.getenv("BENCH_PATH")
 
 wrk.headers["Authorization"] = "Bearer " .. os.getenv("BENCH_TOKEN")
 wrk.headers["Accept"] = "application/fhir+json"
+for line in (os.getenv("BENCH_HEADERS") or ""):gmatch("[^\n]+") do
+  local k, v = line:match("^([^:]+):%s*(.*)$")
+  if k then wrk.headers[k] = v end
+end
+-- emergency access states its coded reason on every request
+if os.getenv("BENCH_REASON") then
+  wrk.headers["X-Access-Reason"] = os.getenv("BENCH_REASON")
+end
 
 -- setup() runs in the main state once per thread: give each thread its
 -- own starting point so the threads do not ask for the same ids together.

@@ -8,6 +8,8 @@
 # $everything, create; then server memory. Prints one table (rows =
 # figures, columns = sizes) and writes bench/results/latest.json.
 # bench/README.md explains each figure and the targets.
+# The emergency summary of a Universal Care Plan, as a paramedic asks for
+# it, is measured too (bench_care_plan_summary, part "careplan").
 #
 # Environment (all optional):
 #   BENCH_SIZES     store sizes in patients (default "10000 100000")
@@ -20,11 +22,15 @@
 #                   (default /tmp/carerecord-bench)
 #   BENCH_SEED      synth seed (default 1)
 #   BENCH_ONLY      comma list of parts to run: import,read,search,
-#                   everything,create,mpi (default: all; memory always)
+#                   everything,create,federation,mpi (default: all; memory
+#                   always); BENCH_ONLY=federation runs no store size
+#   BENCH_FED_PATIENTS  people in the federated London (default 10000)
 #   BENCH_MPI_PEOPLE  people per size for the patient matching quality
 #                   section (default 20000, or as many as the node has)
 #   BENCH_SKIP_IMPORT, BENCH_SKIP_READ, BENCH_SKIP_NGINX, BENCH_SKIP_SEARCH,
-#   BENCH_SKIP_EVERYTHING, BENCH_SKIP_CREATE, BENCH_SKIP_MPI=1   skip one part
+#   BENCH_SKIP_EVERYTHING, BENCH_SKIP_CREATE,
+#   BENCH_SKIP_FEDERATION, BENCH_SKIP_MPI=1    skip one part
+#   (the care plan summary is part "careplan": BENCH_SKIP_CAREPLAN=1)
 #   BENCH_KEEP=1    keep each size's store in BENCH_WORK (a later run that
 #                   skips import measures against it instead of importing)
 #   BENCH_REGEN=1   regenerate synthetic data even when cached
@@ -108,6 +114,7 @@ cleanup() {
   rc=$?
   trap - EXIT INT TERM
   [ -z "$wrk_pid" ] || kill "$wrk_pid" 2>/dev/null || true
+  fed_stop
   stop_nginx
   stop_server
   rm -rf "$run"
@@ -280,6 +287,39 @@ CONF
 }
 
 mem_kb() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$srv_pid/status" 2>/dev/null || true; }
+
+# ---- the emergency summary of a Universal Care Plan ---------------------
+# bench_care_plan_summary: GET Patient/{id}/$care-plan-summary as a
+# paramedic of the ambulance service (purpose emergency, a coded reason on
+# every request: the policy, the facts, the plan and its parts read, the
+# view on each, the audit record), over up to 1000 patients with a plan,
+# at 16 connections and at 1 (the p50 the issue's target is about).
+bench_care_plan_summary() {
+  grep -F '"https://carerecord.example/StructureDefinition/UCP-CarePlan"' \
+      "$synth/$node/CarePlan.ndjson" 2>/dev/null |
+    sed -n 's/.*"subject":{"reference":"Patient\/\([^"]*\)".*/\1/p' |
+    awk '!seen[$0]++' | head -n 1000 > "$run/careplan.ids"
+  put careplan_patients "$(wc -l < "$run/careplan.ids" | tr -d ' ')"
+  if [ ! -s "$run/careplan.ids" ]; then
+    say "  WARNING: no Universal Care Plans in $synth/$node; care plan summary skipped"
+    return 0
+  fi
+  em_token=$("$bin" token --data "$data" --sub bench-paramedic --name "Bench Paramedic" \
+             --org Z0A --role R8003 --purpose emergency --ttl 7200)
+  reason="emergency: life-threatening unresponsive at home"
+  p0=$(head -n1 "$run/careplan.ids")
+  curl -sf -H "Authorization: Bearer $em_token" -H "X-Access-Reason: $reason" \
+       -o "$run/careplan.json" "$base/Patient/$p0/\$care-plan-summary" ||
+    die "cannot read the care plan summary of Patient/$p0"
+  put careplan_bytes "$(wc -c < "$run/careplan.json" | tr -d ' ')"
+  say "care plan summary as a paramedic over $(get "$size" careplan_patients) patients with a plan ($(get "$size" careplan_bytes) bytes each)"
+  BENCH_IDS="$run/careplan.ids" BENCH_PATH="/fhir/Patient/{id}/\$care-plan-summary" \
+    BENCH_TOKEN="$em_token" BENCH_REASON="$reason" \
+    wrk_run careplan -s "$bench/rotate.lua" "$base_host"
+  BENCH_IDS="$run/careplan.ids" BENCH_PATH="/fhir/Patient/{id}/\$care-plan-summary" \
+    BENCH_TOKEN="$em_token" BENCH_REASON="$reason" \
+    wrk_run careplan1 -t1 -c1 -s "$bench/rotate.lua" "$base_host"
+}
 
 # ---- one store size ------------------------------------------------------
 bench_size() {
@@ -459,6 +499,11 @@ bench_size() {
     fi
   fi
 
+  # (d2) the emergency summary of a Universal Care Plan
+  if want careplan && server_alive; then
+    bench_care_plan_summary
+  fi
+
   # (e) create
   if want create && server_alive; then
     say "create: POST /fhir/Patient"
@@ -513,6 +558,155 @@ bench_mpi() {
   say "  precision $(get "$size" mpi_precision), recall $(get "$size" mpi_recall) (with the review list $(get "$size" mpi_recall_with_review)); review list $(get "$size" mpi_review_pairs) pairs; $(get "$size" mpi_us_per_record) us per record ($(get "$size" mpi_cpu_us_per_record) us CPU)"
 }
 
+# ---- federation: five nodes on loopback (carerecord demo) ----------------
+# Kept apart from the per-size runs above: its own figures file (fig.fed),
+# its own table block and its own "federation" member in the JSON.
+fed_pid=""
+fed_stopped=""
+fed_stop() {
+  [ -z "$fed_stopped" ] || kill -CONT "$fed_stopped" 2>/dev/null || true
+  fed_stopped=""
+  if [ -n "$fed_pid" ]; then
+    kill -INT "$fed_pid" 2>/dev/null || true
+    wait "$fed_pid" 2>/dev/null || true
+    fed_pid=""
+  fi
+}
+fput() { printf '%s %s\n' "$1" "$2" >> "$run/fig.fed"; }
+
+# Five consecutive free loopback ports (the demo's nodes), or nothing.
+fed_ports() {
+  for try in 1 2 3 4 5 6 7 8 9 10; do
+    b=$(( 20000 + ($$ * 7 + try * 977) % 40000 ))
+    ok=1
+    for k in 0 1 2 3 4; do
+      if curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$((b + k))/" 2>/dev/null ||
+         [ "$?" -ne 7 ]; then ok=0; break; fi
+    done
+    [ "$ok" = 1 ] && { echo "$b"; return; }
+  done
+}
+
+# value of "name": "..." inside the persona whose "key" is $2 (demo.json is
+# written one member a line)
+fed_persona() {
+  awk -v want="$2" -v name="$3" '
+    /"key":/ { k = $0; sub(/.*"key": *"/, "", k); sub(/".*/, "", k) }
+    k == want && $0 ~ "\"" name "\":" { v = $0; sub(/^[^:]*: *"/, "", v); sub(/",? *$/, "", v); print v; exit }' "$1"
+}
+
+bench_federation() {
+  size=fed
+  : > "$run/fig.fed"
+  fed_n=${BENCH_FED_PATIENTS:-10000}
+  fdir="$work/fed-$fed_n-s$seed"
+  fport=$(fed_ports)
+  [ -n "$fport" ] || { say "federation SKIPPED: no 5 free loopback ports"; fput skipped ports; return 0; }
+  say "== federation: $fed_n people on five nodes (carerecord demo, ports $fport-$((fport + 4)), data in $fdir)"
+  fput patients "$fed_n"
+  rm -f "$fdir/demo.json"
+  "$bin" demo --data "$fdir" --patients "$fed_n" --seed "$seed" --base-port "$fport" --quiet \
+    > "$run/demo.out" 2> "$run/demo.log" &
+  fed_pid=$!
+  i=0
+  until [ -f "$fdir/demo.json" ]; do
+    i=$((i + 1))
+    if [ $i -gt 6000 ] || ! kill -0 "$fed_pid" 2>/dev/null; then
+      sed 's/^/    /' "$run/demo.log" >&2
+      fed_pid=""
+      die "carerecord demo did not start (see above)"
+    fi
+    sleep 0.1
+  done
+  fj="$fdir/demo.json"
+  tok=$(fed_persona "$fj" PARAMEDIC token)
+  reason=$(fed_persona "$fj" PARAMEDIC reason)
+  nel="http://127.0.0.1:$fport"
+  # people with records on exactly three nodes (and none elsewhere)
+  for r in nel ncl nwl sel swl; do
+    sed -n 's/.*"system":"https:\/\/fhir.nhs.uk\/Id\/nhs-number","value":"\([0-9]*\)".*/\1/p' \
+      "$fdir/synthetic/$r/Patient.ndjson" | sed "s/\$/ $r/"
+  done | sort > "$run/fed.where"
+  # ... one of them nel, where they are asked for (so nel's own part can
+  # be timed alone for the same people)
+  awk '{ n[$1]++; if ($2 == "nel") h[$1] = 1 } END { for (k in n) if (n[k] == 3 && h[k]) print k }' \
+    "$run/fed.where" | sort | head -n 200 > "$run/fed.ids"
+  [ -s "$run/fed.ids" ] || { say "  no one has records on three nodes; SKIPPED"; fput skipped people; fed_stop; return 0; }
+  fput people "$(wc -l < "$run/fed.ids" | tr -d ' ')"
+  # a sample answer: how big, and from how many nodes
+  one=$(head -n1 "$run/fed.ids")
+  curl -s -H "Authorization: Bearer $tok" -H "X-Access-Reason: $reason" \
+    "$nel/fhir/Patient/\$everything?identifier=https://fhir.nhs.uk/Id/nhs-number%7C$one" > "$run/fed.one.json"
+  fput resources "$(sed -n 's/.*"total":\([0-9]*\).*/\1/p' "$run/fed.one.json" | head -n1)"
+  fput outcomes "$(grep -o '"mode":"outcome"' "$run/fed.one.json" | wc -l | tr -d ' ')"
+  say "  $(get fed people) people with records on 3 nodes, nel one of them; e.g. $one: $(get fed resources) resources merged, $(get fed outcomes) outcome entries; asked at nel (emergency access)"
+  hdrs="X-Access-Reason: $reason"
+  tmpl="/fhir/Patient/\$everything?identifier=https://fhir.nhs.uk/Id/nhs-number%7C{id}"
+  # warm the connections between nodes
+  BENCH_HEADERS="$hdrs" BENCH_IDS="$run/fed.ids" BENCH_PATH="$tmpl" BENCH_TOKEN="$tok" \
+    BENCH_LUA="$bench" wrk -t1 -c1 -d2s -s "$bench/rotate.lua" "$nel" > /dev/null 2>&1 || true
+  say "federated \$everything across five nodes"
+  BENCH_HEADERS="$hdrs" BENCH_IDS="$run/fed.ids" BENCH_PATH="$tmpl" BENCH_TOKEN="$tok" \
+    wrk_run fed1 -t1 -c1 -s "$bench/rotate.lua" "$nel"
+  BENCH_HEADERS="$hdrs" BENCH_IDS="$run/fed.ids" BENCH_PATH="$tmpl" BENCH_TOKEN="$tok" \
+    wrk_run fed8 -t2 -c8 -s "$bench/rotate.lua" "$nel"
+  say "the same people, asked at nel for its own part only (X-Federation: local)"
+  BENCH_HEADERS="$hdrs
+X-Federation: local" BENCH_IDS="$run/fed.ids" BENCH_PATH="$tmpl" BENCH_TOKEN="$tok" \
+    wrk_run local1 -t1 -c1 -s "$bench/rotate.lua" "$nel"
+  # one node hung: stopped (SIGSTOP) it still accepts connections and
+  # never answers; take one holding data for the people asked about
+  hung=$(awk -v id="$one" '$1 == id && $2 != "nel" { print $2; exit }' "$run/fed.where")
+  hpid=$(awk -v want="$hung" '/"id":/ { i = $0; sub(/.*"id": *"/, "", i); sub(/".*/, "", i) }
+    i == want && /"pid":/ { p = $0; gsub(/[^0-9]/, "", p); print p; exit }' "$fj")
+  if [ -n "$hpid" ]; then
+    say "node $hung (pid $hpid) hung: answer time of the same read, 10 times"
+    kill -STOP "$hpid"
+    fed_stopped=$hpid
+    : > "$run/fed.hung"
+    for id in $(awk -v h="$hung" '$2 == h { print $1 }' "$run/fed.where" |
+                grep -F -x -f "$run/fed.ids" | head -n 10); do
+      curl -s -o "$run/fed.hung.json" -w '%{time_total}\n' -H "Authorization: Bearer $tok" \
+        -H "X-Access-Reason: $reason" \
+        "$nel/fhir/Patient/\$everything?identifier=https://fhir.nhs.uk/Id/nhs-number%7C$id" >> "$run/fed.hung"
+    done
+    kill -CONT "$hpid"
+    fed_stopped=""
+    grep -q '"node-timeout"' "$run/fed.hung.json" && fput hung_named 1
+    fput hung_runs "$(wc -l < "$run/fed.hung" | tr -d ' ')"
+    fput hung_max "$(awk '{ v = $1 * 1000; if (v > m) m = v } END { printf "%.0f", m }' "$run/fed.hung")"
+    fput hung_mean "$(awk '{ s += $1 * 1000 } END { if (NR) printf "%.0f", s / NR }' "$run/fed.hung")"
+    say "  max $(get fed hung_max) ms, mean $(get fed hung_mean) ms over $(get fed hung_runs) reads (deadline 2000 ms)$( [ "$(get fed hung_named)" = 1 ] || echo '; WARNING: the answer did not name the hung node')"
+  fi
+  fed_stop
+}
+
+fed_table() {
+  [ -s "$run/fig.fed" ] || return 0
+  printf '\nfederation: five nodes on loopback, %s people; federated $everything (emergency access) of %s people with records on three nodes (nel one of them), asked at nel\n' \
+    "$(get fed patients)" "$(get fed people)"
+  printf '%-58s %18s   %s\n' "resources in one merged answer (e.g.)" "$(get fed resources)" ""
+  printf '%-58s %18s   %s\n' "federated \$everything p50 / p99, 1 connection (ms)" "$(pair fed fed1_p50 fed1_p99)" "<= 5 / <= 20"
+  printf '%-58s %18s   %s\n' "federated \$everything (req/s), 8 connections" "$(get fed fed8_rps)" ""
+  printf '%-58s %18s   %s\n' "federated \$everything p50 / p99, 8 connections (ms)" "$(pair fed fed8_p50 fed8_p99)" ""
+  printf '%-58s %18s   %s\n' "single node (X-Federation: local) p50 / p99, 1 conn (ms)" "$(pair fed local1_p50 local1_p99)" ""
+  printf '%-58s %18s   %s\n' "one node hung: answer time max / mean (ms)" "$(pair fed hung_max hung_mean)" "<= 2050 (deadline + 50)"
+}
+
+fed_json() { # the "federation" member, appended to the JSON in $1
+  [ -s "$run/fig.fed" ] || return 0
+  sed -i '$ d' "$1"
+  {
+    printf '  ,"federation": {"nodes": 5, "patients": %s, "people_on_three_nodes": %s, "resources_in_sample": %s,\n' \
+      "$(jnum fed patients)" "$(jnum fed people)" "$(jnum fed resources)"
+    printf '    "targets": {"p50_ms": 5, "p99_ms": 20, "hung_ms": 2050},\n'
+    printf '    "c1": %s,\n    "c8": %s,\n    "local_c1": %s,\n' "$(lat fed fed1)" "$(lat fed fed8)" "$(lat fed local1)"
+    printf '    "hung": {"deadline_ms": 2000, "runs": %s, "max_ms": %s, "mean_ms": %s, "named": %s}}\n}\n' \
+      "$(jnum fed hung_runs)" "$(jnum fed hung_max)" "$(jnum fed hung_mean)" \
+      "$( [ "$(get fed hung_named)" = 1 ] && echo true || echo false)"
+  } >> "$1"
+}
+
 # the generator's fingerprint (see bench_size)
 "$bin" synth --patients 20 --seed "$seed" --out "$run/fp" -q > /dev/null ||
   die "carerecord synth does not work"
@@ -521,8 +715,9 @@ rm -rf "$run/fp"
 
 say "carerecord bench: sizes $sizes; wrk $threads threads x $conns connections, ${secs}s per run; work dir $work"
 for s in $sizes; do
-  bench_size "$s"
+  [ "${BENCH_ONLY:-}" = federation ] || bench_size "$s"
 done
+want federation && bench_federation
 if want mpi; then
   for s in $sizes; do
     [ "$(get "$s" skipped)" != - ] || bench_mpi "$s"
@@ -571,6 +766,10 @@ row() { # label target then one value per size (from a command)
   row "\$everything p50 / p99 (ms)"          "<= 2 / <= 10"  'pair $s everything_p50 everything_p99'
   row "\$everything p50, 1 connection (ms)"  ""              'get $s everything1_p50'
   row "\$everything, node CPU/request (us)"  ""              'get $s everything_cpu_us'
+  row "care plan summary (req/s)"           ""              'get $s careplan_rps'
+  row "care plan summary p50 / p99 (ms)"     ""              'pair $s careplan_p50 careplan_p99'
+  row "care plan summary p50, 1 conn (ms)"   "<= 2"          'get $s careplan1_p50'
+  row "care plan summary, node CPU/req (us)" ""              'get $s careplan_cpu_us'
   row "create (req/s)"                       ">= 10000"      'get $s create_rps'
   row "create p50 / p99 (ms)"                ""              'pair $s create_p50 create_p99'
   row "create, node CPU per request (us)"    ""              'get $s create_cpu_us'
@@ -579,6 +778,7 @@ row() { # label target then one value per size (from a command)
   for s in $sizes; do
     [ "$(get "$s" skipped)" = - ] || printf '\n%s patients: SKIPPED (not enough disk in %s)' "$s" "$work"
   done
+  fed_table
   printf '\n%s threads x %s connections, %ss per run, %s cores; took %dm%02ds\n' \
     "$threads" "$conns" "$secs" "$(nproc)" $((elapsed / 60)) $((elapsed % 60))
 }
@@ -669,6 +869,9 @@ dirty=$(cd "$root" && git status --porcelain --untracked-files=no -- src CMakeLi
       "$(lat "$s" everything)" "$(lat "$s" everything1)"
     printf '      "nginx_everything_file": {"bytes": %s, "load": %s},\n' \
       "$(jnum "$s" everything_file_bytes)" "$(lat "$s" nginx_everything)"
+    printf '      "care_plan_summary": {"target_p50_ms_c1": 2, "patients": %s, "bytes": %s, "c16": %s, "c1": %s},\n' \
+      "$(jnum "$s" careplan_patients)" "$(jnum "$s" careplan_bytes)" \
+      "$(lat "$s" careplan)" "$(lat "$s" careplan1)"
     printf '      "create": %s,\n' "$(lat "$s" create)"
     printf '      "memory": {"rss_start_mb": %s, "rss_mb": %s, "peak_rss_mb": %s},\n' \
       "$(jnum "$s" rss_start_mb)" "$(jnum "$s" rss_mb)" "$(jnum "$s" hwm_mb)"
@@ -678,4 +881,5 @@ dirty=$(cd "$root" && git status --porcelain --untracked-files=no -- src CMakeLi
   done
   printf '\n  ]\n}\n'
 } > "$out"
+fed_json "$out"
 say "wrote $out (took $((elapsed / 60))m$((elapsed % 60))s)"

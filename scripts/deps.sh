@@ -9,7 +9,7 @@ want=""
 for profile in "$@"; do
   case "$profile" in
     build) want="$want gcc make cmake pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev libssl-dev libcurl4-openssl-dev zlib1g-dev libxxhash-dev" ;;
-    test)  want="$want curl ca-certificates sqlite3" ;;
+    test)  want="$want curl ca-certificates sqlite3 chromium" ;;
     bench) want="$want nginx-light wrk curl" ;;
     fuzz)  want="$want clang libclang-rt-14-dev" ;;
     *) echo "deps.sh: unknown profile '$profile'" >&2; exit 2 ;;

@@ -26,6 +26,12 @@ struct cr_principal {
     char patient[16];  /* NHS number (10 digits) for patient tokens, or "" */
     char reason[256];  /* free-text reason (self-claimed or emergency), or "" */
     char iss[64];      /* issuing node id, or "" */
+    char via[64];      /* node tokens: the peer node calling on the user's
+                          behalf (signed with that peer's key), or "" */
+    char care[16];     /* node tokens: the NHS number of a patient the
+                          calling node found the user's organisation
+                          caring for (a relationship it vouches for), or
+                          "" */
     int64_t iat;       /* issued at, seconds since the Unix epoch */
     int64_t exp;       /* expires at, seconds since the Unix epoch */
 };

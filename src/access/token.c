@@ -876,6 +876,8 @@ check_principal(const struct cr_principal *p, cr_rc bad, const char *code,
         { "patient", offsetof(struct cr_principal, patient), false },
         { "reason", offsetof(struct cr_principal, reason), false },
         { "iss", offsetof(struct cr_principal, iss), false },
+        { "via", offsetof(struct cr_principal, via), false },
+        { "care", offsetof(struct cr_principal, care), false },
     };
     char show[48];
     size_t i;
@@ -920,6 +922,14 @@ check_principal(const struct cr_principal *p, cr_rc bad, const char *code,
         return cr_err_set(err, bad, code, NULL,
                           "token claim 'patient' must be an NHS number of "
                           "ten digits");
+    if (p->care[0] != '\0' && !cr_principal_nhs_number_valid(p->care))
+        return cr_err_set(err, bad, code, NULL,
+                          "token claim 'care' must be an NHS number of "
+                          "ten digits");
+    if (p->care[0] != '\0' && p->via[0] == '\0')
+        return cr_err_set(err, bad, code, NULL,
+                          "token claim 'care' is only accepted in a node's "
+                          "token (with 'via')");
     return CR_OK;
 }
 
@@ -1019,6 +1029,10 @@ claims_to_principal(json_t *claims, struct cr_principal *p, int64_t *nbf,
                         NULL, err)) != CR_OK ||
         (rc = claim_str(claims, "iss", false, p->iss, sizeof p->iss, NULL,
                         err)) != CR_OK ||
+        (rc = claim_str(claims, "via", false, p->via, sizeof p->via, NULL,
+                        err)) != CR_OK ||
+        (rc = claim_str(claims, "care", false, p->care, sizeof p->care,
+                        NULL, err)) != CR_OK ||
         (rc = claim_time(claims, "iat", true, &p->iat, err)) != CR_OK ||
         (rc = claim_time(claims, "exp", true, &p->exp, err)) != CR_OK ||
         (rc = claim_time(claims, "nbf", false, nbf, err)) != CR_OK)
@@ -1124,6 +1138,8 @@ cr_token_mint(const struct cr_keys *k, const struct cr_principal *p,
         (p->patient[0] && set_str(claims, "patient", p->patient)) ||
         (p->reason[0] && set_str(claims, "reason", p->reason)) ||
         (p->iss[0] && set_str(claims, "iss", p->iss)) ||
+        (p->via[0] && set_str(claims, "via", p->via)) ||
+        (p->care[0] && set_str(claims, "care", p->care)) ||
         json_object_set_new(claims, "iat", json_integer(now)) ||
         json_object_set_new(claims, "exp",
                             json_integer(now + ttl_seconds))) {
@@ -1345,6 +1361,18 @@ verify_uncached(struct cr_keys *k, const char *jwt, size_t len,
                             show, key->label);
             goto out;
         }
+    }
+    if (p->via[0] != '\0' &&
+        (key->is_own || key->label[0] == '\0' ||
+         strcmp(p->via, key->label) != 0)) {
+        /* A node token: only the named peer may sign it. */
+        char show[48];
+        shown(p->via, strlen(p->via), show, sizeof show);
+        rc = cr_err_set(err, CR_EAUTH, "security", NULL,
+                        "token claim 'via' names node '%s', but the token "
+                        "is not signed with that peer's key",
+                        show);
+        goto out;
     }
     rc = check_times(p, *nbf, now_s, err);
     goto out;

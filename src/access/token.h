@@ -114,7 +114,10 @@ cr_token_mint(const struct cr_keys *k, const struct cr_principal *p,
  * than CR_TOKEN_IAT_SKEW seconds after now_s, nbf in the future, any of sub,
  * name, org, role, purpose missing, not a string, too long or invalid,
  * patient present but not ten digits, iss not matching the peer whose key
- * signed it. CR_ENOMEM when memory ran out. '*out' is zeroed on error.
+ * signed it, via (a node token: the peer calling on the user's behalf)
+ * on a token not signed by the trusted peer of that name, care (the NHS
+ * number of a relationship a peer vouches for) without via or not ten
+ * digits. CR_ENOMEM when memory ran out. '*out' is zeroed on error.
  * Never crashes, whatever the input ('jwt' may be NULL when 'len' is 0;
  * 'k' and 'out' must not be NULL). Successful results are cached; a cached
  * token is still checked against 'now_s'. Thread-safe. */

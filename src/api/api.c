@@ -1,8 +1,9 @@
 /* api.c: one request in: authenticate, negotiate, route to the
  * interaction. The verified principal is put in the request context here;
  * policy and audit (access/, audit/) hook in at this seam, before any
- * interaction touches the store. Depends on access/, http/, store/, fhir/,
- * core/. */
+ * interaction touches the store. Paths under /federation/ are the node-
+ * to-node endpoints (locator_ep.c). Depends on access/, http/, store/,
+ * fhir/, federation/, core/. */
 #include "api/apiInt.h"
 
 #include "core/clock.h"
@@ -24,6 +25,7 @@ cr_api_create(struct cr_store *store, struct cr_keys *keys,
         return cr_err_set(err, CR_ENOMEM, "exception", NULL, "out of memory");
     a->store = store;
     a->keys = keys;
+    a->fed = cfg->fed;
     if (cr_policy_load(cfg->policy, &a->policy, err) != CR_OK) {
         free(a);
         return err ? err->rc : CR_EINVAL;
@@ -150,6 +152,11 @@ authenticate(struct ctx *x)
         return false;
     }
     x->is_authenticated = true;
+    if (x->principal.via[0]) {
+        /* A peer's node token: the user, asking through that node. */
+        x->via = x->principal.via;
+        x->is_tagged = true;
+    }
     who = cr_arena_alloc(x->req->arena, 200);
     if (who) {
         snprintf(who, 200, "%s@%s/%s", x->principal.sub, x->principal.org,
@@ -207,8 +214,11 @@ dispatch(struct ctx *x)
     case R_TYPE:
         if (is(x, "POST"))
             cr_api_create_resource(x);
-        else if (is(x, "GET"))
+        else if (is(x, "GET")) {
+            if (strcmp(x->route.type, "Patient") == 0)
+                cr_api_fed_begin(x);
             cr_api_search(x);
+        }
         else if (is(x, "PUT"))
             cr_api_conditional_update(x);
         else if (is(x, "DELETE"))
@@ -240,6 +250,20 @@ dispatch(struct ctx *x)
                 method_not_allowed(x, "POST");
             return;
         }
+        if (strcmp(x->route.op, "audit-report") == 0) {
+            if (is(x, "GET"))
+                cr_api_audit_report_op(x);
+            else
+                method_not_allowed(x, "GET");
+            return;
+        }
+        if (strcmp(x->route.op, "care-plan-figures") == 0) {
+            if (is(x, "GET"))
+                cr_api_care_plan_figures(x);
+            else
+                method_not_allowed(x, "GET");
+            return;
+        }
         cr_api_outcome(x, 404, "error", "not-supported", NULL,
                        "operation $%.60s is not supported; see "
                        "/fhir/metadata", x->route.op);
@@ -250,8 +274,25 @@ dispatch(struct ctx *x)
             return;
         if (strcmp(x->route.op, "everything") == 0 &&
             strcmp(x->route.type, "Patient") == 0) {
+            cr_api_fed_begin(x);
             if (is(x, "GET"))
                 cr_api_everything(x);
+            else
+                method_not_allowed(x, "GET");
+            return;
+        }
+        if (strcmp(x->route.op, "care-plan") == 0 &&
+            strcmp(x->route.type, "Patient") == 0) {
+            if (is(x, "POST"))
+                cr_api_care_plan_op(x);
+            else
+                method_not_allowed(x, "POST");
+            return;
+        }
+        if (strcmp(x->route.op, "care-plan-summary") == 0 &&
+            strcmp(x->route.type, "Patient") == 0) {
+            if (is(x, "GET"))
+                cr_api_care_plan_summary(x);
             else
                 method_not_allowed(x, "GET");
             return;
@@ -277,6 +318,13 @@ handle(struct ctx *x)
     cr_rc rc;
 
     cr_err_clear(&err);
+    if (strncmp(req->path, "/federation/", 12) == 0) {
+        /* Between nodes: not FHIR, not about one patient's record. */
+        x->is_unaudited = true;
+        if (authenticate(x))
+            cr_api_federation(x);
+        return;
+    }
     rc = cr_api_route(x, &err);
     if (rc == CR_ENOTFOUND && err.rc == CR_OK) {
         cr_api_outcome(x, 404, "error", "not-found", NULL,
@@ -315,10 +363,12 @@ cr_api_handle(void *api, struct cr_http_req *req, struct cr_http_resp *resp)
     x->api = api;
     x->req = req;
     x->resp = resp;
+    x->t0_us = cr_clock_mono_us();
     cr_api_audit_begin(x);
     handle(x);
     /* A write answers later, from its continuation, which ends the same
-     * way; here, anything answered now is recorded before it is sent. */
-    if (resp->status != 0)
+     * way; here, anything answered now is recorded before it is sent,
+     * unless it is a federated read, whose merged answer is. */
+    if (resp->status != 0 && !cr_api_fed_step(x))
         cr_api_audited_send(x);
 }

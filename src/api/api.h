@@ -1,14 +1,16 @@
 /* api.h: the FHIR REST API of a node.
  *
  * The only module that combines tokens, the store, the access policy,
- * audit and (later) federation. It turns one HTTP request into one FHIR
+ * audit and federation. It turns one HTTP request into one FHIR
  * interaction and answers with a resource, a Bundle or an
- * OperationOutcome. Depends on http/, store/, access/, fhir/, core/. */
+ * OperationOutcome. Depends on http/, store/, access/, audit/,
+ * federation/, fhir/, core/. */
 #ifndef CR_API_API_H
 #define CR_API_API_H
 
 #include "access/token.h"
 #include "core/err.h"
+#include "federation/federation.h"
 #include "http/http.h"
 #include "store/store.h"
 
@@ -31,6 +33,9 @@ struct cr_api_config {
     const json_t *mpi;        /* the "mpi" section (weights and thresholds
                                  of the patient index, mpi/mpi.h), or NULL
                                  for the defaults; only read */
+    struct cr_fed *fed;       /* this node's federation (borrowed, must
+                                 outlive the API), or NULL for a node
+                                 without peers */
 };
 
 /* An API over 'store', verifying tokens with 'keys'. Both are borrowed and

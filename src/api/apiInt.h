@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
 /* facts.c: what the policy needs to know, as read from the store. */
@@ -61,6 +62,7 @@ struct cr_api_facts_cache {
 #define CR_API_ITEM_DISCHARGE 0x4u
 
 struct cr_api {
+    struct cr_fed *fed;         /* this node's peers, or NULL */
     struct cr_store *store;
     struct cr_mpi *mpi;         /* the patient index (mpi/mpi.h) */
     struct cr_policy *policy;   /* the node's access rules */
@@ -118,11 +120,20 @@ struct ctx {
     struct cr_http_pending *audit_pending;
     struct cr_audit_async audit;
     cr_rc audit_rc;
-    bool is_audit_answered;     /* audit_answer took the answer set aside */
+    _Atomic int audit_state;    /* AUDIT_* in audit_step.c */
     bool is_recorded;           /* the write's record is in its transaction */
     bool has_action;            /* the interaction names its audit action */
     enum cr_audit_action action;    /* ... this one (else by route) */
     struct view *view;          /* view.c: the policy applied (lazily) */
+    /* federation (fed_step.c) */
+    const char *via;            /* a node token: the peer calling on the
+                                   user's behalf; NULL for a direct call */
+    bool is_tagged;             /* entries carry publisher and node tags */
+    struct fedreq *fed;         /* a federated read in progress, or NULL */
+    bool is_unaudited;          /* /federation/ endpoints: request log only */
+    int64_t t0_us;              /* when the request reached the API */
+    bool is_plan_write;         /* $care-plan: may write the resources of a
+                                   Universal Care Plan */
 };
 
 /* ---- facts.c ---- */
@@ -232,6 +243,28 @@ cr_api_view_has_notice(struct ctx *x);
 void
 cr_api_view_add_notice(struct ctx *x, struct cr_buf *entries, int n);
 
+/* Federation: true when a patient decided in this request whose NHS
+ * number is 'nhs' was allowed on a care relationship (registered GP or a
+ * recorded relationship), which this node may then vouch for to peers. */
+bool
+cr_api_view_care(struct ctx *x, const char *nhs);
+
+/* Federation: the NHS number of patient 'patient_id' as decided in this
+ * request, or NULL when not decided or unknown. */
+const char *
+cr_api_view_nhs(struct ctx *x, const char *patient_id);
+
+/* Federation: when a patient objection is in force for this request (a
+ * decision filtered by it), the ODS code of the organisation that recorded
+ * it ("" if unknown); NULL otherwise. */
+const char *
+cr_api_view_objection(struct ctx *x);
+
+/* Federation: count 'n' more items withheld from the answer under 'rule'
+ * (the user is told that items were withheld). */
+void
+cr_api_view_withhold(struct ctx *x, int64_t n, const char *rule);
+
 /* The filter for chain and _has hops (store.h). */
 const struct cr_store_filter *
 cr_api_view_hops(struct ctx *x);
@@ -245,6 +278,31 @@ cr_api_view_audit(struct ctx *x, struct cr_audit_rec *rec);
  * cannot be read. */
 const struct cr_policy_decision *
 cr_api_view_write(struct ctx *x, const char *type, const char *patient_id);
+
+/* fed_step.c: before Patient/$everything or a Patient search: decide
+ * whether the read is federated (peers configured, asked directly by a
+ * clinician or patient, not only this node's own page) and if so have
+ * entries tagged. */
+void
+cr_api_fed_begin(struct ctx *x);
+
+/* fed_step.c: append a resource the answer carries as 'show' says (see
+ * cr_api_view_add), with publisher 'org' and this node in meta.tag when
+ * the request's entries are tagged. */
+void
+cr_api_fed_add(struct ctx *x, struct cr_buf *b, enum cr_policy_show show,
+               const char *json, size_t len, const char *org);
+
+/* fed_step.c: after the interaction answered: for a federated read, set
+ * the answer aside, ask the peers and answer the merged Bundle later;
+ * returns true when it took the request over (the caller sends nothing).
+ * For a read from a peer, add the objection header. */
+bool
+cr_api_fed_step(struct ctx *x);
+
+/* locator_ep.c: the /federation/ endpoints between nodes. */
+void
+cr_api_federation(struct ctx *x);
 
 /* audit_step.c: start collecting what the request touches. */
 void
@@ -310,6 +368,13 @@ cr_api_bundle_finish(struct ctx *x, struct cr_buf *b, struct cr_buf *entries);
  * CR_EINVAL (with err) for a malformed type, id or version. */
 cr_rc
 cr_api_route(struct ctx *x, struct cr_err *err);
+
+/* route.c: append "?name=value" (first) or "&name=value" to a URL in 'b',
+ * the value percent-encoded (unreserved characters and ":,|/" kept); a
+ * NULL value appends nothing. The name is appended as it is. */
+void
+cr_api_query_add(struct cr_buf *b, const char *name, const char *value,
+                 bool *first);
 
 /* negotiate.c: check Accept and _format (406), read Prefer. Returns false
  * after answering when the request cannot be served. */
@@ -410,7 +475,9 @@ cr_api_write_in_txn(struct cr_store_txn *txn, void *ctx, struct cr_err *err);
 /* crud.c: may the request make write 'j'? The resource belongs to the
  * patient the prepared resource names (a new Patient to no one yet; a
  * delete to the stored resource's patient). CR_OK, or CR_EFORBIDDEN with
- * the rule in 'err', or CR_EIO when the facts cannot be read. *out_d
+ * the rule in 'err', or CR_EIO when the facts cannot be read, or CR_EINVAL
+ * (code business-rule) when the resource declares a Universal Care Plan
+ * profile and the request is not $care-plan (x->is_plan_write). *out_d
  * gets the decision (NULL when none could be made). */
 cr_rc
 cr_api_write_allowed(struct ctx *x, struct write_job *j,
@@ -446,6 +513,21 @@ void
 cr_api_conditional_update(struct ctx *x);
 void
 cr_api_conditional_delete(struct ctx *x);
+
+/* refs.c: what a Reference.reference value of 'len' bytes at 's' (not
+ * NUL-terminated, valid only during the call) stands for: a replacement
+ * (NUL-terminated, living at least until cr_api_rewrite_refs returns), or
+ * NULL to keep it. Set '*is_bad' (and the caller's own error) to stop. */
+typedef const char *(*cr_api_ref_fn)(void *ctx, const char *s, size_t len,
+                                     bool *is_bad);
+
+/* refs.c: append 'len' bytes of JSON text 's' to 'out', replacing each
+ * Reference.reference value that 'fn' maps (strings holding escapes are
+ * kept as they are). CR_OK; CR_EINVAL when 'fn' set *is_bad (its detail
+ * is the caller's); or the buffer's error (out->rc). */
+cr_rc
+cr_api_rewrite_refs(const char *s, size_t len, cr_api_ref_fn fn, void *ctx,
+                    struct cr_buf *out);
 
 /* bundle.c: POST /fhir with a batch or transaction Bundle. */
 void
@@ -529,6 +611,26 @@ cr_api_mpi_refusal(struct ctx *x);
  * merge, the refusal; NULL otherwise. */
 const struct cr_policy_decision *
 cr_api_mpi_write_refusal(struct ctx *x, const struct write_job *j);
+
+/* audit_report_op.c: GET /fhir/$audit-report (purpose audit only). */
+void
+cr_api_audit_report_op(struct ctx *x);
+
+/* careplan_op.c: POST /fhir/Patient/{id}/$care-plan: save a whole
+ * Universal Care Plan (a Bundle of type collection) atomically. */
+void
+cr_api_care_plan_op(struct ctx *x);
+
+/* careplan_summary.c: GET /fhir/Patient/{id}/$care-plan-summary (or
+ * Patient/$care-plan-summary?identifier=NHS number): the emergency
+ * summary, through the access policy, audited as care-plan-summary. */
+void
+cr_api_care_plan_summary(struct ctx *x);
+
+/* careplan_figures.c: GET /fhir/$care-plan-figures: the programme's
+ * store-side figures (purpose audit only; no patient data). */
+void
+cr_api_care_plan_figures(struct ctx *x);
 
 /* everything.c: Patient/$everything, by id or by NHS number. */
 void

@@ -16,6 +16,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 void
 cr_api_touch(struct ctx *x, const char *type, const char *id,
@@ -67,13 +68,38 @@ action_of(const struct ctx *x)
     return CR_AUDIT_READ;
 }
 
+/* Where a request's asynchronous record stands. The answer set aside
+ * and the record's buffer are freed by audit_answer, or, when the
+ * connection ends without that continuation running (a client gone while
+ * the request waited, a stop), by the arena's cleanup (release_audit). */
+enum { AUDIT_NONE, AUDIT_QUEUED, AUDIT_DONE, AUDIT_ANSWERED };
+
 static void
 audit_done(void *arg, cr_rc rc)
 {
     struct ctx *x = arg;
 
     x->audit_rc = rc;
+    atomic_store(&x->audit_state, AUDIT_DONE);
     cr_http_resume(x->audit_pending);
+}
+
+static void
+release_audit(void *arg)
+{
+    struct ctx *x = arg;
+    int state = atomic_load(&x->audit_state);
+
+    if (state == AUDIT_NONE || state == AUDIT_ANSWERED)
+        return;
+    /* The writer still holds the record: it reports within a commit. */
+    while (atomic_load(&x->audit_state) == AUDIT_QUEUED) {
+        struct timespec ts = { 0, 1000000 };
+        nanosleep(&ts, NULL);
+    }
+    free(x->saved.body);
+    x->saved.body = NULL;
+    cr_audit_async_release(&x->audit);
 }
 
 /* After the record: send what was set aside, or refuse. */
@@ -83,8 +109,8 @@ audit_answer(void *arg, struct cr_http_req *req, struct cr_http_resp *resp)
     struct ctx *x = arg;
 
     (void)req;
-    x->is_audit_answered = true;
     x->resp = resp;
+    atomic_store(&x->audit_state, AUDIT_ANSWERED);
     if (x->audit_rc == CR_OK) {
         *resp = x->saved;
     } else {
@@ -95,22 +121,6 @@ audit_answer(void *arg, struct cr_http_req *req, struct cr_http_resp *resp)
                        "so nothing is returned; try again, and tell the "
                        "node's operator if it persists");
     }
-    cr_audit_async_release(&x->audit);
-}
-
-/* The answer was set aside but never sent: the client went away while
- * its record was being written, and the transport ends such a request
- * without calling audit_answer. Free what audit_answer would have taken
- * over (runs when the request's arena goes). */
-static void
-free_unsent(void *arg)
-{
-    struct ctx *x = arg;
-
-    if (x->is_audit_answered)
-        return;
-    free(x->saved.body);
-    x->saved.body = NULL;
     cr_audit_async_release(&x->audit);
 }
 
@@ -140,6 +150,7 @@ cr_api_audit_in_txn(struct ctx *x, struct cr_store_txn *txn,
     rec.status = (int)status;
     rec.patient = patient;
     rec.resources = cr_buf_str(refs);
+    rec.via = x->via;
     cr_api_view_audit(x, &rec);
     rc = cr_audit_append_txn(x->api->audit, txn, &rec, NULL, err);
     /* A batch may run again after another write failed: each run writes
@@ -155,6 +166,11 @@ cr_api_audited_send(struct ctx *x)
     unsigned status = x->resp->status;
     cr_rc rc;
 
+    /* Data was written: the record locator may have a patient to learn. */
+    if (x->api->fed && status >= 200 && status < 300 &&
+        strcmp(x->req->method, "GET") != 0 &&
+        strcmp(x->req->method, "HEAD") != 0)
+        cr_fed_nudge(x->api->fed);
 #ifdef CR_BENCH_NO_ACCESS
     /* A benchmark build measuring the cost of access control: no records.
      * Never built by 'make' or 'make test' (see bench/README.md). */
@@ -162,7 +178,7 @@ cr_api_audited_send(struct ctx *x)
 #endif
     /* A write that succeeded was recorded inside its own transaction. */
     if (x->route.kind == R_METADATA || x->api->audit == NULL ||
-        status == 0 || (x->is_recorded && status < 400))
+        x->is_unaudited || status == 0 || (x->is_recorded && status < 400))
         return;
     cr_audit_rec_init(&rec);
     rec.request_id = x->req->request_id;
@@ -175,6 +191,7 @@ cr_api_audited_send(struct ctx *x)
     rec.status = (int)status;
     rec.patient = x->audit_patient;
     rec.resources = cr_buf_str(&x->touched);
+    rec.via = x->via;
     cr_api_view_audit(x, &rec);
 
     /* Set the answer aside: the transport sends nothing while we wait. */
@@ -190,11 +207,13 @@ cr_api_audited_send(struct ctx *x)
         return;
     }
     cr_audit_async_init(&x->audit);
-    cr_arena_on_destroy(x->req->arena, free_unsent, x);
+    atomic_store(&x->audit_state, AUDIT_QUEUED);
+    cr_arena_on_destroy(x->req->arena, release_audit, x);
     rc = cr_audit_append_async(x->api->audit, &rec, &x->audit, audit_done,
                                x);
     if (rc != CR_OK) {
         x->audit_rc = rc;
+        atomic_store(&x->audit_state, AUDIT_DONE);
         cr_http_resume(x->audit_pending);
     }
 }

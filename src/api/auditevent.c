@@ -95,6 +95,10 @@ static const struct action_map actions[CR_AUDIT_ACTION__COUNT] = {
     [CR_AUDIT_IMPORT] = { 'E', "operation", true, NULL, FLOW_IN, true },
     [CR_AUDIT_AUDIT_READ] = { 'E', NULL, true, NULL, FLOW_OUT, false },
     [CR_AUDIT_LOGIN_FAILURE] = { 'E', NULL, false, NULL, FLOW_IN, false },
+    [CR_AUDIT_CARE_PLAN_SUMMARY] = { 'E', "operation", true, NULL, FLOW_OUT,
+                                     false },
+    [CR_AUDIT_CARE_PLAN_FIGURES] = { 'E', "operation", true, NULL, FLOW_OUT,
+                                     false },
 };
 
 /* Purposes of use: ours and the HL7 v3 PurposeOfUse code nearest to it. */
@@ -990,7 +994,9 @@ subtype_actions(const char *v)
         { "delete", 1u << CR_AUDIT_DELETE },
         { "transaction", 1u << CR_AUDIT_TRANSACTION },
         { "batch", 1u << CR_AUDIT_BATCH },
-        { "operation", (1u << CR_AUDIT_EVERYTHING) | (1u << CR_AUDIT_IMPORT) },
+        { "operation", (1u << CR_AUDIT_EVERYTHING) | (1u << CR_AUDIT_IMPORT) |
+                       (1u << CR_AUDIT_CARE_PLAN_SUMMARY) |
+                       (1u << CR_AUDIT_CARE_PLAN_FIGURES) },
     };
     enum cr_audit_action a;
     const char *code;

@@ -411,62 +411,35 @@ map_reference(struct bundle *b, const char *s, size_t len,
     return NULL;
 }
 
+/* What rewrite asks of map_reference, for one entry. */
+struct map_ctx {
+    struct bundle *b;
+    struct bentry *e;
+};
+
+static const char *
+map_entry_ref(void *ctx, const char *s, size_t len, bool *is_bad)
+{
+    struct map_ctx *m = ctx;
+
+    return map_reference(m->b, s, len, &m->e->err, is_bad);
+}
+
 /* Copy 'len' bytes of entry resource text into e->text, replacing every
  * Reference.reference that is another entry's fullUrl (or a conditional
  * reference) with the reference it stands for. */
 static cr_rc
 rewrite(struct bundle *b, struct bentry *e, const char *s, size_t len)
 {
-    size_t i = 0, run = 0;
-    bool is_bad = false, is_ref_value = false;
+    struct map_ctx m = { b, e };
+    cr_rc rc;
 
     e->text = cr_buf_make(0);
-    while (i < len) {
-        if (s[i] != '"') {
-            i++;
-            continue;
-        }
-        {
-            size_t start = i + 1, end = start, k;
-            bool has_escape = false, is_key;
-            const char *to = NULL;
-            while (end < len && s[end] != '"') {
-                if (s[end] == '\\') {
-                    has_escape = true;
-                    end++;
-                }
-                end++;
-            }
-            k = end + 1;
-            while (k < len && (s[k] == ' ' || s[k] == '\n' || s[k] == '\t' ||
-                               s[k] == '\r'))
-                k++;
-            is_key = k < len && s[k] == ':';
-            if (is_key) {
-                /* Only a Reference's "reference" holds a reference: free
-                 * text that happens to look like one is left alone. */
-                is_ref_value = end - start == 9 &&
-                               memcmp(s + start, "reference", 9) == 0;
-                i = end + 1;
-                continue;
-            }
-            if (is_ref_value && !has_escape)
-                to = map_reference(b, s + start, end - start, &e->err,
-                                   &is_bad);
-            is_ref_value = false;
-            if (is_bad)
-                return e->err.rc;
-            if (to) {
-                cr_buf_add(&e->text, s + run, start - run);
-                cr_buf_adds(&e->text, to);
-                run = end;
-            }
-            i = end + 1;
-        }
-    }
-    cr_buf_add(&e->text, s + run, len - run);
-    if (e->text.rc != CR_OK)
-        return cr_err_set(&e->err, e->text.rc, "too-costly", NULL,
+    rc = cr_api_rewrite_refs(s, len, map_entry_ref, &m, &e->text);
+    if (rc == CR_EINVAL)
+        return e->err.rc;
+    if (rc != CR_OK)
+        return cr_err_set(&e->err, rc, "too-costly", NULL,
                           "the entry is too large");
     return CR_OK;
 }

@@ -110,7 +110,18 @@ cr_api_metadata(struct ctx *x)
                             "OperationDefinition/IHE.PIXm.pix\"},"
                             "{\"name\":\"mpi-review\",\"definition\":"
                             "\"https://carerecord.example/"
-                            "OperationDefinition/Patient-mpi-review\"}]");
+                            "OperationDefinition/Patient-mpi-review\"},"
+                            "{\"name\":\"care-plan\",\"definition\":"
+                            "\"https://carerecord.example/"
+                            "OperationDefinition/care-plan\","
+                            "\"documentation\":\"Save a whole Universal "
+                            "Care Plan (a Bundle of type collection) "
+                            "atomically; the rules are checked together\"},"
+                            "{\"name\":\"care-plan-summary\","
+                            "\"definition\":\"https://carerecord.example/"
+                            "OperationDefinition/care-plan-summary\","
+                            "\"documentation\":\"The emergency summary of "
+                            "the person's Universal Care Plan\"}]");
         cr_buf_addc(&b, '}');
     }
     /* Not a stored type: the audit log, read-only (auditevent.c). */
@@ -121,6 +132,15 @@ cr_api_metadata(struct ctx *x)
                     "{\"code\":\"history-system\"}],"
                     "\"operation\":[{\"name\":\"import\",\"definition\":"
                     "\"https://carerecord.example/OperationDefinition/"
-                    "import\"}]}]}");
+                    "import\"},{\"name\":\"audit-report\",\"definition\":"
+                    "\"https://carerecord.example/OperationDefinition/"
+                    "audit-report\",\"documentation\":\"Alerts to review "
+                    "and usage statistics of the caller's organisation; "
+                    "tokens with purpose audit only\"},{\"name\":"
+                    "\"care-plan-figures\",\"definition\":"
+                    "\"https://carerecord.example/OperationDefinition/"
+                    "care-plan-figures\",\"documentation\":\"People "
+                    "with a Universal Care Plan, plans created and revised "
+                    "per month; tokens with purpose audit only\"}]}]}");
     cr_api_send_buf(x, 200, &b);
 }

@@ -5,6 +5,7 @@
  * the write itself are one atomic step. Depends on store/, fhir/, core/. */
 #include "api/apiInt.h"
 
+#include "careplan/careplan.h"
 #include "core/clock.h"
 #include "fhir/fhir.h"
 
@@ -398,6 +399,16 @@ cr_api_write_allowed(struct ctx *x, struct write_job *j,
     struct cr_err rerr;
 
     *out_d = NULL;
+    /* A Universal Care Plan is saved whole, so that its rules hold
+     * together: its resources are written by $care-plan only. */
+    if (j->p && !x->is_plan_write &&
+        cr_careplan_is_plan_resource(j->p->root))
+        return cr_err_set(err, CR_EINVAL, "business-rule", "meta.profile",
+                          "%s declares a Universal Care Plan profile (%s...): "
+                          "a care plan is saved whole, with POST "
+                          "/fhir/Patient/{id}/$care-plan, so that its rules "
+                          "are checked together", j->type,
+                          CR_CAREPLAN_SD "UCP-");
 #ifdef CR_BENCH_NO_ACCESS
     return CR_OK;
 #endif
@@ -455,6 +466,10 @@ may_write(struct ctx *x, struct write_job *j)
     rc = cr_api_write_allowed(x, j, &d, &err);
     if (rc == CR_OK)
         return true;
+    if (rc == CR_EINVAL) {
+        cr_api_fail(x, &err);
+        return false;
+    }
     if (d != NULL || rc != CR_EFORBIDDEN)
         cr_api_view_deny(x, d);
     else

@@ -76,7 +76,7 @@ add_entry(void *ctx, const char *type, const char *id,
         cr_buf_addc(w->b, ',');
     cr_buf_addf(w->b, "{\"fullUrl\":\"%s/%s/%s\",\"resource\":",
                 w->x->api->base_url, type, id);
-    cr_api_view_add(w->b, show, json, len);
+    cr_api_fed_add(w->x, w->b, show, json, len, meta->org);
     cr_buf_adds(w->b, ",\"search\":{\"mode\":\"match\"}}");
     return w->b->rc;
 }
@@ -120,30 +120,6 @@ types_json(struct ctx *x, const char *list, char *bad, size_t bad_size)
 }
 
 static void
-add_query(struct cr_buf *b, const char *name, const char *value, bool *first)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    const unsigned char *s;
-
-    if (value == NULL)
-        return;
-    cr_buf_addc(b, *first ? '?' : '&');
-    *first = false;
-    cr_buf_adds(b, name);
-    cr_buf_addc(b, '=');
-    for (s = (const unsigned char *)value; *s; s++) {
-        if ((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
-            (*s >= '0' && *s <= '9') || strchr("-._~:,|/", *s))
-            cr_buf_addc(b, (char)*s);
-        else {
-            cr_buf_addc(b, '%');
-            cr_buf_addc(b, hex[*s >> 4]);
-            cr_buf_addc(b, hex[*s & 15]);
-        }
-    }
-}
-
-static void
 add_link(struct ctx *x, struct cr_buf *b, const char *rel,
          const struct params *p, const char *pid, const char *page)
 {
@@ -155,15 +131,15 @@ add_link(struct ctx *x, struct cr_buf *b, const char *rel,
         cr_buf_addf(&u, "%s/$everything", pid);
     else
         cr_buf_adds(&u, "$everything");
-    add_query(&u, "identifier", x->route.kind == R_INSTANCE_OP ? NULL
+    cr_api_query_add(&u, "identifier", x->route.kind == R_INSTANCE_OP ? NULL
                                                               : p->identifier,
               &first);
-    add_query(&u, "_since", p->since, &first);
-    add_query(&u, "_type", p->types, &first);
-    add_query(&u, "start", p->start, &first);
-    add_query(&u, "end", p->end, &first);
-    add_query(&u, "_count", p->count, &first);
-    add_query(&u, "_page", page, &first);
+    cr_api_query_add(&u, "_since", p->since, &first);
+    cr_api_query_add(&u, "_type", p->types, &first);
+    cr_api_query_add(&u, "start", p->start, &first);
+    cr_api_query_add(&u, "end", p->end, &first);
+    cr_api_query_add(&u, "_count", p->count, &first);
+    cr_api_query_add(&u, "_page", page, &first);
     cr_buf_addf(b, "{\"relation\":\"%s\",\"url\":", rel);
     cr_buf_add_json_str(b, u.rc == CR_OK && u.ptr ? u.ptr : "");
     cr_buf_addc(b, '}');
@@ -319,6 +295,14 @@ cr_api_everything(struct ctx *x)
     w.x = x;
     w.b = &entries;
     rc = cr_store_everything(x->api->store, &q, add_entry, &w, next, &err);
+    /* A federated answer is one page: this node's part whole. */
+    while (rc == CR_OK && x->fed && next[0]) {
+        q.cursor = cr_arena_strndup(x->req->arena, next, strlen(next));
+        if (q.cursor == NULL)
+            break;
+        rc = cr_store_everything(x->api->store, &q, add_entry, &w, next,
+                                 &err);
+    }
     if (rc != CR_OK) {
         cr_buf_free(&entries);
         if (rc == CR_ETOOBIG)

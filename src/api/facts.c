@@ -175,7 +175,7 @@ date_end(const char *s)
 {
     int64_t lo, hi;
 
-    if (s == NULL || cr_fhir_parse_date_range(s, strlen(s), &lo, &hi) != 0)
+    if (s == NULL || !cr_fhir_parse_date_range(s, strlen(s), &lo, &hi))
         return 0;
     return hi;
 }

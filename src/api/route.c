@@ -134,3 +134,28 @@ bad_version:
                       "numbers from 1", (int)(lens[3] > 40 ? 40 : lens[3]),
                       segs[3]);
 }
+
+void
+cr_api_query_add(struct cr_buf *b, const char *name, const char *value,
+                 bool *first)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    const unsigned char *s;
+
+    if (value == NULL)
+        return;
+    cr_buf_addc(b, *first ? '?' : '&');
+    *first = false;
+    cr_buf_adds(b, name);
+    cr_buf_addc(b, '=');
+    for (s = (const unsigned char *)value; *s; s++) {
+        if ((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
+            (*s >= '0' && *s <= '9') || strchr("-._~:,|/", *s))
+            cr_buf_addc(b, (char)*s);
+        else {
+            cr_buf_addc(b, '%');
+            cr_buf_addc(b, hex[*s >> 4]);
+            cr_buf_addc(b, hex[*s & 15]);
+        }
+    }
+}

@@ -270,7 +270,7 @@ add_entry(void *ctx, const char *type, const char *id,
         show == CR_POLICY_SHOW)
         add_subset(pg, json, len);
     else
-        cr_api_view_add(b, show, json, len);
+        cr_api_fed_add(pg->x, b, show, json, len, meta->org);
     cr_buf_addf(b, ",\"search\":{\"mode\":\"%s\"}}", pg->mode);
     return b->rc;
 }

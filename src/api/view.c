@@ -44,6 +44,7 @@ struct pdec {
     const char *id;               /* NULL: free slot */
     struct cr_policy_decision d;
     bool is_failed;               /* facts could not be read */
+    char nhs[16];                 /* the person's NHS number, or "" */
 };
 
 struct view {
@@ -139,6 +140,28 @@ grow(struct ctx *x, struct view *v)
     return true;
 }
 
+/* A peer's node token may vouch that the user's organisation is caring
+ * for this person ('care': their NHS number; the relationship is recorded
+ * on the calling node). Counted as a relationship of the user's
+ * organisation; everything else (role, objection, sensitive items,
+ * restriction) is decided here as for anyone. */
+static void
+vouched(struct ctx *x, const struct cr_api_facts *f,
+        struct cr_policy_patient *p, struct cr_policy_rel *rels)
+{
+    if (x->via == NULL || x->principal.care[0] == '\0' ||
+        f->nhs_number[0] == '\0' ||
+        strcmp(x->principal.care, f->nhs_number) != 0)
+        return;
+    if (p->n_rels >= CR_API_MAX_RELS)
+        p->n_rels = CR_API_MAX_RELS - 1;
+    rels[p->n_rels].org = x->principal.org;
+    rels[p->n_rels].kind = CR_POLICY_REL_EPISODE;
+    rels[p->n_rels].end_ms = CR_POLICY_OPEN;
+    p->n_rels++;
+    p->rels = rels;
+}
+
 /* The decision about 'id', made once per request. NULL when out of
  * memory; a decision with is_failed when the facts cannot be read. */
 static struct pdec *
@@ -185,7 +208,9 @@ decide_patient(struct ctx *x, struct view *v, const char *id)
         return e;
     }
     cr_api_facts_view(f, &p, ids, gps, rels);
+    vouched(x, f, &p, rels);
     cr_policy_decide_patient(x->api->policy, &v->req, &p, &e->d);
+    snprintf(e->nhs, sizeof e->nhs, "%s", f->nhs_number);
     free(f);
     v->alerts |= e->d.alerts;
     if (v->first == NULL)
@@ -564,4 +589,67 @@ cr_api_view_write(struct ctx *x, const char *type, const char *patient_id)
     if (v->first == NULL)
         v->first = d;
     return d;
+}
+
+/* ---- what the federation step needs ---------------------------------- */
+
+bool
+cr_api_view_care(struct ctx *x, const char *nhs)
+{
+    struct view *v = x->view;
+    size_t i;
+
+    for (i = 0; v && v->tab && i < v->cap; i++) {
+        const struct pdec *e = &v->tab[i];
+        if (e->id && !e->is_failed && e->d.is_allowed &&
+            strcmp(e->nhs, nhs) == 0 &&
+            (e->d.basis == CR_POLICY_BASIS_REGISTERED_GP ||
+             e->d.basis == CR_POLICY_BASIS_RELATIONSHIP))
+            return true;
+    }
+    return false;
+}
+
+const char *
+cr_api_view_nhs(struct ctx *x, const char *patient_id)
+{
+    struct view *v = x->view;
+    size_t j;
+
+    if (v == NULL || v->tab == NULL)
+        return NULL;
+    j = slot_of(patient_id, v->cap);
+    while (v->tab[j].id) {
+        if (strcmp(v->tab[j].id, patient_id) == 0)
+            return v->tab[j].nhs[0] ? v->tab[j].nhs : NULL;
+        j = (j + 1) & (v->cap - 1);
+    }
+    return NULL;
+}
+
+const char *
+cr_api_view_objection(struct ctx *x)
+{
+    struct view *v = x->view;
+    size_t i;
+
+    for (i = 0; v && v->tab && i < v->cap; i++) {
+        const struct pdec *e = &v->tab[i];
+        if (e->id && !e->is_failed && e->d.is_allowed && e->d.is_filtered)
+            return e->d.objection_org;
+    }
+    return NULL;
+}
+
+void
+cr_api_view_withhold(struct ctx *x, int64_t n, const char *rule)
+{
+    struct view *v = view_of(x);
+
+    if (v == NULL || n <= 0)
+        return;
+    v->withheld += n;
+    v->notice += n;
+    if (v->rule == NULL)
+        v->rule = rule;
 }

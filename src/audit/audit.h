@@ -13,8 +13,12 @@
  * commit; in every case the caller learns when the record is durable and
  * must not release the data before then (fail closed).
  *
- * Only api/ appends; the command line verifies. Depends on store/,
- * access/principal.h, core/ and jansson. See docs/internals/audit.md. */
+ * report.c computes what a privacy officer and the programme need from
+ * the log: alerts to review, unusual volume, and usage statistics.
+ *
+ * Only api/ appends; the command line verifies and reports. Depends on
+ * store/, access/principal.h, core/, jansson and xxhash. See
+ * docs/internals/audit.md. */
 #ifndef CR_AUDIT_AUDIT_H
 #define CR_AUDIT_AUDIT_H
 
@@ -47,6 +51,10 @@ enum cr_audit_action {
     CR_AUDIT_IMPORT,        /* "import" */
     CR_AUDIT_AUDIT_READ,    /* "audit-read": reading the audit log */
     CR_AUDIT_LOGIN_FAILURE, /* "login-failure": a token was refused */
+    CR_AUDIT_CARE_PLAN_SUMMARY, /* "care-plan-summary": the emergency
+                                   summary of a Universal Care Plan */
+    CR_AUDIT_CARE_PLAN_FIGURES, /* "care-plan-figures": the care plan
+                                   programme's counts (no patient data) */
     CR_AUDIT_ACTION__COUNT
 };
 
@@ -277,5 +285,195 @@ cr_audit_verify_dir(const char *dir, const struct cr_audit_anchor *expect,
 cr_rc
 cr_audit_verify(struct cr_store *s, const struct cr_audit_anchor *expect,
                 struct cr_audit_verdict *out, struct cr_err *err);
+
+/* ---- care settings (setting.c) ---- */
+
+/* Where a user works, for usage statistics: derived from their
+ * organisation's Organization resource (its type codings), or from the
+ * purpose of use for patients. See docs/internals/audit.md. */
+enum cr_audit_setting {
+    CR_AUDIT_SETTING_UNKNOWN,       /* "unknown": no Organization, or its
+                                       type says no setting we know */
+    CR_AUDIT_SETTING_GP,            /* "gp-practice" */
+    CR_AUDIT_SETTING_HOSPITAL,      /* "hospital": acute and specialist
+                                       trusts */
+    CR_AUDIT_SETTING_MENTAL_HEALTH, /* "mental-health" */
+    CR_AUDIT_SETTING_COMMUNITY,     /* "community" */
+    CR_AUDIT_SETTING_SOCIAL_CARE,   /* "social-care": council adult
+                                       social care */
+    CR_AUDIT_SETTING_CARE_HOME,     /* "care-home" */
+    CR_AUDIT_SETTING_AMBULANCE,     /* "ambulance" */
+    CR_AUDIT_SETTING_NHS111,        /* "nhs-111" */
+    CR_AUDIT_SETTING_PATIENT,       /* "patient": patients reading their
+                                       own record (patient-access) */
+    CR_AUDIT_SETTING__COUNT
+};
+
+/* The system of the setting codes in reports. */
+#define CR_AUDIT_SETTING_SYSTEM                                            \
+    "https://carerecord.example/CodeSystem/care-setting"
+
+/* The code ("gp-practice") and display ("GP practice") of a setting; ""
+ * when out of range. Static strings. */
+const char *
+cr_audit_setting_code(enum cr_audit_setting s);
+
+const char *
+cr_audit_setting_display(enum cr_audit_setting s);
+
+/* The setting an Organization.type coding says: a code of the carerecord
+ * organisation-kind system (what `carerecord synth` writes, and what a
+ * deployment adds to its Organization resources), or the ODS role RO76
+ * "GP practice". UNKNOWN for any other coding. NULL is UNKNOWN. */
+enum cr_audit_setting
+cr_audit_setting_of_coding(const char *system, const char *code);
+
+/* The setting of an Organization resource given as JSON text: that of the
+ * first coding of its 'type' that says one, else UNKNOWN (also for text
+ * that is not an Organization). Thread-safe. */
+enum cr_audit_setting
+cr_audit_setting_of_org(const char *json, size_t len);
+
+/* ---- alerts and usage reports (report.c, report_render.c,
+ * report_read.c) ---- */
+
+/* A user is reported for unusual volume when they access more distinct
+ * patients than this in one UK calendar day. */
+#define CR_AUDIT_VOLUME_DEFAULT 50
+
+/* What to report on. */
+struct cr_audit_report_opts {
+    bool has_since;         /* since_ms is set; else from the first record */
+    int64_t since_ms;       /* records at or after this instant */
+    bool has_until;         /* until_ms is set; else to the last record */
+    int64_t until_ms;       /* records before this instant */
+    const char *org;        /* only the staff of this organisation (ODS
+                               code, the records' agent org); NULL or "":
+                               everyone */
+    int64_t volume_threshold;   /* > this many patients a day is unusual;
+                                   <= 0: CR_AUDIT_VOLUME_DEFAULT */
+};
+
+/* One alert to review: a record that carries alerts, or (seq 0, alerts
+ * CR_AUDIT_ALERT_VOLUME) a user's unusual volume on one UK day. Strings
+ * live as long as the report; NULL when the record has none. */
+struct cr_audit_report_alert {
+    int64_t seq;            /* the record; 0 for a volume alert */
+    int64_t time_ms;        /* the record's time; volume: when the UK day
+                               began */
+    uint32_t alerts;        /* CR_AUDIT_ALERT_* */
+    int64_t day;            /* volume: the UK day (days since 1970-01-01) */
+    int64_t count;          /* volume: distinct patients that day */
+    const char *sub, *name, *org, *role;
+    const char *purpose, *reason;
+    const char *patient;
+    enum cr_audit_action action;
+    enum cr_audit_outcome outcome;
+    int status;
+    const char *basis, *rule, *supervisor;
+};
+
+/* Usage in one UK calendar month, or (in cr_audit_report.total) over the
+ * whole period. The definitions are in docs/internals/audit.md. */
+struct cr_audit_report_usage {
+    int64_t year;           /* months only */
+    unsigned month;         /* 1-12; months only */
+    int64_t views;          /* record views */
+    int64_t users;          /* distinct users (agent sub) with a view */
+    int64_t care_plan_views;
+    int64_t care_plan_views_emergency;  /* ... by emergency services */
+    int64_t views_by_setting[CR_AUDIT_SETTING__COUNT];
+};
+
+struct cr_audit_report_state;   /* private: the counting state */
+
+/* A report: made by cr_audit_report_create, fed records with
+ * cr_audit_report_add, completed by cr_audit_report_finish; then read the
+ * fields (valid until cr_audit_report_destroy) or render it. Computing a
+ * report reads nothing and writes nothing: the I/O is in report_read.c.
+ * One thread at a time. */
+struct cr_audit_report {
+    struct cr_audit_report_opts opts;   /* as given (org copied), the
+                                           threshold resolved */
+    int64_t nrecords;       /* records in the period (and organisation) */
+    int64_t nunreadable;    /* records skipped: not a record this version
+                               reads (cr_audit_report_skip) */
+    /* after finish: */
+    struct cr_audit_report_alert *alerts;   /* records with alerts, by seq */
+    size_t nalerts;
+    struct cr_audit_report_alert *volume;   /* unusual volume, by day then
+                                               user */
+    size_t nvolume;
+    struct cr_audit_report_usage *months;   /* every month from the first
+                                               to the last, in order */
+    size_t nmonths;
+    struct cr_audit_report_usage total;
+    struct cr_audit_report_state *st;
+};
+
+/* A new, empty report. CR_EINVAL when until is not after since, or they
+ * are more than 100 years apart (both set); CR_ENOMEM. Destroy it with
+ * cr_audit_report_destroy. */
+cr_rc
+cr_audit_report_create(const struct cr_audit_report_opts *opts,
+                       struct cr_audit_report **out, struct cr_err *err);
+
+/* Count record 'rec' (number 'seq'). Records outside the period or of
+ * other organisations are passed over; records may come in any order.
+ * Strings are copied as needed. CR_ENOMEM (the report is then unusable
+ * but can be destroyed). */
+cr_rc
+cr_audit_report_add(struct cr_audit_report *r, int64_t seq,
+                    const struct cr_audit_rec *rec, struct cr_err *err);
+
+/* Count a record that could not be read (nunreadable). */
+void
+cr_audit_report_skip(struct cr_audit_report *r);
+
+/* The setting of the organisation with ODS code 'org' (never NULL or ""),
+ * asked once per organisation by cr_audit_report_finish. Return UNKNOWN
+ * when it cannot be told. */
+typedef enum cr_audit_setting (*cr_audit_setting_fn)(void *ctx,
+                                                     const char *org);
+
+/* Complete the report: settings of the organisations seen (through
+ * 'setting', which may be NULL: every one UNKNOWN), views by setting and
+ * by emergency services, unusual volume, months, and alerts in order.
+ * Call once, after the last add. CR_ENOMEM. */
+cr_rc
+cr_audit_report_finish(struct cr_audit_report *r, cr_audit_setting_fn setting,
+                       void *ctx, struct cr_err *err);
+
+/* Free the report. NULL is a no-op. */
+void
+cr_audit_report_destroy(struct cr_audit_report *r);
+
+/* Append the report as text for a person (the command line): period,
+ * alerts, unusual volume, usage by month, views by care setting. Times in
+ * UK local time. Errors stick in out->rc and are returned. */
+cr_rc
+cr_audit_report_text(const struct cr_audit_report *r, struct cr_buf *out);
+
+/* Append the report as a FHIR R4 Parameters resource (docs/api.md):
+ * parameters since, until, organization, volumeThreshold, records,
+ * unreadable, one 'alert' per alert, one 'month' per month and one
+ * 'total'. Errors stick in out->rc and are returned. */
+cr_rc
+cr_audit_report_fhir(const struct cr_audit_report *r, struct cr_buf *out);
+
+/* Make the report of the store in directory 'dir', opened read-only (a
+ * running node may go on writing; nothing is created or changed): every
+ * audit record through cr_store_audit_scan_dir, and each organisation's
+ * setting from its Organization resource, found by its ODS identifier.
+ * CR_ENOTFOUND when 'dir' holds no store; CR_EIO, CR_ENOMEM. */
+cr_rc
+cr_audit_report_dir(const char *dir, const struct cr_audit_report_opts *opts,
+                    struct cr_audit_report **out, struct cr_err *err);
+
+/* As cr_audit_report_dir on an open store (the node's API). Thread-safe. */
+cr_rc
+cr_audit_report_store(struct cr_store *s,
+                      const struct cr_audit_report_opts *opts,
+                      struct cr_audit_report **out, struct cr_err *err);
 
 #endif

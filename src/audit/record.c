@@ -31,6 +31,8 @@ static const char *const action_codes[CR_AUDIT_ACTION__COUNT] = {
     [CR_AUDIT_IMPORT] = "import",
     [CR_AUDIT_AUDIT_READ] = "audit-read",
     [CR_AUDIT_LOGIN_FAILURE] = "login-failure",
+    [CR_AUDIT_CARE_PLAN_SUMMARY] = "care-plan-summary",
+    [CR_AUDIT_CARE_PLAN_FIGURES] = "care-plan-figures",
 };
 
 static const char *const outcome_codes[CR_AUDIT_OUTCOME__COUNT] = {

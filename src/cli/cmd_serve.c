@@ -7,8 +7,10 @@
 #include "api/api.h"
 #include "cli/config.h"
 #include "core/log.h"
+#include "federation/federation.h"
 #include "http/http.h"
 #include "store/store.h"
+#include "webui/webui.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -22,7 +24,8 @@ static const char usage[] =
     "Usage: carerecord serve [--listen ADDR:PORT] [--data DIR] "
     "[--config FILE]\n"
     "\n"
-    "Run one carerecord node: the FHIR R4 API under /fhir.\n"
+    "Run one carerecord node: the FHIR R4 API under /fhir and the web UI\n"
+    "under /ui/.\n"
     "\n"
     "Options:\n"
     "  --listen ADDR:PORT  address to listen on (default 127.0.0.1:8080;\n"
@@ -38,8 +41,14 @@ static const char usage[] =
     "                      (64), default_count (50), max_count (1000),\n"
     "                      log_requests (true), policy (access\n"
     "                      rules: docs/access.md), mpi (patient\n"
-    "                      matching weights: docs/mpi.md)\n"
+    "                      matching weights: docs/mpi.md), peers,\n"
+    "                      locator, deadline_ms (2000) (federation:\n"
+    "                      docs/federation.md), personas (the demo\n"
+    "                      personas file for the UI's sign-in page;\n"
+    "                      default DATA/demo.json when present:\n"
+    "                      docs/ui.md)\n"
     "  --node-id ID        this node's id (default 'local')\n"
+    "  --personas FILE     demo personas for the UI's sign-in page\n"
     "  --quiet             no per-request log lines\n"
     "  -h, --help          show this help\n"
     "\n"
@@ -76,17 +85,22 @@ cr_cli_serve(int argc, char **argv)
         { "data", required_argument, NULL, 'd' },
         { "config", required_argument, NULL, 'c' },
         { "node-id", required_argument, NULL, 'n' },
+        { "personas", required_argument, NULL, 'p' },
         { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     const char *listen = NULL, *data = NULL, *config = NULL, *node = NULL;
+    const char *personas = NULL;
     bool is_quiet = false;
     struct cr_config cfg;
     struct cr_err err;
     struct cr_keys *keys = NULL;
     struct cr_store *store = NULL;
     struct cr_api *api = NULL;
+    struct cr_webui *ui = NULL;
+    struct cr_webui_opts uo;
+    struct cr_fed *fed = NULL;
     struct cr_http *http = NULL;
     struct cr_store_opts so;
     struct cr_api_config ac;
@@ -101,6 +115,7 @@ cr_cli_serve(int argc, char **argv)
         case 'd': data = optarg; break;
         case 'c': config = optarg; break;
         case 'n': node = optarg; break;
+        case 'p': personas = optarg; break;
         case 'q': is_quiet = true; break;
         case 'h': fputs(usage, stdout); return 0;
         default: fputs(usage, stderr); return 2;
@@ -123,6 +138,11 @@ cr_cli_serve(int argc, char **argv)
         snprintf(cfg.data_dir, sizeof cfg.data_dir, "%s", data);
     if (node)
         snprintf(cfg.node_id, sizeof cfg.node_id, "%s", node);
+    if (personas)
+        snprintf(cfg.personas, sizeof cfg.personas, "%s", personas);
+    if (cfg.personas[0] == '\0')
+        snprintf(cfg.personas, sizeof cfg.personas, "%s/demo.json",
+                 cfg.data_dir);
     if (is_quiet)
         cfg.log_requests = false;
     cr_log_set_requests(cfg.log_requests);
@@ -157,8 +177,35 @@ cr_cli_serve(int argc, char **argv)
                  strchr(cfg.host, ':') ? "[" : "", cfg.host,
                  strchr(cfg.host, ':') ? "]" : "",
                  (unsigned)cr_http_port(http));
+    if (cfg.npeers > 0 || cfg.locator != CR_CONFIG_LOCATOR_NONE) {
+        struct cr_fed_peer peers[CR_FED_MAX_PEERS];
+        struct cr_fed_config fc;
+        size_t i;
+        memset(&fc, 0, sizeof fc);
+        for (i = 0; i < cfg.npeers && i < CR_FED_MAX_PEERS; i++) {
+            peers[i].id = cfg.peers[i].id;
+            peers[i].base_url = cfg.peers[i].base_url;
+            peers[i].public_key = cfg.peers[i].public_key;
+        }
+        fc.node_id = cfg.node_id;
+        fc.base_url = cfg.base_url;
+        fc.data_dir = cfg.data_dir;
+        fc.peers = peers;
+        fc.npeers = i;
+        fc.locator = cfg.locator == CR_CONFIG_LOCATOR_SELF
+                         ? CR_FED_LOCATOR_SELF
+                     : cfg.locator == CR_CONFIG_LOCATOR_PEER
+                         ? CR_FED_LOCATOR_PEER
+                         : CR_FED_LOCATOR_NONE;
+        fc.locator_peer = cfg.locator_node;
+        fc.deadline_ms = cfg.deadline_ms;
+        fc.max_answer = cfg.max_response;
+        if (cr_fed_create(&fc, keys, store, &fed, &err) != CR_OK)
+            goto fail;
+    }
     memset(&ac, 0, sizeof ac);
     ac.base_url = cfg.base_url;
+    ac.fed = fed;
     ac.max_body = cfg.max_body;
     ac.max_response = cfg.max_response;
     ac.max_json_depth = cfg.max_json_depth;
@@ -166,13 +213,23 @@ cr_cli_serve(int argc, char **argv)
     ac.max_count = cfg.max_count;
     ac.policy = cfg.policy;
     ac.mpi = cfg.mpi;
+    memset(&uo, 0, sizeof uo);
+    uo.personas_path = cfg.personas;
     if (cr_api_create(store, keys, &ac, &api, &err) != CR_OK ||
-        cr_http_run(http, cr_api_handle, api, &err) != CR_OK)
+        cr_webui_create(&uo, cr_api_handle, api, &ui, &err) != CR_OK ||
+        cr_http_run(http, cr_webui_handle, ui, &err) != CR_OK)
         goto fail;
     cr_log("info", "listening on http://%s%s%s:%u (FHIR base %s, node %s, "
            "data %s)", strchr(cfg.host, ':') ? "[" : "", cfg.host,
            strchr(cfg.host, ':') ? "]" : "", (unsigned)cr_http_port(http),
            cfg.base_url, cfg.node_id, cfg.data_dir);
+    if (fed)
+        cr_log("info", "federation: %zu peers, record locator %s, deadline "
+               "%d ms", cr_fed_npeers(fed),
+               cfg.locator == CR_CONFIG_LOCATOR_SELF ? "kept here"
+               : cfg.locator == CR_CONFIG_LOCATOR_PEER ? cfg.locator_node
+                                                       : "none",
+               cr_fed_deadline_ms(fed));
     while (sigwait(&sigs, &sig) != 0)
         ;
     cr_log("info", "signal %d: finishing requests in flight, then stopping",
@@ -182,8 +239,11 @@ cr_cli_serve(int argc, char **argv)
 fail:
     fprintf(stderr, "carerecord serve: %s\n", err.msg);
 out:
-    cr_http_stop(http, 10000);
+    /* Requests waiting for peers end within the deadline: let them. */
+    cr_http_stop(http, 10000 + (fed ? cr_fed_deadline_ms(fed) : 0));
+    cr_webui_destroy(ui);
     cr_api_destroy(api);
+    cr_fed_destroy(fed);
     cr_store_close(store);
     cr_token_keys_close(keys);
     cr_config_free(&cfg);

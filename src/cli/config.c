@@ -2,6 +2,7 @@
  * Depends on core/ and jansson. */
 #include "cli/config.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,19 @@ cr_config_defaults(struct cr_config *c)
     c->default_count = 50;
     c->max_count = 1000;
     c->log_requests = true;
+    c->deadline_ms = 2000;
+}
+
+void
+cr_config_free_peers(struct cr_config *c)
+{
+    size_t i;
+
+    for (i = 0; i < c->npeers; i++)
+        free(c->peers[i].public_key);
+    free(c->peers);
+    c->peers = NULL;
+    c->npeers = 0;
 }
 
 void
@@ -30,6 +44,7 @@ cr_config_free(struct cr_config *c)
     c->policy = NULL;
     json_decref(c->mpi);
     c->mpi = NULL;
+    cr_config_free_peers(c);
 }
 
 cr_rc
@@ -95,6 +110,127 @@ get_int(json_t *v, const char *key, long long lo, long long hi,
     return CR_OK;
 }
 
+#define MAX_KEY_FILE 16384
+
+/* A peer's public key: PEM text as given, or the contents of the file it
+ * names ('dir' for relative paths). */
+static cr_rc
+read_key(const char *value, const char *dir, size_t i, char **out,
+         struct cr_err *err)
+{
+    char path[2048];
+    FILE *fp;
+    size_t n;
+    char *buf;
+
+    if (strncmp(value, "-----BEGIN", 10) == 0) {
+        *out = strdup(value);
+        return *out ? CR_OK : cr_err_set(err, CR_ENOMEM, "exception", NULL,
+                                         "out of memory");
+    }
+    if (value[0] == '/' || dir[0] == '\0')
+        snprintf(path, sizeof path, "%s", value);
+    else
+        snprintf(path, sizeof path, "%s/%s", dir, value);
+    fp = fopen(path, "r");
+    if (fp == NULL)
+        return cr_err_set(err, CR_EINVAL, "value", "peers",
+                          "config: peers[%zu].public_key: cannot read %s: "
+                          "%s", i, path, strerror(errno));
+    buf = calloc(1, MAX_KEY_FILE + 1);
+    n = buf ? fread(buf, 1, MAX_KEY_FILE + 1, fp) : 0;
+    fclose(fp);
+    if (buf == NULL)
+        return cr_err_set(err, CR_ENOMEM, "exception", NULL, "out of memory");
+    if (n == 0 || n > MAX_KEY_FILE) {
+        free(buf);
+        return cr_err_set(err, CR_EINVAL, "value", "peers",
+                          "config: peers[%zu].public_key: %s is %s", i, path,
+                          n ? "too large for a public key" : "empty");
+    }
+    *out = buf;
+    return CR_OK;
+}
+
+/* "peers": [{"id", "base_url", "public_key"}, ...]. */
+static cr_rc
+get_peers(struct cr_config *c, json_t *v, const char *dir, struct cr_err *err)
+{
+    size_t i;
+    json_t *p;
+
+    if (!json_is_array(v) || json_array_size(v) > 32)
+        return cr_err_set(err, CR_EINVAL, "value", "peers",
+                          "config: 'peers' must be a list of at most 32 "
+                          "{\"id\", \"base_url\", \"public_key\"}");
+    cr_config_free_peers(c);
+    c->peers = calloc(json_array_size(v) + 1, sizeof *c->peers);
+    if (c->peers == NULL)
+        return cr_err_set(err, CR_ENOMEM, "exception", NULL, "out of memory");
+    json_array_foreach(v, i, p) {
+        struct cr_config_peer *cp = &c->peers[i];
+        const char *key;
+        json_t *m;
+        cr_rc rc = CR_OK;
+        char where[48];
+        if (!json_is_object(p))
+            return cr_err_set(err, CR_EINVAL, "value", "peers",
+                              "config: peers[%zu] must be an object", i);
+        c->npeers = i + 1;
+        json_object_foreach(p, key, m) {
+            snprintf(where, sizeof where, "peers[%zu].%s", i, key);
+            if (strcmp(key, "id") == 0)
+                rc = get_string(m, where, cp->id, sizeof cp->id, err);
+            else if (strcmp(key, "base_url") == 0)
+                rc = get_string(m, where, cp->base_url, sizeof cp->base_url,
+                                err);
+            else if (strcmp(key, "public_key") == 0) {
+                if (!json_is_string(m) || json_string_length(m) == 0)
+                    rc = cr_err_set(err, CR_EINVAL, "value", "peers",
+                                    "config: %s must be PEM text or the "
+                                    "path of a PEM file", where);
+                else
+                    rc = read_key(json_string_value(m), dir, i,
+                                  &cp->public_key, err);
+            } else
+                rc = cr_err_set(err, CR_EINVAL, "structure", "peers",
+                                "config: unknown setting '%s' (a peer has "
+                                "id, base_url, public_key)", where);
+            if (rc != CR_OK)
+                return rc;
+        }
+        if (cp->id[0] == '\0' || cp->base_url[0] == '\0' ||
+            cp->public_key == NULL)
+            return cr_err_set(err, CR_EINVAL, "required", "peers",
+                              "config: peers[%zu] needs id, base_url and "
+                              "public_key", i);
+    }
+    return CR_OK;
+}
+
+/* "locator": {"role": true} or {"node": "<peer id>"}. */
+static cr_rc
+get_locator(struct cr_config *c, json_t *v, struct cr_err *err)
+{
+    json_t *role = json_object_get(v, "role"), *node = json_object_get(v,
+                                                                       "node");
+
+    if (!json_is_object(v) || json_object_size(v) != 1 ||
+        (role == NULL && node == NULL) || (role && !json_is_boolean(role)))
+        return cr_err_set(err, CR_EINVAL, "value", "locator",
+                          "config: 'locator' must be {\"role\": true} (this "
+                          "node keeps the record locator) or {\"node\": "
+                          "\"<peer id>\"} (a peer keeps it)");
+    if (role) {
+        c->locator = json_is_true(role) ? CR_CONFIG_LOCATOR_SELF
+                                        : CR_CONFIG_LOCATOR_NONE;
+        return CR_OK;
+    }
+    c->locator = CR_CONFIG_LOCATOR_PEER;
+    return get_string(node, "locator.node", c->locator_node,
+                      sizeof c->locator_node, err);
+}
+
 cr_rc
 cr_config_load(struct cr_config *c, const char *path, struct cr_err *err)
 {
@@ -130,6 +266,8 @@ cr_config_load(struct cr_config *c, const char *path, struct cr_err *err)
             rc = get_string(v, key, c->node_id, sizeof c->node_id, err);
         } else if (strcmp(key, "base_url") == 0) {
             rc = get_string(v, key, c->base_url, sizeof c->base_url, err);
+        } else if (strcmp(key, "personas") == 0) {
+            rc = get_string(v, key, c->personas, sizeof c->personas, err);
         } else if (strcmp(key, "max_body_bytes") == 0) {
             rc = get_int(v, key, 1024, 1LL << 30, &n, err);
             c->max_body = (size_t)n;
@@ -165,6 +303,19 @@ cr_config_load(struct cr_config *c, const char *path, struct cr_err *err)
                 json_decref(c->mpi);
                 c->mpi = json_incref(v);
             }
+        } else if (strcmp(key, "peers") == 0) {
+            char dir[1024];
+            const char *slash = strrchr(path, '/');
+            snprintf(dir, sizeof dir, "%.*s",
+                     slash ? (int)(slash - path) : 0, path);
+            if (slash == path)
+                snprintf(dir, sizeof dir, "/");
+            rc = get_peers(c, v, dir, err);
+        } else if (strcmp(key, "locator") == 0) {
+            rc = get_locator(c, v, err);
+        } else if (strcmp(key, "deadline_ms") == 0) {
+            rc = get_int(v, key, 1, 30000, &n, err);
+            c->deadline_ms = (int)n;
         } else if (strcmp(key, "log_requests") == 0) {
             if (!json_is_boolean(v))
                 rc = cr_err_set(err, CR_EINVAL, "value", key,

@@ -1,6 +1,7 @@
 /* main.c: the carerecord command: dispatch to a subcommand.
  * Each subcommand lives in its own cmd_*.c. */
 #include "cli/cmd_audit.h"
+#include "cli/cmd_demo.h"
 #include "cli/cmd_import.h"
 #include "cli/cmd_mpi.h"
 #include "cli/cmd_serve.h"
@@ -25,9 +26,10 @@ static const char usage[] =
     "\n"
     "Commands:\n"
     "  serve    run a node (FHIR API under /fhir)\n"
+    "  demo     synthetic London on five federated nodes, ready to try\n"
     "  token    mint a signed access token (development and tests)\n"
     "  import   load NDJSON files into a node's store\n"
-    "  audit    check the audit log's hash chain (audit verify)\n"
+    "  audit    check the audit log (verify); alerts and usage (report)\n"
     "  mpi      the patient index: rebuild it, measure matching\n"
     "  synth    generate a synthetic London population as NDJSON\n"
     "  version  print the version\n"
@@ -50,6 +52,8 @@ main(int argc, char **argv)
     }
     if (strcmp(cmd, "serve") == 0)
         return cr_cli_serve(argc - 1, argv + 1);
+    if (strcmp(cmd, "demo") == 0)
+        return cr_cli_demo(argc - 1, argv + 1);
     if (strcmp(cmd, "import") == 0)
         return cr_cli_import(argc - 1, argv + 1);
     if (strcmp(cmd, "audit") == 0)

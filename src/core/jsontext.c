@@ -249,3 +249,165 @@ cr_jsontext_items(const char *s, size_t len, cr_jsontext_item_fn fn,
     }
     return n;
 }
+
+/* ---- validation --------------------------------------------------------- */
+
+/* The end of the string whose opening quote is at s[i], or 0 when it is
+ * not a valid JSON string (escapes, no raw control characters, UTF-8). */
+static size_t
+valid_string(const char *s, size_t len, size_t i)
+{
+    const unsigned char *u = (const unsigned char *)s;
+
+    for (i++; i < len; i++) {
+        unsigned char c = u[i];
+        size_t more, k;
+        unsigned cp, min;
+        if (c == '"')
+            return i + 1;
+        if (c < 0x20)
+            return 0;
+        if (c == '\\') {
+            if (++i >= len)
+                return 0;
+            if (u[i] == 'u') {
+                if (i + 4 >= len)
+                    return 0;
+                for (k = 1; k <= 4; k++)
+                    if (cr_str_hexval((char)u[i + k]) < 0)
+                        return 0;
+                i += 4;
+            } else if (strchr("\"\\/bfnrt", u[i]) == NULL || u[i] == 0) {
+                return 0;
+            }
+            continue;
+        }
+        if (c < 0x80)
+            continue;
+        if (c >= 0xc2 && c <= 0xdf)
+            more = 1, cp = c & 0x1f, min = 0x80;
+        else if (c >= 0xe0 && c <= 0xef)
+            more = 2, cp = c & 0x0f, min = 0x800;
+        else if (c >= 0xf0 && c <= 0xf4)
+            more = 3, cp = c & 0x07, min = 0x10000;
+        else
+            return 0;
+        if (i + more >= len)
+            return 0;
+        for (k = 1; k <= more; k++) {
+            if ((u[i + k] & 0xc0) != 0x80)
+                return 0;
+            cp = cp << 6 | (u[i + k] & 0x3f);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return 0;
+        i += more;
+    }
+    return 0;
+}
+
+static bool
+is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* The end of the number or literal at s[i], or 0 when there is none. */
+static size_t
+valid_scalar(const char *s, size_t len, size_t i)
+{
+    static const char *const words[] = { "true", "false", "null" };
+    size_t k, start;
+
+    for (k = 0; k < 3; k++) {
+        size_t n = strlen(words[k]);
+        if (len - i >= n && memcmp(s + i, words[k], n) == 0)
+            return i + n;
+    }
+    if (i < len && s[i] == '-')
+        i++;
+    if (i >= len || !is_digit(s[i]))
+        return 0;
+    if (s[i] == '0')
+        i++;
+    else
+        while (i < len && is_digit(s[i]))
+            i++;
+    if (i < len && s[i] == '.') {
+        start = ++i;
+        while (i < len && is_digit(s[i]))
+            i++;
+        if (i == start)
+            return 0;
+    }
+    if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        if (i < len && (s[i] == '+' || s[i] == '-'))
+            i++;
+        start = i;
+        while (i < len && is_digit(s[i]))
+            i++;
+        if (i == start)
+            return 0;
+    }
+    return i;
+}
+
+bool
+cr_jsontext_valid(const char *s, size_t len, int max_depth)
+{
+    char stack[256];            /* '{' or '[' per open level */
+    int depth = 0;
+    size_t i = 0, end;
+
+    if (s == NULL || max_depth < 1)
+        return false;
+    if (max_depth > (int)sizeof stack)
+        max_depth = (int)sizeof stack;
+    i = skip_ws(s, len, 0);
+value:
+    if (i >= len)
+        return false;
+    if (s[i] == '{' || s[i] == '[') {
+        if (depth == max_depth)
+            return false;
+        stack[depth++] = s[i];
+        i = skip_ws(s, len, i + 1);
+        if (i < len && s[i] == (stack[depth - 1] == '{' ? '}' : ']')) {
+            depth--;
+            i++;
+            goto after;
+        }
+        if (stack[depth - 1] == '[')
+            goto value;
+        goto key;
+    }
+    end = s[i] == '"' ? valid_string(s, len, i) : valid_scalar(s, len, i);
+    if (end == 0)
+        return false;
+    i = end;
+after:
+    i = skip_ws(s, len, i);
+    if (depth == 0)
+        return i == len;
+    if (i < len && s[i] == ',') {
+        i = skip_ws(s, len, i + 1);
+        if (stack[depth - 1] == '[')
+            goto value;
+        goto key;
+    }
+    if (i < len && s[i] == (stack[depth - 1] == '{' ? '}' : ']')) {
+        depth--;
+        i++;
+        goto after;
+    }
+    return false;
+key:
+    if (i >= len || s[i] != '"' || (end = valid_string(s, len, i)) == 0)
+        return false;
+    i = skip_ws(s, len, end);
+    if (i >= len || s[i] != ':')
+        return false;
+    i = skip_ws(s, len, i + 1);
+    goto value;
+}

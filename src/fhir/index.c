@@ -15,6 +15,8 @@
 #include "fhir/fhirInt.h"
 #include "fhir/search.h"
 
+#include "core/civil.h"
+
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -81,32 +83,6 @@ cr_fhir_search_params(const char *type, const struct cr_fhir_sp *const **out)
 
 /* --- Dates --------------------------------------------------------------- */
 
-/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar
- * (Howard Hinnant's days_from_civil). */
-static int64_t
-days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    int64_t era;
-    unsigned yoe, doy, doe;
-
-    y -= m <= 2;
-    era = (y >= 0 ? y : y - 399) / 400;
-    yoe = (unsigned)(y - era * 400);
-    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
-static unsigned
-days_in_month(unsigned y, unsigned m)
-{
-    static const unsigned dim[12] = { 31, 28, 31, 30, 31, 30,
-                                      31, 31, 30, 31, 30, 31 };
-    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-
-    return m == 2 && leap ? 29 : dim[m - 1];
-}
-
 /* Read exactly 'n' digits at '*pp' as a number; advance on success. */
 static bool
 digits(const char **pp, const char *end, int n, unsigned *out)
@@ -141,21 +117,21 @@ cr_fhir_parse_date_range(const char *s, size_t len, int64_t *lo, int64_t *hi)
     if (!digits(&p, end, 4, &y) || y == 0)
         return false;
     if (p == end) {
-        base = days_from_civil(y, 1, 1) * MS_DAY;
-        width = days_from_civil(y + 1, 1, 1) * MS_DAY - base;
+        base = cr_civil_days_from(y, 1, 1) * MS_DAY;
+        width = cr_civil_days_from(y + 1, 1, 1) * MS_DAY - base;
         goto done;
     }
     if (*p++ != '-' || !digits(&p, end, 2, &mo) || mo < 1 || mo > 12)
         return false;
     if (p == end) {
-        base = days_from_civil(y, mo, 1) * MS_DAY;
-        width = (int64_t)days_in_month(y, mo) * MS_DAY;
+        base = cr_civil_days_from(y, mo, 1) * MS_DAY;
+        width = (int64_t)cr_civil_days_in_month(y, mo) * MS_DAY;
         goto done;
     }
     if (*p++ != '-' || !digits(&p, end, 2, &d) || d < 1 ||
-        d > days_in_month(y, mo))
+        d > cr_civil_days_in_month(y, mo))
         return false;
-    base = days_from_civil(y, mo, d) * MS_DAY;
+    base = cr_civil_days_from(y, mo, d) * MS_DAY;
     if (p == end) {
         width = MS_DAY;
         goto done;

@@ -449,40 +449,16 @@ cr_store_audit_scan_dir(const char *dir, int64_t after_seq,
                         cr_store_audit_fn fn, void *ctx, struct cr_err *err)
 {
     sqlite3 *db = NULL;
-    sqlite3_stmt *st = NULL;
-    char *path = NULL;
-    size_t n = strlen(dir) + sizeof "/carerecord.db";
     bool has_table = false;
-    cr_rc rc = CR_OK;
+    cr_rc rc;
 
-    path = malloc(n);
-    if (path == NULL)
-        return cr_err_set(err, CR_ENOMEM, "exception", NULL, "out of memory");
-    snprintf(path, n, "%s/carerecord.db", dir);
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) !=
-        SQLITE_OK) {
-        rc = cr_err_set(err, CR_ENOTFOUND, "not-found", NULL,
-                        "no store in %s (cannot open %s: %s)", dir, path,
-                        db ? sqlite3_errmsg(db) : "out of memory");
-        goto out;
-    }
-    sqlite3_busy_timeout(db, 10000);
-    if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE "
-                               "type='table' AND name='audit'",
-                           -1, &st, NULL) != SQLITE_OK) {
-        rc = cr_err_set(err, CR_EIO, "exception", NULL,
-                        "store: %s is not a readable store: %s", path,
-                        sqlite3_errmsg(db));
-        goto out;
-    }
-    has_table = sqlite3_step(st) == SQLITE_ROW;
-    sqlite3_finalize(st);
-    st = NULL;
-    if (has_table)
+    rc = cr_store_open_dir_ro(dir, &db, err);
+    if (rc != CR_OK)
+        return rc;
+    rc = cr_store_has_table(db, "audit", &has_table, err);
+    if (rc == CR_OK && has_table)
         rc = scan_db(db, after_seq, fn, ctx, err);
-out:
     sqlite3_close(db);
-    free(path);
     return rc;
 }
 

@@ -38,6 +38,9 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_FIND_TOKEN_ANY] = "SELECT DISTINCT r.id FROM ix_token t JOIN "
                           "resources r ON r.rid=t.rid WHERE t.hc=?1 "
                           "ORDER BY r.id",
+    [ST_PATIENT_TYPE] = "SELECT id,version,last_updated,seq,deleted,patient,"
+                        "org,node,json FROM resources WHERE patient=?1 AND "
+                        "type=?2 AND deleted=0",
 };
 
 cr_rc

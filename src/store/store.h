@@ -198,6 +198,21 @@ cr_store_txn_find_token(struct cr_store_txn *txn, const char *type,
                         const char *code, char (*out_ids)[65], size_t max,
                         size_t *out_n, struct cr_err *err);
 
+/* Inside a transaction: call 'fn' for every live resource of 'type' in
+ * patient 'patient''s compartment (the row's patient column), seeing the
+ * transaction's own writes, in no particular order. 'fn' must not write;
+ * what it returns other than CR_OK stops the walk and is returned. For
+ * checks that must hold across concurrent writes (one current care plan
+ * per person). */
+typedef cr_rc (*cr_store_row_fn)(void *ctx, const char *type, const char *id,
+                                 const struct cr_store_meta *meta,
+                                 const char *json, size_t len);
+
+cr_rc
+cr_store_txn_patient(struct cr_store_txn *txn, const char *patient,
+                     const char *type, cr_store_row_fn fn, void *ctx,
+                     struct cr_err *err);
+
 /* Inside a transaction: as cr_store_vread, seeing the transaction's own
  * writes. */
 cr_rc
@@ -221,6 +236,25 @@ cr_store_find_token(struct cr_store *s, const char *type, const char *param,
                     char (*out_ids)[65], size_t max, size_t *out_n,
                     struct cr_err *err);
 
+/* Called for each identifier cr_store_patient_identifiers yields: 'seq'
+ * is the Patient's change sequence number, 'value' the identifier's value
+ * (NUL-terminated, valid only during the call). Return CR_OK to go on;
+ * anything else stops the walk and is returned. */
+typedef cr_rc (*cr_store_ident_fn)(void *ctx, int64_t seq, const char *value);
+
+/* The identifiers of 'system' (e.g. the NHS number system) of the current,
+ * not deleted Patients whose last change has a sequence number above
+ * 'after_seq', in sequence order: at most 'limit' Patients (a Patient with
+ * two such identifiers yields both). *out_last (may be NULL) gets the seq
+ * of the last Patient yielded, or after_seq when none. For keeping another
+ * index (the record locator) up to date with what this store holds: walk
+ * from 0 once, then from the last seq seen. Reader connection; thread-safe. */
+cr_rc
+cr_store_patient_identifiers(struct cr_store *s, const char *system,
+                             int64_t after_seq, int limit,
+                             cr_store_ident_fn fn, void *ctx,
+                             int64_t *out_last, struct cr_err *err);
+
 /* A bulk load: drop the lookup indexes (searches are slow meanwhile) and
  * build them again, sorted, at the end. Only for a store no server is
  * serving. cr_store_bulk_end must follow; if it does not (a crash), the
@@ -243,11 +277,8 @@ cr_store_txn_read(struct cr_store_txn *txn, const char *type, const char *id,
 struct cr_search_plan;
 struct cr_search_include;
 
-/* A resource a search yields. 'json' is the stored bytes (not
- * NUL-terminated); valid only during the call. */
-typedef cr_rc (*cr_store_row_fn)(void *ctx, const char *type, const char *id,
-                                 const struct cr_store_meta *meta,
-                                 const char *json, size_t len);
+/* A resource a search yields: cr_store_row_fn (above). 'json' is the
+ * stored bytes (not NUL-terminated); valid only during the call. */
 
 #define CR_STORE_CURSOR_MAX 1024
 
@@ -270,6 +301,17 @@ struct cr_store_filter {
 
 /* The pointer type name the SQL function cr_visible() checks. */
 #define CR_STORE_FILTER_PTR "cr_store_filter"
+
+/* As cr_store_find_token followed by cr_store_read of each match, on the
+ * store in directory 'dir' opened read-only (readonly.c; a running node
+ * may go on writing, nothing is created or migrated): call 'fn' for every
+ * live resource of 'type' with a token row (param, system, code), in id
+ * order. 'fn' returning other than CR_OK stops the walk with that code.
+ * CR_ENOTFOUND if 'dir' holds no store. For the command line's reports. */
+cr_rc
+cr_store_find_dir(const char *dir, const char *type, const char *param,
+                  const char *system, const char *code, cr_store_row_fn fn,
+                  void *ctx, struct cr_err *err);
 
 /* Run 'plan' (search/search.h): call 'fn' for at most plan->count
  * matching resources, in the plan's order, for the page plan->cursor

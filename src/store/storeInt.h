@@ -20,6 +20,7 @@ enum {
     ST_MOVE_TO_HIST,
     ST_FIND_TOKEN,
     ST_FIND_TOKEN_ANY,
+    ST_PATIENT_TYPE,
     ST_DEL_TOKEN,
     ST_DEL_STRING,
     ST_DEL_DATE,
@@ -153,6 +154,17 @@ cr_store_sqlerr(struct conn *c, const char *what, struct cr_err *err);
  * org, node starting at column 'col'. */
 void
 cr_store_meta_from_row(sqlite3_stmt *st, int col, struct cr_store_meta *meta);
+
+/* readonly.c: open the database file of the store in 'dir' read-only
+ * (nothing is created). CR_ENOTFOUND when there is none. Close *out with
+ * sqlite3_close. */
+cr_rc
+cr_store_open_dir_ro(const char *dir, sqlite3 **out, struct cr_err *err);
+
+/* readonly.c: whether 'db' has a table named 'table'. */
+cr_rc
+cr_store_has_table(sqlite3 *db, const char *table, bool *out,
+                   struct cr_err *err);
 
 /* hash.c: 64-bit hash keys of index rows (see hash.c). */
 int64_t

@@ -452,6 +452,35 @@ cr_store_txn_find_token(struct cr_store_txn *txn, const char *type,
                                     out_ids, max, out_n, err);
 }
 
+cr_rc
+cr_store_txn_patient(struct cr_store_txn *txn, const char *patient,
+                     const char *type, cr_store_row_fn fn, void *ctx,
+                     struct cr_err *err)
+{
+    sqlite3_stmt *st = cr_store_stmt(txn->c, ST_PATIENT_TYPE, err);
+    struct cr_store_meta meta;
+    cr_rc rc = CR_OK;
+    int r;
+
+    if (st == NULL)
+        return CR_EIO;
+    sqlite3_bind_text(st, 1, patient, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, type, -1, SQLITE_STATIC);
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *id = (const char *)sqlite3_column_text(st, 0);
+        cr_store_meta_from_row(st, 1, &meta);
+        meta.op[0] = '\0';
+        rc = fn(ctx, type, id, &meta, sqlite3_column_blob(st, 8),
+                (size_t)sqlite3_column_bytes(st, 8));
+        if (rc != CR_OK)
+            break;
+    }
+    if (rc == CR_OK && r != SQLITE_DONE)
+        rc = cr_store_sqlerr(txn->c, "reading a patient's resources", err);
+    sqlite3_reset(st);
+    return rc;
+}
+
 static cr_rc
 drop_indexes(struct cr_store_txn *txn, void *ctx, struct cr_err *err)
 {

@@ -8,6 +8,7 @@
 #define DMD CR_SYS_DMD
 #define LN CR_SYS_LOINC
 #define UCP CR_LOCAL "ucp"
+#define CEILING CR_LOCAL "ceiling-of-treatment"
 #define PATHWAY CR_LOCAL "pathway"
 
 const struct cr_synth_code cr_synth_codes[CR_C_COUNT] = {
@@ -91,12 +92,13 @@ const struct cr_synth_code cr_synth_codes[CR_C_COUNT] = {
     [CR_C_PLACE_HOSPICE] = { SCT, "284546000", "Hospice" },
     [CR_C_PLACE_HOSPITAL] = { SCT, "22232009", "Hospital" },
     [CR_C_PLACE_NURSING_HOME] = { SCT, "42665001", "Nursing home" },
-    [CR_C_UCP_CPR] = { UCP, "cpr-decision", "CPR decision" },
-    [CR_C_UCP_REVIEW] = { UCP, "review-date", "Review date" },
-    [CR_C_UCP_PREF_CARE] = { UCP, "preferred-place-of-care", "Preferred place of care" },
-    [CR_C_UCP_PREF_DEATH] = { UCP, "preferred-place-of-death", "Preferred place of death" },
-    [CR_C_UCP_LPA] = { UCP, "lpa-health-welfare", "Lasting power of attorney for health and welfare" },
-    [CR_C_UCP_CEILING] = { UCP, "ceiling-of-treatment", "Ceiling of treatment" },
+    [CR_C_TEP] = { SCT, "735324008", "Treatment escalation plan" },
+    [CR_C_ADRT] = { SCT, "816301000000100", "Has advance decision to refuse treatment (Mental Capacity Act 2005)" },
+    [CR_C_LPA] = { SCT, "816361000000101", "Has appointed person with personal welfare lasting power of attorney (Mental Capacity Act 2005)" },
+    [CR_C_GSF_A] = { SCT, "845701000000104", "Gold standards framework prognostic indicator stage A (blue) - year plus prognosis" },
+    [CR_C_CEILING_FULL] = { CEILING, "full-escalation", "Full escalation of treatment, including intensive care" },
+    [CR_C_CEILING_WARD] = { CEILING, "ward-based", "Ward-based treatment; not for intensive care" },
+    [CR_C_CEILING_SYMPTOMS] = { CEILING, "symptom-control", "Symptom control and comfort where the person is" },
     [CR_C_UCP_JIC] = { UCP, "just-in-case-medicines", "Just-in-case medicines" },
 
     [CR_C_USC_REFERRAL] = { PATHWAY, "urgent-suspected-cancer", "Urgent suspected cancer referral" },

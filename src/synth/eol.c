@@ -1,9 +1,15 @@
-/* eol.c: Universal Care Plans. Depends on eol.h, meds.h, names.h,
- * life.h. */
+/* eol.c: Universal Care Plans, in the model of docs/care-plan.md: a
+ * CarePlan with the CPR decision, ADRT and LPA Flags, key contacts as
+ * RelatedPersons and just-in-case medicines, each rule kept (a CPR
+ * decision has a review date and a discussion, an attorney has the LPA
+ * flag, contacts have phone numbers...). Depends on eol.h, meds.h,
+ * names.h, life.h. */
 #include "synth/eol.h"
 
 #include "synth/meds.h"
 #include "synth/names.h"
+
+#define SD "https://carerecord.example/StructureDefinition/"
 
 static double
 plan_chance(const struct cr_synth_person *p)
@@ -27,22 +33,40 @@ plan_chance(const struct cr_synth_person *p)
     return c;
 }
 
-/* The start of an Observation in the plan. */
-static struct cr_synth_jw *
-plan_obs(struct cr_synth_life *l, int node, uint32_t org, uint32_t author,
-         const char *id, int code, int32_t day)
+/* Open {"url":URL, as the next value: the caller writes the value and
+ * closes it (jw_end). */
+static void
+ext_open(struct cr_synth_jw *w, const char *url)
 {
-    struct cr_synth_jw *w = res_begin(l, node, CR_SYNTH_OBSERVATION, id, org);
+    jw_obj(w);
+    jw_kstr(w, "url", url);
+}
 
-    jw_kstr(w, "status", "final");
+/* {"url":URL,"valueString":S} as the next value. */
+static void
+ext_str(struct cr_synth_jw *w, const char *url, const char *s)
+{
+    ext_open(w, url);
+    jw_kstr(w, "valueString", s);
+    jw_end(w);
+}
+
+/* The start of a Flag of the plan, coded 'code', with its category. */
+static struct cr_synth_jw *
+plan_flag(struct cr_synth_life *l, int node, uint32_t org, const char *id,
+          int code, const char *profile)
+{
+    struct cr_synth_jw *w = res_begin_as(l, node, CR_SYNTH_FLAG, id, org,
+                                         profile);
+
+    jw_kstr(w, "status", "active");
     jw_key(w, "category");
     jw_arr(w);
-    cc_sys_v(w, CR_HL7 "observation-category", "survey", "Survey");
+    cc_sys_v(w, CR_HL7 "flag-category", "advance-directive",
+             "Advance Directive");
     jw_end(w);
     kcc(w, "code", code);
     kref_patient(l, node, "subject");
-    kdate(w, "effectiveDateTime", day);
-    kref_prac_arr(l, node, "performer", author);
     return w;
 }
 
@@ -78,7 +102,8 @@ related_person(struct cr_synth_life *l, int node, uint32_t org, const char *id,
     cc_sys_v(w, CR_HL7 "v2-0131", is_lpa || k < 4 ? "N" : "C",
              is_lpa || k < 4 ? "Next-of-Kin" : "Emergency Contact");
     if (is_lpa)
-        cc_v(w, CR_C_UCP_LPA, NULL);
+        cc_sys_v(w, CR_HL7 "v3-RoleCode", "HPOWATT",
+                 "healthcare power of attorney");
     jw_end(w);
     jw_key(w, "name");
     jw_arr(w);
@@ -114,19 +139,77 @@ place(struct cr_synth_life *l)
     return places[cr_synth_rng_weighted(&l->rng, weights, 4)];
 }
 
+/* The CPR decision: a Flag whose period runs from the decision to its
+ * review date (none when the recorder knew of no decision). */
+static void
+cpr_flag(struct cr_synth_life *l, int node, uint32_t org, const char *id,
+         int cpr, uint32_t author, int32_t decided, int32_t review)
+{
+    static const char *const discussed[] = {
+        "The person and their family",
+        "The person",
+        "The person's daughter, who holds lasting power of attorney",
+        "Not discussed: the person declined to discuss it; family informed",
+    };
+    struct cr_synth_rng *r = &l->rng;
+    bool is_senior = cr_synth_rng_chance(r, 0.7);
+    struct cr_synth_jw *w = plan_flag(l, node, org, id, cpr,
+                                      SD "UCP-CPRDecision");
+
+    jw_key(w, "period");
+    jw_obj(w);
+    kdate(w, "start", decided);
+    if (cpr != CR_C_CPR_UNKNOWN)
+        kdate(w, "end", review);
+    jw_end(w);
+    kref_prac(l, node, "author", author);
+    jw_key(w, "extension");
+    jw_arr(w);
+    if (cpr != CR_C_CPR_UNKNOWN)
+        ext_str(w, SD "ucp-cpr-discussed-with",
+                discussed[cr_synth_rng_below(r, 4)]);
+    ext_open(w, SD "ucp-cpr-recorder-senior");
+    jw_kbool(w, "valueBoolean", is_senior);
+    jw_end(w);
+    if (!is_senior) {
+        /* a senior colleague of the same organisation endorses it */
+        ext_open(w, SD "ucp-cpr-senior-endorser");
+        jw_key(w, "extension");
+        jw_arr(w);
+        ext_open(w, "clinician");
+        jw_key(w, "valueReference");
+        ref_prac_v(l, node, cr_synth_pick_doctor(l, org));
+        jw_end(w);
+        ext_open(w, "endorsed");
+        kdate(w, "valueDateTime", decided);
+        jw_end(w);
+        jw_end(w);
+        jw_end(w);
+    }
+    jw_end(w);
+    res_end(l->g, w, node, CR_SYNTH_FLAG);
+}
+
 void
 cr_synth_eol_live(struct cr_synth_life *l)
 {
     static const char *const matters[] = {
-        "What matters to me: staying at home with my family and being comfortable.",
-        "What matters to me: not going back into hospital unless it will help me.",
-        "What matters to me: my faith, my grandchildren and being free of pain.",
-        "What matters to me: seeing my garden and having my daughter with me.",
+        "Staying at home with my family and being comfortable.",
+        "Not going back into hospital unless it will help me.",
+        "My faith, my grandchildren and being free of pain.",
+        "Seeing my garden and having my daughter with me.",
     };
     static const char *const ceilings[] = {
-        "Ceiling of treatment: full escalation including intensive care.",
-        "Ceiling of treatment: ward-based care, not for intensive care.",
-        "Ceiling of treatment: symptom control and comfort at home.",
+        "Full escalation of treatment, including intensive care.",
+        "Ward-based care; not for intensive care or ventilation.",
+        "Symptom control and comfort at home; hospital only for comfort.",
+    };
+    static const int ceiling_codes[] = { CR_C_CEILING_FULL, CR_C_CEILING_WARD,
+                                         CR_C_CEILING_SYMPTOMS };
+    static const char *const kept[] = {
+        "In the blue box on top of the kitchen cupboard",
+        "In the locked drawer beside the bed",
+        "With the care home's controlled drugs, nursing station",
     };
     const struct cr_synth_person *p = &l->p;
     struct cr_synth_rng *r = &l->rng;
@@ -134,8 +217,8 @@ cr_synth_eol_live(struct cr_synth_life *l)
     int32_t today = l->g->today, created, decided, review;
     int node = p->region, cpr, ncontacts, i, c, ceiling;
     uint32_t org, author;
-    bool has_lpa, has_jic, frail;
-    struct cr_synth_rid plan, cpr_id, care_id, death_id, lpa_id = { "" }, jic = { "" };
+    bool has_lpa, has_jic, has_adrt, frail, has_capacity;
+    struct cr_synth_rid plan, cpr_id, lpa_id = { "" }, adrt_id = { "" }, jic = { "" };
     struct cr_synth_rid contacts[2];
     struct cr_synth_jw *jw;
     double u;
@@ -163,11 +246,13 @@ cr_synth_eol_live(struct cr_synth_life *l)
                 : (u < 0.45 ? CR_C_CPR_NO : u < 0.9 ? CR_C_CPR_YES : CR_C_CPR_UNKNOWN);
     has_lpa = cr_synth_rng_chance(r, 0.35);
     has_jic = cr_synth_rng_chance(r, 0.55);
+    has_adrt = cr_synth_rng_chance(r, 0.2);
+    has_capacity = !p->has[CR_SYNTH_DEMENTIA] || cr_synth_rng_chance(r, 0.3);
     ncontacts = cr_synth_rng_range(r, 1, 2);
     ceiling = cpr == CR_C_CPR_YES ? 0 : 1 + (int)cr_synth_rng_below(r, 2);
 
     l->g->stats->eol_plans++;
-    if (review < today)
+    if (review < today && cpr != CR_C_CPR_UNKNOWN)
         l->g->stats->cpr_review_overdue++;
     if (has_lpa)
         l->g->stats->lpa_people++;
@@ -176,53 +261,83 @@ cr_synth_eol_live(struct cr_synth_life *l)
         contacts[i] = new_id(l, node);
         related_person(l, node, org, contacts[i].s, has_lpa && i == 0);
     }
-
     cpr_id = new_id(l, node);
-    jw = plan_obs(l, node, org, author, cpr_id.s, CR_C_UCP_CPR, decided);
-    kcc(jw, "valueCodeableConcept", cpr);
-    jw_key(jw, "note");
-    jw_arr(jw);
-    jw_obj(jw);
-    jw_kstr(jw, "text", "Discussed with the patient and their family; endorsed by the senior clinician.");
-    jw_end(jw);
-    jw_end(jw);
-    jw_key(jw, "component");
-    jw_arr(jw);
-    jw_obj(jw);
-    kcc(jw, "code", CR_C_UCP_REVIEW);
-    kdt(jw, "valueDateTime", review, 540);
-    jw_end(jw);
-    jw_end(jw);
-    res_end(l->g, jw, node, CR_SYNTH_OBSERVATION);
-
-    care_id = new_id(l, node);
-    c = place(l);
-    jw = plan_obs(l, node, org, author, care_id.s, CR_C_UCP_PREF_CARE, created);
-    kcc(jw, "valueCodeableConcept", c);
-    res_end(l->g, jw, node, CR_SYNTH_OBSERVATION);
-
-    death_id = new_id(l, node);
-    c = cr_synth_rng_chance(r, 0.8) ? c : place(l);
-    jw = plan_obs(l, node, org, author, death_id.s, CR_C_UCP_PREF_DEATH, created);
-    kcc(jw, "valueCodeableConcept", c);
-    res_end(l->g, jw, node, CR_SYNTH_OBSERVATION);
-
+    cpr_flag(l, node, org, cpr_id.s, cpr, author, decided, review);
     if (has_lpa) {
         lpa_id = new_id(l, node);
-        jw = plan_obs(l, node, org, author, lpa_id.s, CR_C_UCP_LPA, created);
-        jw_kbool(jw, "valueBoolean", true);
-        res_end(l->g, jw, node, CR_SYNTH_OBSERVATION);
+        jw = plan_flag(l, node, org, lpa_id.s, CR_C_LPA, SD "UCP-LPA");
+        res_end(l->g, jw, node, CR_SYNTH_FLAG);
+    }
+    if (has_adrt) {
+        adrt_id = new_id(l, node);
+        jw = plan_flag(l, node, org, adrt_id.s, CR_C_ADRT, SD "UCP-ADRT");
+        jw_key(jw, "extension");
+        jw_arr(jw);
+        ext_str(jw, SD "ucp-document-location",
+                "The original is kept at home, in the folder by the door");
+        jw_end(jw);
+        res_end(l->g, jw, node, CR_SYNTH_FLAG);
     }
     if (has_jic)
         jic = cr_synth_med_acute(l, node, org, author, CR_MED_MIDAZOLAM, created, NULL, true);
 
     plan = new_id(l, node);
-    jw = res_begin(l, node, CR_SYNTH_CAREPLAN, plan.s, org);
+    jw = res_begin_as(l, node, CR_SYNTH_CAREPLAN, plan.s, org,
+                      SD "UCP-CarePlan");
+    jw_key(jw, "extension");
+    jw_arr(jw);
+    ext_open(jw, SD "ucp-signed-off");
+    kdt(jw, "valueDateTime", decided, 600);
+    jw_end(jw);
+    ext_open(jw, SD "ucp-review-date");
+    kdate(jw, "valueDate", review);
+    jw_end(jw);
+    ext_open(jw, SD "ucp-priorities");
+    jw_key(jw, "extension");
+    jw_arr(jw);
+    ext_open(jw, "scale");
+    jw_kint(jw, "valueInteger", frail ? 60 + (int)cr_synth_rng_below(r, 41)
+                                      : 10 + (int)cr_synth_rng_below(r, 51));
+    jw_end(jw);
+    ext_str(jw, "whatMattersToMe", matters[cr_synth_rng_below(r, 4)]);
+    jw_end(jw);
+    jw_end(jw);
+    c = place(l);
+    ext_open(jw, SD "ucp-preferred-place-of-care");
+    kcc(jw, "valueCodeableConcept", c);
+    jw_end(jw);
+    c = cr_synth_rng_chance(r, 0.8) ? c : place(l);
+    ext_open(jw, SD "ucp-preferred-place-of-death");
+    kcc(jw, "valueCodeableConcept", c);
+    jw_end(jw);
+    ext_open(jw, SD "ucp-prognosis");
+    if (frail) {
+        jw_key(jw, "valueCodeableConcept");
+        jw_obj(jw);
+        jw_kstr(jw, "text", "Months");
+        jw_end(jw);
+    } else {
+        jw_key(jw, "valueCodeableConcept");
+        cc_v(jw, CR_C_GSF_A, "A year or more");
+    }
+    jw_end(jw);
+    ext_open(jw, SD "ucp-capacity");
+    jw_key(jw, "extension");
+    jw_arr(jw);
+    ext_open(jw, "hasCapacity");
+    jw_kbool(jw, "valueBoolean", has_capacity);
+    jw_end(jw);
+    ext_str(jw, "involvement", has_capacity
+            ? "The person, with their family"
+            : has_lpa ? "Their attorney (lasting power of attorney) and GP"
+                      : "Their family and GP, in the person's best interests");
+    jw_end(jw);
+    jw_end(jw);
+    jw_end(jw);
     jw_kstr(jw, "status", "active");
     jw_kstr(jw, "intent", "plan");
     kcc_arr(jw, "category", CR_C_EOL_PLAN);
     jw_kstr(jw, "title", "Universal Care Plan");
-    jw_kstr(jw, "description", matters[cr_synth_rng_below(r, 4)]);
     kref_patient(l, node, "subject");
     jw_key(jw, "period");
     jw_obj(jw);
@@ -249,11 +364,11 @@ cr_synth_eol_live(struct cr_synth_life *l)
     }
     jw_key(jw, "supportingInfo");
     jw_arr(jw);
-    ref_v(jw, "Observation/", cpr_id.s);
-    ref_v(jw, "Observation/", care_id.s);
-    ref_v(jw, "Observation/", death_id.s);
+    ref_v(jw, "Flag/", cpr_id.s);
     if (has_lpa)
-        ref_v(jw, "Observation/", lpa_id.s);
+        ref_v(jw, "Flag/", lpa_id.s);
+    if (has_adrt)
+        ref_v(jw, "Flag/", adrt_id.s);
     for (i = 0; i < ncontacts; i++)
         ref_v(jw, "RelatedPerson/", contacts[i].s);
     jw_end(jw);
@@ -262,24 +377,36 @@ cr_synth_eol_live(struct cr_synth_life *l)
     jw_obj(jw);
     jw_key(jw, "detail");
     jw_obj(jw);
-    kcc(jw, "code", CR_C_UCP_CEILING);
+    jw_key(jw, "extension");
+    jw_arr(jw);
+    ext_open(jw, SD "ucp-ceiling-of-treatment");
+    kcc(jw, "valueCodeableConcept", ceiling_codes[ceiling]);
+    jw_end(jw);
+    jw_end(jw);
+    kcc(jw, "code", CR_C_TEP);
     jw_kstr(jw, "status", "in-progress");
     jw_kstr(jw, "description", ceilings[ceiling]);
     jw_end(jw);
     jw_end(jw);
     if (has_jic) {
         jw_obj(jw);
+        jw_key(jw, "detail");
+        jw_obj(jw);
+        jw_key(jw, "extension");
+        jw_arr(jw);
+        ext_str(jw, SD "ucp-where-kept",
+                kept[p->care_home != CR_SYNTH_NONE ? 2
+                                                   : cr_synth_rng_below(r, 2)]);
+        jw_end(jw);
+        kcc(jw, "code", CR_C_UCP_JIC);
+        jw_kstr(jw, "status", "in-progress");
+        jw_kstr(jw, "description", "Midazolam for agitation or breathlessness");
+        jw_end(jw);
+        jw_end(jw);
+        jw_obj(jw);
         kref(jw, "reference", "MedicationRequest/", jic.s);
         jw_end(jw);
     }
-    jw_end(jw);
-    jw_key(jw, "note");
-    jw_arr(jw);
-    jw_obj(jw);
-    jw_kstr(jw, "text", cr_synth_rng_chance(r, 0.2)
-                            ? "Advance decision to refuse treatment (ADRT) in place; the original is kept at home."
-                            : "No advance decision to refuse treatment recorded.");
-    jw_end(jw);
     jw_end(jw);
     res_end(l->g, jw, node, CR_SYNTH_CAREPLAN);
 }

@@ -199,17 +199,18 @@ profile_of(int type)
         [CR_SYNTH_DOCREF] = CR_PROFILE "DocumentReference",
         [CR_SYNTH_APPOINTMENT] = CR_PROFILE "Appointment",
         [CR_SYNTH_CONSENT] = CR_PROFILE "Consent",
+        [CR_SYNTH_FLAG] = CR_PROFILE "Flag",
     };
     return names[type];
 }
 
 /* Open resource 'type' with 'id' on 'node', published by organisation
- * 'org' (ODS code in meta.tag), without the Patient check. For Patient,
- * Organization and Practitioner writers. 'is_restricted' adds the
- * confidentiality label R. */
+ * 'org' (ODS code in meta.tag), without the Patient check, declaring
+ * 'profile2' (may be NULL) after the UK Core profile. */
 static inline struct cr_synth_jw *
-res_open(struct cr_synth_gen *g, struct cr_synth_jw *w, int node, int type,
-         const char *id, uint32_t org, bool is_restricted)
+res_open_as(struct cr_synth_gen *g, struct cr_synth_jw *w, int node, int type,
+            const char *id, uint32_t org, bool is_restricted,
+            const char *profile2)
 {
     jw_start(w, cr_synth_sink_buf(g->sink, node, type));
     jw_obj(w);
@@ -218,6 +219,10 @@ res_open(struct cr_synth_gen *g, struct cr_synth_jw *w, int node, int type,
     jw_key(w, "meta");
     jw_raw(w, "{\"profile\":[\"");
     cr_buf_adds(w->b, profile_of(type));
+    if (profile2) {
+        cr_buf_adds(w->b, "\",\"");
+        cr_buf_adds(w->b, profile2);
+    }
     cr_buf_adds(w->b, "\"]");
     if (is_restricted)
         cr_buf_adds(w->b, ",\"security\":[{\"system\":"
@@ -230,17 +235,35 @@ res_open(struct cr_synth_gen *g, struct cr_synth_jw *w, int node, int type,
     return w;
 }
 
-/* Open a clinical resource for the patient of 'l' on 'node', published by
- * 'org'; writes the Patient resource there first if needed. */
+/* res_open_as without a second profile. For Patient, Organization and
+ * Practitioner writers. 'is_restricted' adds the confidentiality label
+ * R. */
 static inline struct cr_synth_jw *
-res_begin(struct cr_synth_life *l, int node, int type, const char *id,
-          uint32_t org)
+res_open(struct cr_synth_gen *g, struct cr_synth_jw *w, int node, int type,
+         const char *id, uint32_t org, bool is_restricted)
+{
+    return res_open_as(g, w, node, type, id, org, is_restricted, NULL);
+}
+
+/* Open a clinical resource for the patient of 'l' on 'node', published by
+ * 'org', declaring 'profile2' (may be NULL) too; writes the Patient
+ * resource there first if needed. */
+static inline struct cr_synth_jw *
+res_begin_as(struct cr_synth_life *l, int node, int type, const char *id,
+             uint32_t org, const char *profile2)
 {
     if (l->patient_org[node] == CR_SYNTH_NONE) {
         l->patient_org[node] = org;
         cr_synth_patient_emit(l, node);
     }
-    return res_open(l->g, &l->jw, node, type, id, org, false);
+    return res_open_as(l->g, &l->jw, node, type, id, org, false, profile2);
+}
+
+static inline struct cr_synth_jw *
+res_begin(struct cr_synth_life *l, int node, int type, const char *id,
+          uint32_t org)
+{
+    return res_begin_as(l, node, type, id, org, NULL);
 }
 
 /* Close the resource and hand it to the sink. */

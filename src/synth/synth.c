@@ -33,6 +33,7 @@ static const char *const type_names[CR_SYNTH_TYPES] = {
     "Condition", "AllergyIntolerance", "MedicationRequest", "Observation",
     "DiagnosticReport", "Immunization", "Procedure", "ServiceRequest", "CarePlan",
     "Composition", "DocumentReference", "Appointment", "Consent",
+    "Flag",
 };
 
 const char *

@@ -51,6 +51,7 @@ enum cr_synth_type {
     CR_SYNTH_DOCREF,
     CR_SYNTH_APPOINTMENT,
     CR_SYNTH_CONSENT,
+    CR_SYNTH_FLAG,
     CR_SYNTH_TYPES
 };
 

@@ -20,88 +20,9 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { startNode, fhir, runBin, entryRefs, tempDir, NHS_SYSTEM } from './lib.mjs';
-
-const ODS = 'https://fhir.nhs.uk/Id/ods-organization-code';
-const SCT = 'http://snomed.info/sct';
-const DAY = 86400000;
-const iso = (ms) => new Date(ms).toISOString();
-
-const NHS1 = '9000000009';
-const NHS2 = '9476719931';
-const NHS3 = '9912003888';
+import { SCT, NHS1, NHS2, patient, obs, buildWorld } from './access_world.mjs';
 
 let node;
-
-const gp = { reference: 'Organization/G1' };
-const patient = (id, nhs, extra = {}) => ({
-  resourceType: 'Patient', id,
-  identifier: [{ system: NHS_SYSTEM, value: nhs }],
-  name: [{ use: 'official', family: `Family${id}`, given: ['Test'] }],
-  telecom: [{ system: 'phone', value: '020 7946 0000' }],
-  address: [{ use: 'home', line: ['1 High Street'], city: 'London', postalCode: 'E1 1AA' }],
-  gender: 'female', birthDate: '1980-05-05',
-  generalPractitioner: [gp],
-  ...extra,
-});
-const obs = (id, pid, text) => ({
-  resourceType: 'Observation', id, status: 'final', code: { text },
-  subject: { reference: `Patient/${pid}` }, valueQuantity: { value: 1, unit: 'x' },
-});
-const cond = (id, pid, code, display) => ({
-  resourceType: 'Condition', id, subject: { reference: `Patient/${pid}` },
-  code: { coding: [{ system: SCT, code, display }] },
-});
-
-// What each organisation's system publishes (in this order).
-const WORLD = {
-  G1: [
-    { resourceType: 'Organization', id: 'G1', identifier: [{ system: ODS, value: 'G1' }], name: 'Green Lane Surgery' },
-    patient('P1', NHS1),
-    patient('P2', NHS2),
-    patient('P3', NHS3, { meta: { security: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-Confidentiality', code: 'R' }] } }),
-    cond('c-asthma', 'P1', '195967001', 'Asthma'),
-    obs('o-g1', 'P1', 'Blood pressure'),
-    {
-      resourceType: 'DocumentReference', id: 'd-nopat', status: 'current', subject: { reference: 'Patient/P1' },
-      meta: { security: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'NOPAT' }] },
-      content: [{ attachment: { contentType: 'text/plain', data: 'aGVsbG8=' } }],
-    },
-    { resourceType: 'RelatedPerson', id: 'rp1', patient: { reference: 'Patient/P1' }, name: [{ family: 'Kin' }] },
-    {
-      resourceType: 'Consent', id: 'objection', status: 'active',
-      scope: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'patient-privacy' }] },
-      category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0' }] }],
-      patient: { reference: 'Patient/P2' },
-      provision: { type: 'deny', purpose: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActReason', code: 'TREAT' }] },
-    },
-    obs('o2-g1', 'P2', 'Weight'),
-  ],
-  H1: [
-    {
-      resourceType: 'Encounter', id: 'e1', status: 'finished',
-      class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' },
-      subject: { reference: 'Patient/P1' },
-      period: { start: iso(Date.now() - 11 * DAY), end: iso(Date.now() - 10 * DAY) },
-      serviceProvider: { identifier: { system: ODS, value: 'H1' } },
-    },
-    obs('o-h1', 'P1', 'Heart rate'),
-    {
-      resourceType: 'Composition', id: 'dis1', status: 'final',
-      type: { coding: [{ system: SCT, code: '373942005', display: 'Discharge summary' }] },
-      subject: { reference: 'Patient/P1' }, date: iso(Date.now() - 10 * DAY),
-      author: [{ display: 'Dr A' }], title: 'Discharge summary',
-    },
-    {
-      resourceType: 'Encounter', id: 'e2', status: 'in-progress',
-      class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'IMP' },
-      subject: { reference: 'Patient/P2' }, period: { start: iso(Date.now() - DAY) },
-    },
-    obs('o2-h1', 'P2', 'Temperature'),
-  ],
-  S1: [
-    cond('c-sti', 'P1', '105629000', 'Chlamydial infection'),
-  ],
-};
 
 const tok = (claims) => node.token({ sub: `u-${claims.org}-${claims.role || 'R8000'}-${claims.purpose || 'dc'}`, role: 'R8000', purpose: 'direct-care', ...claims });
 const as = (claims, extraHeaders = {}) => ({ token: tok(claims), headers: extraHeaders });
@@ -133,13 +54,7 @@ function denied(r, rule) {
 
 before(async () => {
   node = await startNode();
-  for (const [org, list] of Object.entries(WORLD)) {
-    const token = node.token({ org, sub: `sys-${org}` });
-    for (const res of list) {
-      const r = await fhir(node, 'PUT', `${res.resourceType}/${res.id}`, { body: res, token });
-      assert.ok(r.status === 201 || r.status === 200, `${org} PUT ${res.resourceType}/${res.id}: ${r.status} ${r.text}`);
-    }
-  }
+  await buildWorld(node);
 });
 after(async () => { await node?.close(); });
 
@@ -227,6 +142,14 @@ test('a care relationship (an encounter ended ten days ago) allows; no relations
   assert.deepEqual(ids(r.json), []);
   r = await fhir(node, 'GET', `Patient?identifier=${NHS_SYSTEM}|${NHS1}`, as(H2));
   assert.deepEqual(ids(r.json), []);
+});
+
+test('a relationship lasts the configured window after the encounter ended (90 days), not longer', async () => {
+  const old = await fhir(node, 'GET', 'Patient/P3', as({ org: 'H3' }));
+  denied(old, 'no-relationship');
+  const recent = await fhir(node, 'GET', 'Patient/P3', as({ org: 'H4' }));
+  assert.equal(recent.status, 200, recent.text);
+  assert.equal(lastAudit().basis, 'relationship');
 });
 
 test('a self-claimed relationship or emergency access allows, and raises an alert in the audit record', async () => {

@@ -150,7 +150,9 @@ const LISTEN_RE = /listening on http:\/\/127\.0\.0\.1:(\d+)/;
 //   claims   the claims of the node's default token (node.token()), over
 //            DEFAULT_CLAIMS: e.g. { org: 'RKE' } to act as that
 //            organisation's system
-export async function startNode({ config, args = [], dataDir, claims: nodeClaims = {} } = {}) {
+//   port     listen on this loopback port (default: one the system picks);
+//            for nodes whose address others must know before they start
+export async function startNode({ config, args = [], dataDir, claims: nodeClaims = {}, port } = {}) {
   const root = tempDir();
   const node = {
     root,
@@ -166,6 +168,7 @@ export async function startNode({ config, args = [], dataDir, claims: nodeClaims
     _lines: [],
     _exited: null,
     _defaultToken: null,
+    _listenPort: port || 0,
   };
   if (config !== undefined) {
     node.configFile = path.join(root, 'config.json');
@@ -210,7 +213,7 @@ export async function startNode({ config, args = [], dataDir, claims: nodeClaims
 }
 
 function launch(node) {
-  const argv = ['serve', '--listen', '127.0.0.1:0', '--data', node.dataDir];
+  const argv = ['serve', '--listen', `127.0.0.1:${node._listenPort || 0}`, '--data', node.dataDir];
   if (node.configFile) argv.push('--config', node.configFile);
   argv.push(...node.args);
   const proc = spawn(BIN, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -294,6 +297,20 @@ async function stopProc(node, signal) {
   const r = await Promise.race([node._exited, escalate.then(() => node._exited)]);
   clearTimeout(timer);
   return r.code;
+}
+
+// A loopback port that was free a moment ago (for nodes that must know
+// each other's addresses before they start).
+export async function freePort() {
+  const net = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
 }
 
 // Run the binary to completion (for --help, bad configs, ...).

@@ -80,9 +80,11 @@ test('a stopped server accepts no new connections', async () => {
 });
 
 const HELP = {
-  '': ['serve', 'token', '--help'],
+  '': ['serve', 'token', 'demo', '--help'],
   serve: ['--listen', '--data', '--config', '--node-id', '--quiet', '--help',
-    'listen', 'data', 'node_id', 'base_url', 'max_body_bytes', 'max_json_depth', 'default_count', 'max_count', 'log_requests'],
+    'listen', 'data', 'node_id', 'base_url', 'max_body_bytes', 'max_json_depth', 'default_count', 'max_count', 'log_requests',
+    'peers', 'locator', 'deadline_ms'],
+  demo: ['--data', '--patients', '--base-port', '--seed', '--quiet', '--help', 'nel', 'swl', 'demo.json'],
   token: ['--data', '--sub', '--name', '--org', '--role', '--purpose', '--patient', '--reason', '--ttl',
     'direct-care', 'emergency', 'patient-access', 'research', 'audit', 'system'],
 };

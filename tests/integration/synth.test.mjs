@@ -24,9 +24,10 @@ const TYPES = [
   'Patient', 'Organization', 'Practitioner', 'RelatedPerson', 'Encounter',
   'Condition', 'AllergyIntolerance', 'MedicationRequest', 'Observation',
   'DiagnosticReport', 'Immunization', 'Procedure', 'ServiceRequest', 'CarePlan',
-  'Composition', 'DocumentReference', 'Appointment', 'Consent',
+  'Composition', 'DocumentReference', 'Appointment', 'Consent', 'Flag',
 ];
 const PUBLISHER = 'https://carerecord.example/publisher';
+const UCP_PROFILE = 'https://carerecord.example/StructureDefinition/UCP-';
 const NHS_SYSTEM = 'https://fhir.nhs.uk/Id/nhs-number';
 
 let tmp, out1, out2, manifest;
@@ -154,7 +155,11 @@ test('no empty values, no server-managed meta, publisher and profile marked', ()
     empty(r, where);
     assert.equal(r.meta.versionId, undefined, where);
     assert.equal(r.meta.lastUpdated, undefined, where);
-    assert.deepEqual(r.meta.profile, [`https://fhir.hl7.org.uk/StructureDefinition/UKCore-${type}`]);
+    // UK Core always; the resources of a Universal Care Plan also declare
+    // the plan's profile (docs/care-plan.md)
+    assert.equal(r.meta.profile[0], `https://fhir.hl7.org.uk/StructureDefinition/UKCore-${type}`, where);
+    assert.ok(r.meta.profile.length === 1 ||
+              (r.meta.profile.length === 2 && r.meta.profile[1].startsWith(UCP_PROFILE)), where);
     const tags = r.meta.tag.filter((t) => t.system === PUBLISHER);
     assert.equal(tags.length, 1, `${where} has one publisher tag`);
     assert.ok((data[node].Organization ?? []).some((o) => o.id === tags[0].code),

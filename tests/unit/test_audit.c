@@ -927,12 +927,25 @@ TEST(query_by_patient_agent_time_outcome_with_cursor)
     CHECK_EQ_INT(cr_store_audit_query(s, &q, collect_row, &c, &next, &err),
                  CR_OK);
     CHECK_EQ_INT(c.n, 7);
-    q.action = "vread";   /* i % 13 == 1 and i % 4 == 2: i = 14 */
+    /* with an action: that of record 14 (denied); the actions cycle, so
+     * which other records share it depends on how many actions there are */
+    q.action = cr_audit_action_code(
+        (enum cr_audit_action)(14 % CR_AUDIT_ACTION__COUNT));
     memset(&c, 0, sizeof c);
     CHECK_EQ_INT(cr_store_audit_query(s, &q, collect_row, &c, &next, &err),
                  CR_OK);
-    CHECK_EQ_INT(c.n, 1);
-    CHECK_EQ_INT(c.seqs[0], 15);
+    {
+        int want = 0, newest = 0;
+        for (i = 0; i < 30; i++)
+            if (i % CR_AUDIT_ACTION__COUNT == 14 % CR_AUDIT_ACTION__COUNT &&
+                i % 4 == 2) {
+                want++;
+                newest = i + 1;
+            }
+        CHECK(want >= 1);
+        CHECK_EQ_INT(c.n, want);
+        CHECK_EQ_INT(c.seqs[0], newest);
+    }
     cr_audit_close(log);
     cr_store_close(s);
 }

@@ -1,10 +1,13 @@
-/* test_core.c: buffers, arenas, errors, clock. */
+/* test_core.c: buffers, arenas, errors, clock, civil dates and UK time,
+ * the 64-bit hash map. */
 #include "unit.h"
 
 #include "core/arena.h"
 #include "core/buf.h"
+#include "core/civil.h"
 #include "core/clock.h"
 #include "core/err.h"
+#include "core/u64map.h"
 
 TEST(buf_appends_and_terminates)
 {
@@ -121,4 +124,102 @@ TEST(clock_formats_instant_and_http_date)
     CHECK_EQ_STR(s, "1968-12-31T23:59:58.500Z");
     cr_clock_http_date(1795255504123LL, s, sizeof s);
     CHECK_EQ_STR(s, "Sat, 21 Nov 2026 10:05:04 GMT");
+}
+
+/* 2025-03-30 and 2025-10-26 are the last Sundays of March and October. */
+TEST(civil_uk_time_changes_at_one_utc)
+{
+    int64_t mar = cr_civil_days_from(2025, 3, 30) * CR_CIVIL_MS_PER_DAY;
+    int64_t oct = cr_civil_days_from(2025, 10, 26) * CR_CIVIL_MS_PER_DAY;
+    int64_t hour = 60 * CR_CIVIL_MS_PER_MIN;
+
+    CHECK_EQ_INT(cr_civil_uk_offset_ms(mar + hour - 1), 0);
+    CHECK_EQ_INT(cr_civil_uk_offset_ms(mar + hour), hour);
+    CHECK_EQ_INT(cr_civil_uk_offset_ms(oct + hour - 1), hour);
+    CHECK_EQ_INT(cr_civil_uk_offset_ms(oct + hour), 0);
+    /* 23:30 UTC in July is 00:30 the next day in London; in January not */
+    CHECK_EQ_INT(cr_civil_uk_day(cr_civil_days_from(2025, 7, 1) *
+                                     CR_CIVIL_MS_PER_DAY + 23 * hour +
+                                 30 * CR_CIVIL_MS_PER_MIN),
+                 cr_civil_days_from(2025, 7, 2));
+    CHECK_EQ_INT(cr_civil_uk_day(cr_civil_days_from(2025, 1, 1) *
+                                     CR_CIVIL_MS_PER_DAY + 23 * hour +
+                                 30 * CR_CIVIL_MS_PER_MIN),
+                 cr_civil_days_from(2025, 1, 1));
+}
+
+TEST(civil_uk_day_starts_at_local_midnight)
+{
+    int64_t hour = 60 * CR_CIVIL_MS_PER_MIN;
+    int64_t z;
+
+    z = cr_civil_days_from(2025, 7, 2);
+    CHECK_EQ_INT(cr_civil_uk_day_start(z), z * CR_CIVIL_MS_PER_DAY - hour);
+    z = cr_civil_days_from(2025, 1, 2);
+    CHECK_EQ_INT(cr_civil_uk_day_start(z), z * CR_CIVIL_MS_PER_DAY);
+    /* the days the clocks change begin at midnight GMT and BST */
+    z = cr_civil_days_from(2025, 3, 30);
+    CHECK_EQ_INT(cr_civil_uk_day_start(z), z * CR_CIVIL_MS_PER_DAY);
+    z = cr_civil_days_from(2025, 10, 26);
+    CHECK_EQ_INT(cr_civil_uk_day_start(z), z * CR_CIVIL_MS_PER_DAY - hour);
+    /* every day's start is on that day, and the instant before is not */
+    for (z = cr_civil_days_from(2024, 1, 1);
+         z < cr_civil_days_from(2026, 1, 1); z++) {
+        CHECK_EQ_INT(cr_civil_uk_day(cr_civil_uk_day_start(z)), z);
+        CHECK_EQ_INT(cr_civil_uk_day(cr_civil_uk_day_start(z) - 1), z - 1);
+    }
+}
+
+TEST(civil_dates_parse_format_and_round_trip)
+{
+    int64_t z, y;
+    unsigned m, d;
+    char buf[16];
+
+    CHECK(cr_civil_parse_date("2024-02-29", &z));
+    CHECK_EQ_INT(z, cr_civil_days_from(2024, 2, 29));
+    cr_civil_format_date(z, buf, sizeof buf);
+    CHECK_EQ_STR(buf, "2024-02-29");
+    CHECK(cr_civil_parse_date("1970-01-01", &z));
+    CHECK_EQ_INT(z, 0);
+    CHECK(!cr_civil_parse_date("2025-02-29", &z));
+    CHECK(!cr_civil_parse_date("2025-13-01", &z));
+    CHECK(!cr_civil_parse_date("2025-1-01", &z));
+    CHECK(!cr_civil_parse_date("2025-01-01T00", &z));
+    CHECK(!cr_civil_parse_date("1969-12-31", &z));
+    CHECK(!cr_civil_parse_date("2025", &z));
+    CHECK(!cr_civil_parse_date("", &z));
+    CHECK(!cr_civil_parse_date(NULL, &z));
+    for (z = -800000; z < 3000000; z += 997) {
+        cr_civil_date_of(z, &y, &m, &d);
+        CHECK_EQ_INT(cr_civil_days_from(y, m, d), z);
+    }
+    CHECK_EQ_INT(cr_civil_weekday(0), 4);
+    CHECK_EQ_INT(cr_civil_days_in_month(2100, 2), 28);
+    CHECK_EQ_INT(cr_civil_days_in_month(2000, 2), 29);
+}
+
+TEST(u64map_counts_distinct_keys_and_keeps_values)
+{
+    struct cr_u64map m = cr_u64map_make();
+    bool is_new = false;
+    uint64_t k, *v;
+
+    CHECK(cr_u64map_find(&m, 7) == NULL);
+    for (k = 0; k < 100000; k++) {
+        v = cr_u64map_slot(&m, k * 0x10000, &is_new);
+        CHECK(v != NULL && is_new && *v == 0);
+        *v = k + 1;
+    }
+    for (k = 0; k < 100000; k += 7) {
+        v = cr_u64map_slot(&m, k * 0x10000, &is_new);
+        CHECK(v != NULL && !is_new);
+        CHECK_EQ_INT(*v, k + 1);
+    }
+    CHECK_EQ_INT(cr_u64map_count(&m), 100000);
+    CHECK(cr_u64map_find(&m, 0) != NULL);
+    CHECK(cr_u64map_find(&m, 3) == NULL);
+    cr_u64map_free(&m);
+    CHECK_EQ_INT(cr_u64map_count(&m), 0);
+    CHECK(cr_u64map_find(&m, 0) == NULL);
 }

@@ -59,3 +59,39 @@ TEST(value_end_finds_each_kind)
     CHECK_EQ_INT(cr_jsontext_value_end(s, strlen(s), 12), 23);
     CHECK_EQ_INT(cr_jsontext_value_end(s, strlen(s), 24), 28);
 }
+
+TEST(valid_accepts_json_and_refuses_the_rest)
+{
+    static const char *const good[] = {
+        "{}", "[]", " {\"a\":[1,-2.5e+3,0.0,true,false,null,\"x\"]} ",
+        "\"\\u00e9\\n\"", "0", "-0", "1E9", "{\"a\":{\"b\":[[]]}}",
+        "\"caf\xc3\xa9 \xf0\x9f\x98\x80\"", "[1,{\"k\":\"v\"}]",
+    };
+    static const char *const bad[] = {
+        "", " ", "{", "}", "[1,]", "{\"a\":}", "{\"a\" 1}", "{a:1}",
+        "[01]", "[1.]", "[.5]", "[1e]", "[+1]", "tru", "nul", "[true false]",
+        "{\"a\":1,}", "\"abc", "\"\\x\"", "\"\\u12\"", "\"\x01\"",
+        "\"\xc0\xaf\"", "\"\xed\xa0\x80\"", "\"\xff\"", "{} {}",
+        "[1]]", "{\"a\":1}}",
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof good / sizeof good[0]; i++)
+        if (!cr_jsontext_valid(good[i], strlen(good[i]), 64))
+            cr_unit_fail(__FILE__, __LINE__, "refused good %s", good[i]);
+    for (i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (cr_jsontext_valid(bad[i], strlen(bad[i]), 64))
+            cr_unit_fail(__FILE__, __LINE__, "accepted bad %s", bad[i]);
+    /* Depth is bounded; a NUL inside the length is not JSON. */
+    CHECK(cr_jsontext_valid("[[[1]]]", 7, 3));
+    CHECK(!cr_jsontext_valid("[[[1]]]", 7, 2));
+    CHECK(!cr_jsontext_valid("[1]\0", 4, 8));
+    /* Every prefix of a valid document but the whole is refused. */
+    {
+        const char *doc = "{\"resourceType\":\"Bundle\",\"entry\":[{\"x\":1.5}]}";
+        size_t n = strlen(doc);
+        for (i = 0; i < n; i++)
+            CHECK(!cr_jsontext_valid(doc, i, 64));
+        CHECK(cr_jsontext_valid(doc, n, 64));
+    }
+}

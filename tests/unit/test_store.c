@@ -255,3 +255,75 @@ TEST(failing_job_is_rolled_back_alone)
                  CR_ENOTFOUND);
     cr_store_close(s);
 }
+
+struct idents {
+    char seen[8][16];
+    int n;
+};
+
+static cr_rc
+collect_ident(void *ctx, int64_t seq, const char *value)
+{
+    struct idents *w = ctx;
+    (void)seq;
+    if (w->n < 8)
+        snprintf(w->seen[w->n++], 16, "%s", value);
+    return CR_OK;
+}
+
+TEST(patient_identifiers_in_change_order)
+{
+    struct cr_store *s = open_store(cr_unit_tmpdir());
+    struct cr_err err;
+    struct idents w;
+    int64_t last = -1;
+
+    CHECK_EQ_INT(put(s, "a", 1, "{}", false), CR_OK);   /* seq 1 */
+    CHECK_EQ_INT(put(s, "b", 1, "{}", false), CR_OK);   /* seq 2 */
+    CHECK_EQ_INT(put(s, "c", 1, "{}", false), CR_OK);   /* seq 3 */
+    CHECK_EQ_INT(put(s, "b", 2, NULL, true), CR_OK);    /* seq 4: deleted */
+    CHECK_EQ_INT(put(s, "a", 2, "{}", false), CR_OK);   /* seq 5 */
+    cr_err_clear(&err);
+
+    memset(&w, 0, sizeof w);
+    CHECK_EQ_INT(cr_store_patient_identifiers(s, "urn:sys", 0, 10,
+                                              collect_ident, &w, &last, &err),
+                 CR_OK);
+    CHECK_EQ_INT(w.n, 2);
+    CHECK_EQ_STR(w.seen[0], "c");
+    CHECK_EQ_STR(w.seen[1], "a");
+    CHECK_EQ_INT(last, 5);
+
+    /* One Patient at a time: a deleted one yields nothing but moves on. */
+    memset(&w, 0, sizeof w);
+    CHECK_EQ_INT(cr_store_patient_identifiers(s, "urn:sys", 0, 1,
+                                              collect_ident, &w, &last, &err),
+                 CR_OK);
+    CHECK_EQ_INT(w.n, 1);
+    CHECK_EQ_STR(w.seen[0], "c");
+    CHECK_EQ_INT(last, 3);
+    CHECK_EQ_INT(cr_store_patient_identifiers(s, "urn:sys", 3, 1,
+                                              collect_ident, &w, &last, &err),
+                 CR_OK);
+    CHECK_EQ_INT(w.n, 1);
+    CHECK_EQ_INT(last, 4);
+    CHECK_EQ_INT(cr_store_patient_identifiers(s, "urn:sys", 4, 1,
+                                              collect_ident, &w, &last, &err),
+                 CR_OK);
+    CHECK_EQ_INT(w.n, 2);
+    CHECK_EQ_STR(w.seen[1], "a");
+    CHECK_EQ_INT(last, 5);
+    CHECK_EQ_INT(cr_store_patient_identifiers(s, "urn:sys", 5, 1,
+                                              collect_ident, &w, &last, &err),
+                 CR_OK);
+    CHECK_EQ_INT(w.n, 2);
+    CHECK_EQ_INT(last, 5);
+
+    /* Another system names nothing. */
+    memset(&w, 0, sizeof w);
+    CHECK_EQ_INT(cr_store_patient_identifiers(s, "urn:other", 0, 10,
+                                              collect_ident, &w, &last, &err),
+                 CR_OK);
+    CHECK_EQ_INT(w.n, 0);
+    cr_store_close(s);
+}

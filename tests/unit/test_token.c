@@ -1146,6 +1146,66 @@ TEST(trusted_extra_key_accepted)
     cr_token_keys_close(b);
 }
 
+/* A node token: a peer calls on a user's behalf ('via' its own id), and
+ * may vouch for a care relationship ('care'). Only that peer's key may
+ * sign it. */
+TEST(node_token_via_and_care)
+{
+    const char *da = subdir("a"), *db = subdir("b");
+    struct cr_keys *a = open_keys(da), *b = open_keys(db);
+    struct cr_principal p = alice(), got;
+    struct cr_err err = { 0 };
+    char *pem = NULL, *jwt, *none = (char *)&none;
+
+    CHECK(cr_token_keys_public_pem(b, &pem, NULL) == CR_OK);
+    CHECK_EQ_INT(cr_token_keys_add_trusted(a, pem, "sel", &err), CR_OK);
+    free(pem);
+
+    snprintf(p.iss, sizeof p.iss, "%s", "sel");
+    snprintf(p.via, sizeof p.via, "%s", "sel");
+    snprintf(p.care, sizeof p.care, "%s", "9000000009");
+    jwt = mint(b, &p, 60);
+    CHECK_EQ_INT(cr_token_verify(a, jwt, strlen(jwt), now_s(), &got, &err),
+                 CR_OK);
+    CHECK_EQ_STR(got.via, "sel");
+    CHECK_EQ_STR(got.care, "9000000009");
+    CHECK_EQ_STR(got.sub, "user-0001");
+    free(jwt);
+
+    /* The peer may not claim to call as another node. */
+    snprintf(p.iss, sizeof p.iss, "%s", "");
+    snprintf(p.via, sizeof p.via, "%s", "ncl");
+    jwt = mint(b, &p, 60);
+    CHECK_REFUSED_S(a, jwt, "not signed with that peer's key");
+    free(jwt);
+
+    /* A token signed with the node's own key is never a node token. */
+    snprintf(p.via, sizeof p.via, "%s", "sel");
+    jwt = mint(a, &p, 60);
+    CHECK_REFUSED_S(a, jwt, "not signed with that peer's key");
+    free(jwt);
+
+    /* 'care' needs 'via', and is an NHS number. */
+    snprintf(p.via, sizeof p.via, "%s", "");
+    CHECK_EQ_INT(cr_token_mint(b, &p, 60, &none, &err), CR_EINVAL);
+    CHECK(strstr(err.msg, "only accepted in a node's token") != NULL);
+    snprintf(p.via, sizeof p.via, "%s", "sel");
+    snprintf(p.care, sizeof p.care, "%s", "12345");
+    CHECK_EQ_INT(cr_token_mint(b, &p, 60, &none, &err), CR_EINVAL);
+    CHECK(strstr(err.msg, "'care' must be an NHS number") != NULL);
+
+    /* A user token signed by the peer's key is not a node token. */
+    p = alice();
+    jwt = mint(b, &p, 600);
+    CHECK_EQ_INT(cr_token_verify(a, jwt, strlen(jwt), now_s(), &got, &err),
+                 CR_OK);
+    CHECK_EQ_STR(got.via, "");
+    CHECK_EQ_STR(got.iss, "sel");
+    free(jwt);
+    cr_token_keys_close(a);
+    cr_token_keys_close(b);
+}
+
 TEST(trusted_key_limit)
 {
     struct cr_keys *a = open_keys(cr_unit_tmpdir());
