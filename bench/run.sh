@@ -26,13 +26,15 @@
 #                   (default /tmp/carerecord-bench)
 #   BENCH_SEED      synth seed (default 1)
 #   BENCH_ONLY      comma list of parts to run: import,read,search,
-#                   everything,create,federation,careplan,access (default:
-#                   all; memory always); BENCH_ONLY=federation runs no
-#                   store size
+#                   everything,create,federation,careplan,access,mpi
+#                   (default: all; memory always); BENCH_ONLY=federation
+#                   runs no store size
 #   BENCH_FED_PATIENTS  people in the federated London (default 10000)
+#   BENCH_MPI_PEOPLE  people per size for the patient matching quality
+#                   section (default 20000, or as many as the node has)
 #   BENCH_SKIP_IMPORT, BENCH_SKIP_READ, BENCH_SKIP_NGINX, BENCH_SKIP_SEARCH,
 #   BENCH_SKIP_EVERYTHING, BENCH_SKIP_CREATE, BENCH_SKIP_ACCESS,
-#   BENCH_SKIP_FEDERATION=1                    skip one part
+#   BENCH_SKIP_FEDERATION, BENCH_SKIP_MPI=1    skip one part
 #   (the care plan summary is part "careplan": BENCH_SKIP_CAREPLAN=1)
 #   BENCH_ROUNDS    rounds of the access part (default 3; medians reported)
 #   BENCH_BIN_NOACCESS  the binary without access control and audit
@@ -640,6 +642,32 @@ bench_size() {
   fi
 }
 
+# ---- patient matching quality (mpi) ---------------------------------------
+# Not a load test: `carerecord mpi evaluate` takes the node's synthetic
+# Patients of each size, adds noisy duplicates (typos, swapped or wrong
+# birth dates, missing fields, moves: src/synth/dupes.c), indexes them all
+# as a node does and compares the links and the review list with the
+# truth. Figures: precision and recall of automatic links, the review
+# list (pairs, and the share that are true), recall counting the review
+# list, and the indexing cost per record. bench/README.md, docs/mpi.md.
+bench_mpi() {
+  size=$1
+  pfile="$work/synth-$size-s$seed/$node/Patient.ndjson"
+  [ -f "$pfile" ] || { say "mpi: no $pfile; skipped"; return 0; }
+  people=${BENCH_MPI_PEOPLE:-20000}
+  say "patient matching: $people people of $size, noisy duplicates (carerecord mpi evaluate)"
+  if ! "$bin" mpi evaluate --in "$pfile" --people "$people" --seed "$seed" \
+       --work "$run/mpi-$size" --json > "$run/mpi-$size.json" 2> "$run/mpi-$size.log"; then
+    sed 's/^/    /' "$run/mpi-$size.log" >&2
+    say "  WARNING: mpi evaluate failed"
+    return 0
+  fi
+  # {"people":N,...}: one "key value" figure per member, prefixed mpi_
+  tr -d '{}' < "$run/mpi-$size.json" | tr ',' '\n' | tr -d '"' |
+    awk -F: 'NF == 2 { print "mpi_" $1, $2 }' >> "$run/fig.$size"
+  say "  precision $(get "$size" mpi_precision), recall $(get "$size" mpi_recall) (with the review list $(get "$size" mpi_recall_with_review)); review list $(get "$size" mpi_review_pairs) pairs; $(get "$size" mpi_us_per_record) us per record ($(get "$size" mpi_cpu_us_per_record) us CPU)"
+}
+
 # ---- federation: five nodes on loopback (carerecord demo) ----------------
 # Kept apart from the per-size runs above: its own figures file (fig.fed),
 # its own table block and its own "federation" member in the JSON.
@@ -800,6 +828,11 @@ for s in $sizes; do
   [ "${BENCH_ONLY:-}" = federation ] || bench_size "$s"
 done
 want federation && bench_federation
+if want mpi; then
+  for s in $sizes; do
+    [ "$(get "$s" skipped)" != - ] || bench_mpi "$s"
+  done
+fi
 elapsed=$(( $(date +%s) - started ))
 
 # ---- the table -------------------------------------------------------------
@@ -871,6 +904,18 @@ row() { # label target then one value per size (from a command)
   ! want access ||
     printf 'access on / off: medians of %s alternating rounds; off = %s\n' "$rounds" "$bin_off"
 }
+if want mpi; then
+  printf '\n%-40s' "patient matching (mpi evaluate)"
+  for s in $sizes; do printf ' %18s' "$s pts"; done
+  printf '\n'
+  row "people / records"                     ""              'pair $s mpi_people mpi_records'
+  row "true pairs (duplicates)"              ""              'get $s mpi_true_pairs'
+  row "precision of links"                   ""              'get $s mpi_precision'
+  row "recall of links"                      ""              'get $s mpi_recall'
+  row "review list (pairs / true share)"     ""              'pair $s mpi_review_pairs mpi_review_precision'
+  row "recall, links + review list"          ""              'get $s mpi_recall_with_review'
+  row "indexing, wall / CPU (us per record)"  ""              'pair $s mpi_us_per_record mpi_cpu_us_per_record'
+fi
 
 # ---- the JSON ----------------------------------------------------------------
 jnum() { # a figure as a JSON number (or null)
@@ -916,6 +961,18 @@ dirty=$(cd "$root" && git status --porcelain --untracked-files=no -- src CMakeLi
     "$threads" "$conns" "$secs" "$(jstr "$(wrk -v 2>&1 | head -n1 | awk '{ print $2 }')")"
   printf '  "node": "%s", "seed": %s,\n' "$node" "$seed"
   printf '  "targets": {"read_ratio_to_nginx": 0.7, "create_rps": 10000, "rss_mb": 50, "search_p50_ms": 1, "everything_p50_ms": 2, "everything_p99_ms": 10, "import_rps": 50000, "access_ratio_on_off": 0.85},\n'
+  printf '  "mpi": ['
+  sep=""
+  for s in $sizes; do
+    printf '%s{"patients": %s, "people": %s, "records": %s, "true_pairs": %s, "linked_pairs": %s, "true_links": %s, "precision": %s, "recall": %s, "review_pairs": %s, "review_true": %s, "review_precision": %s, "recall_with_review": %s, "us_per_record": %s, "cpu_us_per_record": %s}' \
+      "$sep" "$s" "$(jnum "$s" mpi_people)" "$(jnum "$s" mpi_records)" "$(jnum "$s" mpi_true_pairs)" \
+      "$(jnum "$s" mpi_linked_pairs)" "$(jnum "$s" mpi_true_links)" "$(jnum "$s" mpi_precision)" \
+      "$(jnum "$s" mpi_recall)" "$(jnum "$s" mpi_review_pairs)" "$(jnum "$s" mpi_review_true)" \
+      "$(jnum "$s" mpi_review_precision)" "$(jnum "$s" mpi_recall_with_review)" "$(jnum "$s" mpi_us_per_record)" \
+      "$(jnum "$s" mpi_cpu_us_per_record)"
+    sep=", "
+  done
+  printf '],\n'
   printf '  "sizes": ['
   sep=""
   for s in $sizes; do

@@ -41,6 +41,17 @@ cr_api_create(struct cr_store *store, struct cr_keys *keys,
         free(a);
         return err ? err->rc : CR_EIO;
     }
+    {
+        struct cr_mpi_config mc;
+        if (cr_mpi_config_load(cfg->mpi, &mc, err) != CR_OK ||
+            cr_mpi_create(store, &mc, &a->mpi, err) != CR_OK) {
+            cr_audit_close(a->audit);
+            cr_api_facts_free(a);
+            cr_policy_destroy(a->policy);
+            free(a);
+            return err ? err->rc : CR_EINVAL;
+        }
+    }
     a->cfg = *cfg;
     if (a->cfg.max_body == 0)
         a->cfg.max_body = 8u << 20;
@@ -55,8 +66,10 @@ cr_api_create(struct cr_store *store, struct cr_keys *keys,
     if (a->cfg.max_response == 0)
         a->cfg.max_response = 64u << 20;
     a->cfg.policy = NULL;
+    a->cfg.mpi = NULL;
     a->base_url = strdup(cfg->base_url ? cfg->base_url : "");
     if (a->base_url == NULL) {
+        cr_mpi_destroy(a->mpi);
         cr_audit_close(a->audit);
         cr_api_facts_free(a);
         cr_policy_destroy(a->policy);
@@ -76,6 +89,7 @@ cr_api_destroy(struct cr_api *api)
 {
     if (api == NULL)
         return;
+    cr_mpi_destroy(api->mpi);
     cr_audit_close(api->audit);
     cr_api_facts_free(api);
     cr_policy_destroy(api->policy);
@@ -266,6 +280,8 @@ dispatch(struct ctx *x)
         return;
     case R_TYPE_OP:
     case R_INSTANCE_OP:
+        if (cr_api_mpi_dispatch(x))
+            return;
         if (strcmp(x->route.op, "everything") == 0 &&
             strcmp(x->route.type, "Patient") == 0) {
             cr_api_fed_begin(x);

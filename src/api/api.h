@@ -30,14 +30,19 @@ struct cr_api_config {
     const json_t *policy;     /* the "policy" section of the node's
                                  configuration, or NULL for the defaults
                                  (access/policy.h); only read */
+    const json_t *mpi;        /* the "mpi" section (weights and thresholds
+                                 of the patient index, mpi/mpi.h), or NULL
+                                 for the defaults; only read */
     struct cr_fed *fed;       /* this node's federation (borrowed, must
                                  outlive the API), or NULL for a node
                                  without peers */
 };
 
 /* An API over 'store', verifying tokens with 'keys'. Both are borrowed and
- * must outlive the API. The config's strings are copied. A policy section
- * that is not valid is CR_EINVAL with err saying which key is wrong. */
+ * must outlive the API. The config's strings are copied. A policy or mpi
+ * section that is not valid is CR_EINVAL with err saying which key is
+ * wrong. Creating the API brings the store's patient index up to date
+ * (mpi/mpi.h: a store without one is indexed now). */
 cr_rc
 cr_api_create(struct cr_store *store, struct cr_keys *keys,
               const struct cr_api_config *cfg, struct cr_api **out,

@@ -8,6 +8,7 @@
 #include "api/api.h"
 #include "audit/audit.h"
 #include "core/buf.h"
+#include "mpi/mpi.h"
 #include "search/search.h"
 
 #include <jansson.h>
@@ -63,6 +64,7 @@ struct cr_api_facts_cache {
 struct cr_api {
     struct cr_fed *fed;         /* this node's peers, or NULL */
     struct cr_store *store;
+    struct cr_mpi *mpi;         /* the patient index (mpi/mpi.h) */
     struct cr_policy *policy;   /* the node's access rules */
     struct cr_api_facts_cache facts;
     struct cr_audit *audit;     /* the node's audit log */
@@ -441,6 +443,8 @@ struct write_job {
     struct ctx *x;               /* the request (its record is written in the
                                     write's transaction); NULL: not recorded
                                     here (a bundle records once for all) */
+    struct cr_api *api;          /* the API (its patient index is kept up to
+                                    date with Patient writes) */
     enum write_kind kind;
     struct prepared *p;          /* NULL for delete */
     const char *type;
@@ -532,6 +536,81 @@ cr_api_bundle(struct ctx *x);
 /* import_op.c: POST /fhir/$import (NDJSON body). */
 void
 cr_api_import_op(struct ctx *x);
+
+/* mpi_op.c: the patient index's operations on Patient ($match, $merge,
+ * $unmerge, $ihe-pix, $mpi-review). Answers and returns true when
+ * x->route names one of them. */
+bool
+cr_api_mpi_dispatch(struct ctx *x);
+
+/* mpi_match.c, mpi_merge.c, mpi_pix.c, mpi_review.c: the operations
+ * (docs/mpi.md). Each answers. */
+void
+cr_api_mpi_match(struct ctx *x);
+void
+cr_api_mpi_merge(struct ctx *x, bool is_merge);
+void
+cr_api_mpi_pix(struct ctx *x);
+void
+cr_api_mpi_review_list(struct ctx *x);
+void
+cr_api_mpi_review_decide(struct ctx *x);
+
+/* mpi_op.c: the request body as a Parameters resource, checked against
+ * R4 (and the JSON depth limit), or NULL after answering. Caller owns. */
+json_t *
+cr_api_params_body(struct ctx *x);
+
+/* mpi_op.c: the first parameter 'name' (its object) or NULL; *out_n (may
+ * be NULL) gets how many there are. */
+json_t *
+cr_api_params_get(json_t *params, const char *name, size_t *out_n);
+
+/* mpi_op.c: false after answering 400 when a parameter is not one of
+ * 'known' (NULL-terminated). */
+bool
+cr_api_params_only(struct ctx *x, json_t *params, const char *const *known);
+
+/* mpi_op.c: the Patient id a Reference object names ("Patient/x" or this
+ * server's URL of it), copied to the request's arena; NULL if none. */
+const char *
+cr_api_params_patient(struct ctx *x, json_t *ref);
+
+/* mpi_op.c: the Parameters of a request that changes the index, after
+ * refusing principals that may not (cr_api_mpi_refusal) and parameters
+ * not in 'known'. NULL after answering. Caller owns. */
+json_t *
+cr_api_mpi_change_params(struct ctx *x, const char *const *known);
+
+/* mpi_op.c: a Patient as stored, read for an operation. */
+struct cr_api_mpi_rec {
+    const char *id;
+    struct cr_buf json;
+    struct cr_store_meta meta;
+    json_t *root;
+};
+
+/* Read Patient 'id' into 'r' (zeroed by the caller); answers 404/410 (or
+ * 500) and returns false when it cannot. cr_api_mpi_rec_free releases
+ * it, also after a failed read. */
+bool
+cr_api_mpi_rec_read(struct ctx *x, const char *id, struct cr_api_mpi_rec *r);
+
+void
+cr_api_mpi_rec_free(struct cr_api_mpi_rec *r);
+
+/* mpi_op.c: may the principal merge and unmerge records and work the
+ * review list? (purpose system, or a direct-care role listed in
+ * docs/mpi.md). NULL when they may, else a refusal (in the request's
+ * arena) to hand to cr_api_view_deny. */
+const struct cr_policy_decision *
+cr_api_mpi_refusal(struct ctx *x);
+
+/* mpi_op.c: for a write of Patient 'j': when it adds, changes or removes
+ * a replaced-by link (a merge or an unmerge) and the principal may not
+ * merge, the refusal; NULL otherwise. */
+const struct cr_policy_decision *
+cr_api_mpi_write_refusal(struct ctx *x, const struct write_job *j);
 
 /* audit_report_op.c: GET /fhir/$audit-report (purpose audit only). */
 void

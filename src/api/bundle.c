@@ -219,6 +219,7 @@ parse_entry(struct bundle *b, struct bentry *e, json_t *ej)
 
     e->job.type = e->type;
     e->job.org = x->principal.org;
+    e->job.api = x->api;
     e->job.if_match = cr_api_parse_if_match(jstr(req, "ifMatch"));
     if (e->job.if_match < 0)
         return entry_err(e, CR_EINVAL, "value", "%s",

@@ -142,6 +142,14 @@ cr_api_write_in_txn(struct cr_store_txn *txn, void *ctx, struct cr_err *err)
         j->result = exists ? RES_UPDATED : RES_CREATED;
     }
     rc = cr_store_txn_put(txn, &put, err);
+    /* the patient index changes with the Patient, or neither does */
+    if (rc == CR_OK && strcmp(j->type, "Patient") == 0) {
+        struct cr_api *api = j->api ? j->api : j->x ? j->x->api : NULL;
+        if (api && api->mpi)
+            rc = cr_mpi_txn_patient(api->mpi, txn, j->id,
+                                    j->kind == W_DELETE ? NULL : j->p->root,
+                                    j->ms, err);
+    }
     if (rc == CR_OK && j->x)
         rc = record_write(txn, j, err);
     return rc;
@@ -435,6 +443,13 @@ cr_api_write_allowed(struct ctx *x, struct write_job *j,
         return cr_err_set(err, CR_EIO, "exception", NULL,
                           "the access rules could not be checked, so "
                           "nothing was written; try again");
+    /* a replaced-by link merges records: not everyone may */
+    if (d->is_allowed && strcmp(j->type, "Patient") == 0 &&
+        j->kind != W_DELETE) {
+        const struct cr_policy_decision *no = cr_api_mpi_write_refusal(x, j);
+        if (no)
+            d = *out_d = no;
+    }
     if (!d->is_allowed)
         return cr_err_set(err, CR_EFORBIDDEN, "forbidden", NULL,
                           "%s (rule: %s)", d->msg, d->code);
@@ -528,6 +543,7 @@ new_job(struct ctx *x, struct write_job **out_j, struct prepared **out_p)
         *out_p = p;
     }
     j->x = x;
+    j->api = x->api;
     *out_j = j;
     return true;
 }

@@ -9,6 +9,13 @@
  * discharge-summary type). docs/internals/policy.md ("Facts the API
  * gathers") says which data gives which fact.
  *
+ * A record merged into another (Patient.link replaced-by, mpi/) is the
+ * survivor's person: its facts are the survivor's, and the survivor's
+ * cover every record merged into it. The records of one person (merged,
+ * or sharing the NHS number) pool what they say: any registered GP
+ * practice counts, any restriction or flag applies; the name and address
+ * (for the identity alerts) are the main record's.
+ *
  * Patient and user facts are cached per node, keyed by patient id (or
  * user id), and checked against the store's generations
  * (cr_store_generation): any committed write in the patient's compartment
@@ -363,10 +370,11 @@ out:
 
 /* The facts the Patient resource itself gives. */
 static void
-patient_own_facts(struct cr_api *api, struct cr_api_facts *f, json_t *pat)
+patient_own_facts(struct cr_api *api, struct cr_api_facts *f, json_t *pat,
+                  bool is_primary)
 {
     json_t *v, *c, *name = NULL, *addr = NULL;
-    size_t i;
+    size_t i, k;
 
     json_array_foreach(json_object_get(pat, "identifier"), i, v)
         if (is(str_of(v, "system"), CR_FHIR_NHS_NUMBER_SYSTEM) &&
@@ -374,10 +382,13 @@ patient_own_facts(struct cr_api *api, struct cr_api_facts *f, json_t *pat)
             copy(f->nhs_number, sizeof f->nhs_number, str_of(v, "value"));
     json_array_foreach(json_object_get(pat, "generalPractitioner"), i, v) {
         char ods[32];
+        bool is_known = false;
         if (f->ngp == CR_API_MAX_GP)
             break;
         ref_ods(api, v, ods);
-        if (ods[0])
+        for (k = 0; k < f->ngp; k++)
+            is_known |= strcmp(f->gp[k], ods) == 0;
+        if (ods[0] && !is_known)
             copy(f->gp[f->ngp++], sizeof f->gp[0], ods);
     }
     json_array_foreach(json_object_get(json_object_get(pat, "meta"),
@@ -389,6 +400,9 @@ patient_own_facts(struct cr_api *api, struct cr_api_facts *f, json_t *pat)
         if (l & CR_POLICY_LABEL_FLAGGED)
             f->is_flagged = true;
     }
+    /* the person's name and address are their main record's */
+    if (!is_primary)
+        return;
     json_array_foreach(json_object_get(pat, "name"), i, v)
         if (name == NULL || is(str_of(v, "use"), "official"))
             if (name == NULL || !is(str_of(name, "use"), "official"))
@@ -401,6 +415,43 @@ patient_own_facts(struct cr_api *api, struct cr_api_facts *f, json_t *pat)
     copy(f->postcode, sizeof f->postcode, str_of(addr, "postalCode"));
 }
 
+/* Add a record of the person to f->ids, once; past CR_POLICY_MAX_IDS
+ * more are dropped (which can only withhold). */
+static void
+add_id(struct cr_api_facts *f, const char *id)
+{
+    size_t i;
+
+    for (i = 0; i < f->nids; i++)
+        if (strcmp(f->ids[i], id) == 0)
+            return;
+    if (f->nids < CR_POLICY_MAX_IDS)
+        copy(f->ids[f->nids++], sizeof f->ids[0], id);
+}
+
+/* The facts Patient 'id' itself gives (none when it is not stored or was
+ * deleted); 'is_primary' for the person's main record (name, address). */
+static cr_rc
+own_facts_of(struct cr_api *api, struct cr_api_facts *f, const char *id,
+             bool is_primary, struct cr_err *err)
+{
+    struct cr_buf b = cr_buf_make(0);
+    json_t *pat = NULL;
+    cr_rc rc;
+
+    rc = cr_store_read(api->store, "Patient", id, &b, NULL, err);
+    if (rc == CR_OK)
+        pat = json_loadb(b.ptr, b.len, 0, NULL);
+    cr_buf_free(&b);
+    if (rc != CR_OK && rc != CR_ENOTFOUND && rc != CR_EGONE)
+        return rc;
+    if (pat) {
+        patient_own_facts(api, f, pat, is_primary);
+        json_decref(pat);
+    }
+    return CR_OK;
+}
+
 /* Read every fact about patient 'id' from the store. */
 static cr_rc
 gather_patient(struct cr_api *api, const char *id, struct cr_api_facts *f,
@@ -410,38 +461,50 @@ gather_patient(struct cr_api *api, const char *id, struct cr_api_facts *f,
         "Encounter", "EpisodeOfCare", "ServiceRequest", "Appointment",
         "Consent",
     };
-    struct cr_buf b = cr_buf_make(0);
     struct gather g = { api, f, cr_clock_now_ms() };
     const char *ids[CR_POLICY_MAX_IDS];
-    json_t *pat = NULL;
+    char person[65], merged[CR_POLICY_MAX_IDS][65];
+    size_t nmerged = 0;
     cr_rc rc;
     size_t i;
 
     memset(f, 0, sizeof *f);
     copy(f->ids[0], sizeof f->ids[0], id);
     f->nids = 1;
-    rc = cr_store_read(api->store, "Patient", id, &b, NULL, err);
+    /* A merged record is its survivor's person: the survivor's Patient
+     * gives the facts, and every record merged into it is theirs. */
+    rc = cr_store_alias_resolve(api->store, "Patient", id, person, err);
     if (rc == CR_OK)
-        pat = json_loadb(b.ptr, b.len, 0, NULL);
-    cr_buf_free(&b);
-    if (rc != CR_OK && rc != CR_ENOTFOUND && rc != CR_EGONE)
+        rc = cr_store_alias_sources(api->store, "Patient", person, merged,
+                                    CR_POLICY_MAX_IDS, &nmerged, err);
+    if (rc != CR_OK)
         return rc;
-    if (pat) {
-        patient_own_facts(api, f, pat);
-        json_decref(pat);
-    }
-    /* other records of the same person on this node */
+    if (strcmp(person, id) != 0)
+        add_id(f, person);
+    for (i = 0; i < nmerged; i++)
+        add_id(f, merged[i]);
+    rc = own_facts_of(api, f, person, true, err);
+    for (i = 0; rc == CR_OK && i < f->nids; i++)
+        if (strcmp(f->ids[i], person) != 0)
+            rc = own_facts_of(api, f, f->ids[i], false, err);
+    if (rc != CR_OK)
+        return rc;
+    /* other records of the same person on this node: their registration
+     * and labels are the person's too */
     if (f->nhs_number[0]) {
         char found[CR_POLICY_MAX_IDS][65];
-        size_t n = 0;
+        size_t n = 0, before = f->nids;
         rc = cr_store_find_token(api->store, "Patient", "identifier",
                                  CR_FHIR_NHS_NUMBER_SYSTEM, f->nhs_number,
                                  found, CR_POLICY_MAX_IDS, &n, err);
         if (rc != CR_OK)
             return rc;
-        for (i = 0; i < n && f->nids < CR_POLICY_MAX_IDS; i++)
-            if (strcmp(found[i], id) != 0)
-                copy(f->ids[f->nids++], sizeof f->ids[0], found[i]);
+        for (i = 0; i < n && i < CR_POLICY_MAX_IDS; i++)
+            add_id(f, found[i]);
+        for (i = before; rc == CR_OK && i < f->nids; i++)
+            rc = own_facts_of(api, f, f->ids[i], false, err);
+        if (rc != CR_OK)
+            return rc;
     }
     for (i = 0; i < f->nids; i++)
         ids[i] = f->ids[i];

@@ -125,6 +125,34 @@ publisher(struct cr_api_import *im, json_t *root)
     return NULL;
 }
 
+/* Keep the patient index up to date with an imported Patient. A
+ * replaced-by link the index refuses (it names a record this store does
+ * not hold, or makes a cycle) must not stop a bulk load: the record is
+ * then indexed as if it had no link. The refusal comes before the index
+ * changes anything, so trying again is safe. */
+static cr_rc
+index_patient(struct cr_api *api, struct cr_store_txn *txn, const char *id,
+              json_t *root, int64_t ms, struct cr_err *err)
+{
+    json_t *unlinked;
+    cr_rc rc;
+
+    if (api->mpi == NULL)
+        return CR_OK;
+    rc = cr_mpi_txn_patient(api->mpi, txn, id, root, ms, err);
+    if (rc != CR_EINVAL)
+        return rc;
+    unlinked = json_copy(root);
+    if (unlinked == NULL)
+        return cr_err_set(err, CR_ENOMEM, "exception", NULL,
+                          "out of memory");
+    json_object_del(unlinked, "link");
+    cr_err_clear(err);
+    rc = cr_mpi_txn_patient(api->mpi, txn, id, unlinked, ms, err);
+    json_decref(unlinked);
+    return rc;
+}
+
 static cr_rc
 chunk_txn(struct cr_store_txn *txn, void *ctx, struct cr_err *err)
 {
@@ -165,6 +193,8 @@ chunk_txn(struct cr_store_txn *txn, void *ctx, struct cr_err *err)
         put.rows = it->p.rows;
         put.nrows = it->p.nrows;
         rc = cr_store_txn_put(txn, &put, err);
+        if (rc == CR_OK && strcmp(put.type, "Patient") == 0)
+            rc = index_patient(c->im->api, txn, it->id, it->p.root, ms, err);
         if (rc != CR_OK)
             return rc;
     }

@@ -40,8 +40,9 @@ static const char usage[] =
     "                      max_response_bytes (67108864), max_json_depth\n"
     "                      (64), default_count (50), max_count (1000),\n"
     "                      log_requests (true), policy (access\n"
-    "                      rules: docs/access.md), peers, locator,\n"
-    "                      deadline_ms (2000) (federation:\n"
+    "                      rules: docs/access.md), mpi (patient\n"
+    "                      matching weights: docs/mpi.md), peers,\n"
+    "                      locator, deadline_ms (2000) (federation:\n"
     "                      docs/federation.md), personas (the demo\n"
     "                      personas file for the UI's sign-in page;\n"
     "                      default DATA/demo.json when present:\n"
@@ -211,6 +212,7 @@ cr_cli_serve(int argc, char **argv)
     ac.default_count = cfg.default_count;
     ac.max_count = cfg.max_count;
     ac.policy = cfg.policy;
+    ac.mpi = cfg.mpi;
     memset(&uo, 0, sizeof uo);
     uo.personas_path = cfg.personas;
     if (cr_api_create(store, keys, &ac, &api, &err) != CR_OK ||

@@ -42,6 +42,8 @@ cr_config_free(struct cr_config *c)
 {
     json_decref(c->policy);
     c->policy = NULL;
+    json_decref(c->mpi);
+    c->mpi = NULL;
     cr_config_free_peers(c);
 }
 
@@ -290,6 +292,16 @@ cr_config_load(struct cr_config *c, const char *path, struct cr_err *err)
             } else {
                 json_decref(c->policy);
                 c->policy = json_incref(v);
+            }
+        } else if (strcmp(key, "mpi") == 0) {
+            /* checked in full when the API loads it (mpi/mpi.h) */
+            if (!json_is_object(v)) {
+                rc = cr_err_set(err, CR_EINVAL, "value", key,
+                                "config: 'mpi' must be an object (see "
+                                "docs/mpi.md, \"Configuration\")");
+            } else {
+                json_decref(c->mpi);
+                c->mpi = json_incref(v);
             }
         } else if (strcmp(key, "peers") == 0) {
             char dir[1024];

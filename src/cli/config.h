@@ -42,6 +42,8 @@ struct cr_config {
     bool log_requests;
     json_t *policy;         /* the "policy" section (access rules), or
                                NULL; owned: cr_config_free */
+    json_t *mpi;            /* the "mpi" section (patient index weights
+                               and thresholds), or NULL; owned */
     struct cr_config_peer *peers;   /* owned: cr_config_free */
     size_t npeers;
     enum cr_config_locator locator;
@@ -49,7 +51,7 @@ struct cr_config {
     int deadline_ms;        /* federated reads; default 2000 */
 };
 
-/* Free what 'c' owns (the policy section, the peers). */
+/* Free what 'c' owns (the policy and mpi sections, the peers). */
 void
 cr_config_free(struct cr_config *c);
 

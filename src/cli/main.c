@@ -3,6 +3,7 @@
 #include "cli/cmd_audit.h"
 #include "cli/cmd_demo.h"
 #include "cli/cmd_import.h"
+#include "cli/cmd_mpi.h"
 #include "cli/cmd_serve.h"
 
 #if __has_include("cli/cmd_token.h")
@@ -29,6 +30,7 @@ static const char usage[] =
     "  token    mint a signed access token (development and tests)\n"
     "  import   load NDJSON files into a node's store\n"
     "  audit    check the audit log (verify); alerts and usage (report)\n"
+    "  mpi      the patient index: rebuild it, measure matching\n"
     "  synth    generate a synthetic London population as NDJSON\n"
     "  version  print the version\n"
     "\n"
@@ -61,6 +63,8 @@ main(int argc, char **argv)
         return cr_cli_import(argc - 1, argv + 1);
     if (strcmp(cmd, "audit") == 0)
         return cr_cli_audit(argc - 1, argv + 1);
+    if (strcmp(cmd, "mpi") == 0)
+        return cr_cli_mpi(argc - 1, argv + 1);
 #ifdef HAVE_TOKEN
     if (strcmp(cmd, "token") == 0)
         return cr_cli_token(argc - 1, argv + 1);

@@ -58,7 +58,8 @@ add_row(struct conn *c, const char *type, int64_t rid,
         const struct cr_fhir_index_row *r, struct cr_err *err)
 {
     sqlite3_stmt *st;
-    const char *code;
+    const char *code, *target = r->ref_id;
+    char resolved[65];
     int which;
 
     switch (r->kind) {
@@ -75,6 +76,15 @@ add_row(struct conn *c, const char *type, int64_t rid,
     case CR_SP_REFERENCE:
         if (r->ref_type == NULL || r->ref_id == NULL)
             return CR_OK;
+        /* A reference to a merged resource is a reference to the one it
+         * was merged into (alias.c). */
+        if (cr_store_conn_has_aliases(c)) {
+            cr_rc rc = cr_store_conn_alias_resolve(c, r->ref_type, r->ref_id,
+                                                   resolved, err);
+            if (rc != CR_OK)
+                return rc;
+            target = resolved;
+        }
         which = ST_ADD_REF;
         break;
     case CR_SP_NUMBER:
@@ -117,7 +127,7 @@ add_row(struct conn *c, const char *type, int64_t rid,
         break;
     case CR_SP_REFERENCE:
         sqlite3_bind_int64(st, 2, param_hash(type, r->param));
-        sqlite3_bind_int64(st, 3, cr_store_hash_ref(r->ref_type, r->ref_id));
+        sqlite3_bind_int64(st, 3, cr_store_hash_ref(r->ref_type, target));
         break;
     default:
         sqlite3_bind_int64(st, 2, cr_store_hash2(type, r->param));
@@ -216,6 +226,34 @@ reindex_compartment(void *ctx, const char *id, size_t len)
     r->rc = add_row(r->c, r->type, r->rid, &row, r->err);
 }
 
+/* Add every row of parsed resource 'root' at 'rid'. */
+static cr_rc
+index_root(struct conn *c, const char *type, const char *id, int64_t rid,
+           const json_t *root, struct cr_err *err)
+{
+    struct reindex_ctx ctx;
+
+    ctx.c = c;
+    ctx.type = type;
+    ctx.rid = rid;
+    ctx.err = err;
+    ctx.rc = CR_OK;
+    cr_fhir_index(root, reindex_row, &ctx, err);
+    cr_fhir_compartment_patients(root, reindex_compartment, &ctx);
+    if (ctx.rc == CR_OK)
+        ctx.rc = cr_store_index_self(c, type, id, rid, err);
+    return ctx.rc;
+}
+
+cr_rc
+cr_store_index_resource(struct conn *c, const char *type, const char *id,
+                        int64_t rid, const json_t *root, struct cr_err *err)
+{
+    cr_rc rc = cr_store_index_put(c, type, rid, true, NULL, 0, err);
+
+    return rc == CR_OK ? index_root(c, type, id, rid, root, err) : rc;
+}
+
 cr_rc
 cr_store_reindex(struct conn *c, struct cr_err *err)
 {
@@ -233,28 +271,17 @@ cr_store_reindex(struct conn *c, struct cr_err *err)
         SQLITE_OK)
         return cr_store_sqlerr(c, "reading resources to index", err);
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        struct reindex_ctx ctx;
         json_t *root = json_loadb(sqlite3_column_blob(st, 2),
                                   (size_t)sqlite3_column_bytes(st, 2), 0,
                                   NULL);
         if (root == NULL)
             continue;   /* never stored unparsable; skip rather than stop */
-        ctx.c = c;
-        ctx.type = (const char *)sqlite3_column_text(st, 0);
-        ctx.rid = sqlite3_column_int64(st, 1);
-        ctx.err = err;
-        ctx.rc = CR_OK;
-        cr_fhir_index(root, reindex_row, &ctx, err);
-        cr_fhir_compartment_patients(root, reindex_compartment, &ctx);
-        if (ctx.rc == CR_OK)
-            ctx.rc = cr_store_index_self(c, ctx.type,
-                                         (const char *)sqlite3_column_text(
-                                             st, 3), ctx.rid, err);
+        rc = index_root(c, (const char *)sqlite3_column_text(st, 0),
+                        (const char *)sqlite3_column_text(st, 3),
+                        sqlite3_column_int64(st, 1), root, err);
         json_decref(root);
-        if (ctx.rc != CR_OK) {
-            rc = ctx.rc;
+        if (rc != CR_OK)
             break;
-        }
     }
     if (rc == CR_OK && r != SQLITE_DONE)
         rc = cr_store_sqlerr(c, "reading resources to index", err);

@@ -151,6 +151,36 @@ static const char *const migrations[] = {
     "DROP INDEX IF EXISTS audit_sub;"
     "DROP INDEX IF EXISTS audit_org;"
     "DROP INDEX IF EXISTS audit_time;",
+    /* 6: patient identity. 'alias' (alias.c): a resource merged into
+     * another, whose references are indexed as references to it; h is
+     * H(type, id) as resources.h. The mpi_ tables (mpi_rows.c) are the
+     * patient index of mpi/: one row per Patient naming its person, the
+     * blocking keys that find candidates (key = H("mpi", text);
+     * has_nhs so a record with an NHS number looks only at records
+     * without one), the review list of uncertain pairs and reviewers'
+     * decisions; pairs are stored with a < b. */
+    "CREATE TABLE alias("
+    "  h INTEGER PRIMARY KEY, type TEXT NOT NULL, id TEXT NOT NULL,"
+    "  to_id TEXT NOT NULL);"
+    "CREATE INDEX alias_to ON alias(type, to_id);"
+    "CREATE TABLE mpi_record("
+    "  id TEXT PRIMARY KEY, person TEXT NOT NULL, nhs TEXT,"
+    "  demo TEXT NOT NULL, how TEXT NOT NULL, weight REAL NOT NULL,"
+    "  merged_into TEXT, updated INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX mpi_record_person ON mpi_record(person);"
+    "CREATE INDEX mpi_record_nhs ON mpi_record(nhs) WHERE nhs IS NOT NULL;"
+    "CREATE TABLE mpi_key("
+    "  key INTEGER NOT NULL, has_nhs INTEGER NOT NULL, id TEXT NOT NULL,"
+    "  PRIMARY KEY(key, has_nhs, id)) WITHOUT ROWID;"
+    "CREATE INDEX mpi_key_id ON mpi_key(id);"
+    "CREATE TABLE mpi_review("
+    "  a TEXT NOT NULL, b TEXT NOT NULL, weight REAL NOT NULL,"
+    "  since INTEGER NOT NULL, PRIMARY KEY(a, b)) WITHOUT ROWID;"
+    "CREATE INDEX mpi_review_b ON mpi_review(b);"
+    "CREATE TABLE mpi_decision("
+    "  a TEXT NOT NULL, b TEXT NOT NULL, same INTEGER NOT NULL,"
+    "  since INTEGER NOT NULL, PRIMARY KEY(a, b)) WITHOUT ROWID;"
+    "CREATE INDEX mpi_decision_b ON mpi_decision(b);",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -211,8 +241,9 @@ static cr_rc
 after_step(struct conn *c, int version, struct cr_err *err)
 {
     /* Version 2's rows are superseded by version 3's at once: build only
-     * the newest kind. Later migrations (4: the audit table) leave the
-     * index rows alone, so a store at version 3 is not reindexed again. */
+     * the newest kind. Later migrations (4: the audit table, 5: patient
+     * identity) leave the index rows alone, so a store at version 3 is
+     * not reindexed again. */
     if (version == REINDEX_VERSION)
         return cr_store_reindex(c, err);
     return CR_OK;

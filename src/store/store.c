@@ -133,6 +133,8 @@ cr_store_stmt(struct conn *c, int which, struct cr_err *err)
     if (st == NULL) {
         const char *sql = stmt_sql[which] ? stmt_sql[which]
                                           : cr_store_index_sql(which);
+        if (sql == NULL)
+            sql = cr_store_mpi_sql(which);
         if (sqlite3_prepare_v3(c->db, sql, -1,
                                SQLITE_PREPARE_PERSISTENT, &st,
                                NULL) != SQLITE_OK) {
@@ -272,6 +274,7 @@ cr_store_open(const char *dir, const struct cr_store_opts *opts,
     }
     s->next_seq = sqlite3_column_int64(st, 0) + 1;
     sqlite3_finalize(st);
+    cr_store_alias_init(s);
     rc = cr_store_checkpointer_start(s, err);
     if (rc != CR_OK)
         goto fail;

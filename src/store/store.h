@@ -366,6 +366,196 @@ cr_store_everything(struct cr_store *s, const struct cr_store_everything *q,
                     cr_store_row_fn fn, void *ctx,
                     char out_next[CR_STORE_CURSOR_MAX], struct cr_err *err);
 
+/* ---- aliases (alias.c) ----
+ *
+ * A resource merged into another: every reference to type/id is indexed
+ * as a reference to its alias target (searches, compartments and
+ * $everything of the target find what refers to it), and a resource in
+ * its compartment belongs to the target's compartment. The stored bytes
+ * are never changed, so removing the alias restores the index exactly.
+ * Targets may chain (C to B to A); resolution follows at most 16 links.
+ * mpi/ sets Patient aliases from Patient.link replaced-by. */
+
+/* Inside a write transaction: make type/id an alias of type/to_id
+ * ('to_id' NULL: no longer an alias) and re-index, in the same
+ * transaction, every resource that refers to either end or lies in its
+ * compartment. The caller has checked that 'to_id' exists and that no
+ * cycle results (cr_store_txn_alias_resolve). */
+cr_rc
+cr_store_txn_alias_set(struct cr_store_txn *txn, const char *type,
+                       const char *id, const char *to_id,
+                       struct cr_err *err);
+
+/* Inside a write transaction: the direct alias target of type/id into
+ * out[65], "" when it is no alias. */
+cr_rc
+cr_store_txn_alias_get(struct cr_store_txn *txn, const char *type,
+                       const char *id, char out[65], struct cr_err *err);
+
+/* The final alias target of type/id (id itself when it is no alias),
+ * inside a transaction or on a reader. */
+cr_rc
+cr_store_txn_alias_resolve(struct cr_store_txn *txn, const char *type,
+                           const char *id, char out[65],
+                           struct cr_err *err);
+
+cr_rc
+cr_store_alias_resolve(struct cr_store *s, const char *type, const char *id,
+                       char out[65], struct cr_err *err);
+
+/* The ids whose alias chain ends at type/id (not id itself): up to 'max'
+ * into out_ids, their number in *out_n. */
+cr_rc
+cr_store_alias_sources(struct cr_store *s, const char *type, const char *id,
+                       char (*out_ids)[65], size_t max, size_t *out_n,
+                       struct cr_err *err);
+
+/* ---- patient identity rows (mpi_rows.c) ----
+ *
+ * The tables of the patient index (mpi/): what mpi/ decides, stored. One
+ * row per Patient record, the blocking keys that find candidates, the
+ * review list of uncertain pairs and reviewers' decisions. The store does
+ * not interpret the values. Pairs (a, b) are unordered: the store keeps
+ * them with a < b. */
+
+/* One row. On a put, strings are borrowed for the call ("" or NULL: none
+ * for nhs and merged_into); in a callback, valid only during it. */
+struct cr_store_mpi_row {
+    const char *id;             /* Patient id */
+    const char *person;         /* person key */
+    const char *nhs;            /* NHS number, or "" */
+    const char *demo;           /* demographics, mpi/'s compact text */
+    const char *how;            /* how the person was found */
+    double weight;              /* the match weight that linked it */
+    const char *merged_into;    /* replaced-by target, or "" */
+    int64_t updated_ms;
+};
+
+typedef cr_rc (*cr_store_mpi_fn)(void *ctx,
+                                 const struct cr_store_mpi_row *row);
+
+/* Inside a write transaction: insert or replace the row of row->id and
+ * replace its blocking keys with 'keys' (texts; 'nkeys' of them). */
+cr_rc
+cr_store_txn_mpi_put(struct cr_store_txn *txn,
+                     const struct cr_store_mpi_row *row,
+                     const char *const *keys, size_t nkeys,
+                     struct cr_err *err);
+
+/* Inside a write transaction: remove the row of 'id', its keys and its
+ * review pairs (decisions stay). */
+cr_rc
+cr_store_txn_mpi_delete(struct cr_store_txn *txn, const char *id,
+                        struct cr_err *err);
+
+/* The row of 'id' to 'fn'; CR_ENOTFOUND when there is none. */
+cr_rc
+cr_store_txn_mpi_get(struct cr_store_txn *txn, const char *id,
+                     cr_store_mpi_fn fn, void *ctx, struct cr_err *err);
+
+cr_rc
+cr_store_mpi_get(struct cr_store *s, const char *id, cr_store_mpi_fn fn,
+                 void *ctx, struct cr_err *err);
+
+/* The rows (not merged into another) sharing any of the blocking keys
+ * 'keys', at most 'limit' per key ('is_without_nhs': only rows without an
+ * NHS number). A row sharing two keys comes twice. */
+cr_rc
+cr_store_txn_mpi_block(struct cr_store_txn *txn, const char *const *keys,
+                       size_t nkeys, bool is_without_nhs, int limit,
+                       cr_store_mpi_fn fn, void *ctx, struct cr_err *err);
+
+cr_rc
+cr_store_mpi_block(struct cr_store *s, const char *const *keys,
+                   size_t nkeys, bool is_without_nhs, int limit,
+                   cr_store_mpi_fn fn, void *ctx, struct cr_err *err);
+
+/* The rows with NHS number 'nhs'. */
+cr_rc
+cr_store_mpi_by_nhs(struct cr_store *s, const char *nhs, cr_store_mpi_fn fn,
+                    void *ctx, struct cr_err *err);
+
+/* The rows of person 'person'. */
+cr_rc
+cr_store_txn_mpi_person(struct cr_store_txn *txn, const char *person,
+                        cr_store_mpi_fn fn, void *ctx, struct cr_err *err);
+
+cr_rc
+cr_store_mpi_person(struct cr_store *s, const char *person,
+                    cr_store_mpi_fn fn, void *ctx, struct cr_err *err);
+
+/* Inside a write transaction: every row of person 'from' becomes person
+ * 'to'. */
+cr_rc
+cr_store_txn_mpi_relabel(struct cr_store_txn *txn, const char *from,
+                         const char *to, struct cr_err *err);
+
+/* Inside a write transaction: put the pair (a, b) on the review list with
+ * 'weight' (kept since 'now_ms' if already there), or take it off
+ * ('b' NULL: every pair of 'a'). */
+cr_rc
+cr_store_txn_mpi_review_put(struct cr_store_txn *txn, const char *a,
+                            const char *b, double weight, int64_t now_ms,
+                            struct cr_err *err);
+
+cr_rc
+cr_store_txn_mpi_review_delete(struct cr_store_txn *txn, const char *a,
+                               const char *b, struct cr_err *err);
+
+/* One review pair, a < b. */
+typedef cr_rc (*cr_store_mpi_pair_fn)(void *ctx, const char *a,
+                                      const char *b, double weight,
+                                      int64_t since_ms);
+
+/* The review list in (a, b) order, from the pair after (after_a,
+ * after_b) (NULL: from the first), at most 'limit' pairs; *out_total (may
+ * be NULL) gets the length of the whole list. */
+cr_rc
+cr_store_mpi_review(struct cr_store *s, const char *after_a,
+                    const char *after_b, int limit, cr_store_mpi_pair_fn fn,
+                    void *ctx, int64_t *out_total, struct cr_err *err);
+
+/* Inside a write transaction: record a reviewer's decision on (a, b):
+ * the same person or not. */
+cr_rc
+cr_store_txn_mpi_decision_put(struct cr_store_txn *txn, const char *a,
+                              const char *b, bool is_same, int64_t now_ms,
+                              struct cr_err *err);
+
+/* The decision on (a, b): *out is 1 (same person), 0 (different) or -1
+ * (none). */
+cr_rc
+cr_store_txn_mpi_decision_get(struct cr_store_txn *txn, const char *a,
+                              const char *b, int *out, struct cr_err *err);
+
+/* Every decision that names 'id': fn(ctx, other, is_same). */
+typedef cr_rc (*cr_store_mpi_decision_fn)(void *ctx, const char *other,
+                                          bool is_same);
+
+cr_rc
+cr_store_txn_mpi_decisions(struct cr_store_txn *txn, const char *id,
+                           cr_store_mpi_decision_fn fn, void *ctx,
+                           struct cr_err *err);
+
+/* Inside a write transaction: empty the index rows, keys and review list
+ * (decisions and aliases stay), before indexing every record again. */
+cr_rc
+cr_store_txn_mpi_clear(struct cr_store_txn *txn, struct cr_err *err);
+
+/* How many index rows there are, and how many live Patients. */
+cr_rc
+cr_store_mpi_counts(struct cr_store *s, int64_t *out_rows,
+                    int64_t *out_patients, struct cr_err *err);
+
+/* Inside a write transaction: the live resources of 'type' with id after
+ * 'after_id' ("" from the first), in id order, at most 'limit': fn gets
+ * each one's id and stored bytes (as cr_store_row_fn). For walking a
+ * type in batches of transactions. */
+cr_rc
+cr_store_txn_scan(struct cr_store_txn *txn, const char *type,
+                  const char *after_id, int limit, cr_store_row_fn fn,
+                  void *ctx, struct cr_err *err);
+
 /* ---- audit rows (audit_rows.c) ----
  *
  * The audit log's table: one row per audited request, in the same database

@@ -7,6 +7,7 @@
 
 #include "fhir/search.h"
 
+#include <jansson.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sqlite3.h>
@@ -31,6 +32,28 @@ enum {
     ST_ADD_DATE,
     ST_ADD_REF,
     ST_ADD_NUMBER,
+    /* aliases (alias.c) */
+    ST_ALIAS_GET,
+    ST_ALIAS_PUT,
+    ST_ALIAS_DEL,
+    ST_SET_PATIENT,
+    /* patient identity rows (mpi_rows.c) */
+    ST_MPI_GET,
+    ST_MPI_PUT,
+    ST_MPI_DEL,
+    ST_MPI_KEYS_DEL,
+    ST_MPI_KEY_ADD,
+    ST_MPI_BLOCK,
+    ST_MPI_BLOCK_NO_NHS,
+    ST_MPI_BY_NHS,
+    ST_MPI_PERSON,
+    ST_MPI_RELABEL,
+    ST_MPI_REVIEW_PUT,
+    ST_MPI_REVIEW_DEL,
+    ST_MPI_REVIEW_DEL_ALL,
+    ST_MPI_DECISION_PUT,
+    ST_MPI_DECISION_GET,
+    ST_MPI_DECISIONS_OF,
     ST__COUNT
 };
 
@@ -38,6 +61,8 @@ struct conn {
     sqlite3 *db;
     sqlite3_stmt *st[ST__COUNT];
     struct conn *next_free;
+    int alias_state;    /* alias.c: 0 not yet known, 1 the store has no
+                           aliases, 2 it may have some */
 };
 
 struct job {
@@ -86,6 +111,9 @@ struct cr_store {
      * for what its puts touched; 'touched' collects the slots on the
      * writer thread during a transaction */
     _Atomic uint64_t gens[CR_STORE_GEN_SLOTS];
+    /* alias.c: whether any alias was ever made in this store (readers
+     * skip every lookup until one is; never goes back to false) */
+    atomic_bool has_aliases;
     uint32_t *touched;
     size_t ntouched, cap_touched;
 };
@@ -168,6 +196,35 @@ cr_rc
 cr_store_index_put(struct conn *c, const char *type, int64_t rid,
                    bool has_old, const struct cr_fhir_index_row *rows,
                    size_t nrows, struct cr_err *err);
+
+/* rows.c: replace every index row of the resource at 'rid' with those
+ * of its parsed content 'root' (search parameters, compartments and, for
+ * a Patient, its own compartment row), on the writer connection. */
+cr_rc
+cr_store_index_resource(struct conn *c, const char *type, const char *id,
+                        int64_t rid, const json_t *root, struct cr_err *err);
+
+/* alias.c: the final target of type/id through the alias table (id
+ * itself when it has none) into out[65], on connection 'c'. Follows at
+ * most CR_STORE_ALIAS_HOPS links. */
+#define CR_STORE_ALIAS_HOPS 16
+
+cr_rc
+cr_store_conn_alias_resolve(struct conn *c, const char *type, const char *id,
+                            char out[65], struct cr_err *err);
+
+/* alias.c: read whether the store holds aliases into s->has_aliases
+ * (at open, on the writer connection, after the migrations). */
+void
+cr_store_alias_init(struct cr_store *s);
+
+/* alias.c: whether the store may hold aliases (cached per connection). */
+bool
+cr_store_conn_has_aliases(struct conn *c);
+
+/* mpi_rows.c: the SQL of statement 'which' (ST_ALIAS_* and ST_MPI_*). */
+const char *
+cr_store_mpi_sql(int which);
 
 /* rows.c: a Patient's row naming its own compartment. */
 cr_rc

@@ -313,10 +313,20 @@ cr_store_txn_put(struct cr_store_txn *txn, const struct cr_store_put *put,
 {
     struct cr_store *s = txn->store;
     struct cr_store_meta cur;
+    const char *patient = put->patient;
+    char resolved[65];
     sqlite3_stmt *st;
     int64_t rid;
     cr_rc rc;
 
+    /* In the compartment of a merged patient: in the survivor's. */
+    if (patient && patient[0] && cr_store_conn_has_aliases(txn->c)) {
+        rc = cr_store_conn_alias_resolve(txn->c, "Patient", patient,
+                                         resolved, err);
+        if (rc != CR_OK)
+            return rc;
+        patient = resolved;
+    }
     rc = cr_store_txn_current(txn, put->type, put->id, &cur, err);
     if (rc == CR_OK) {
         if (cur.version + 1 != put->version)
@@ -331,8 +341,8 @@ cr_store_txn_put(struct cr_store_txn *txn, const struct cr_store_put *put,
         sqlite3_bind_text(st, 2, put->id, -1, SQLITE_STATIC);
         if (sqlite3_step(st) != SQLITE_DONE)
             return cr_store_sqlerr(txn->c, "keeping the old version", err);
-        if (cur.patient[0] && (put->patient == NULL ||
-                               strcmp(cur.patient, put->patient) != 0))
+        if (cur.patient[0] && (patient == NULL ||
+                               strcmp(cur.patient, patient) != 0))
             cr_store_gen_touch(s, cr_store_gen_slot(cur.patient, NULL));
     } else if (rc == CR_ENOTFOUND) {
         if (put->version != 1)
@@ -342,7 +352,7 @@ cr_store_txn_put(struct cr_store_txn *txn, const struct cr_store_put *put,
         return rc;
     }
 
-    cr_store_gen_touch(s, cr_store_gen_slot(put->patient, put->type));
+    cr_store_gen_touch(s, cr_store_gen_slot(patient, put->type));
     st = cr_store_stmt(txn->c, ST_PUT_RES, err);
     if (st == NULL)
         return CR_EIO;
@@ -352,7 +362,7 @@ cr_store_txn_put(struct cr_store_txn *txn, const struct cr_store_put *put,
     sqlite3_bind_int64(st, 4, put->last_updated_ms);
     sqlite3_bind_int64(st, 5, s->next_seq);
     sqlite3_bind_int(st, 6, put->is_delete ? 1 : 0);
-    bind_opt(st, 7, put->patient);
+    bind_opt(st, 7, patient);
     bind_opt(st, 8, put->org);
     bind_opt(st, 9, s->node_id);
     if (put->is_delete || put->json == NULL)

@@ -12,12 +12,13 @@
  * world, the people, the rates and the codes.
  *
  * The other headers in src/synth are private to the module. Depends on
- * core/err.h and libc/libm. */
+ * core/err.h, libc/libm and (noisy duplicates only) jansson. */
 #ifndef CR_SYNTH_SYNTH_H
 #define CR_SYNTH_SYNTH_H
 
 #include "core/err.h"
 
+#include <jansson.h>
 #include <stdint.h>
 
 /* The exchange nodes, one per ICS region, in manifest order. */
@@ -138,5 +139,53 @@ cr_synth_max_patients(void);
 cr_rc
 cr_synth_run(const struct cr_synth_params *p, struct cr_synth_stats *out_stats,
              struct cr_err *err);
+
+/* ---- noisy duplicates (dupes.c) ----
+ *
+ * Test data for patient matching: a copy of a Patient as another
+ * organisation might have recorded the same person, with the slips real
+ * registration makes. Each kind of noise is applied independently with its
+ * probability; the copy never carries the NHS number (that would make the
+ * match trivial) and gets its own id and a local identifier. */
+
+struct cr_synth_noise {
+    double typo;           /* a typing slip in the family (2/3) or given
+                              (1/3) name: a letter replaced, added, dropped,
+                              or two neighbours swapped */
+    double swap_date;      /* birth date's day and month swapped (when both
+                              could be a month; else one digit instead) */
+    double date_digit;     /* one digit of the birth date wrong */
+    double no_date;        /* birth date left out */
+    double no_postcode;    /* address left out */
+    double moved;          /* a different postcode: 1/2 in the same
+                              district, 1/2 elsewhere in London */
+    double no_sex;         /* gender left out */
+    double no_given;       /* given names left out */
+};
+
+/* What was done to a copy (bits of the 'changes' result). */
+#define CR_SYNTH_NOISE_TYPO 0x01u
+#define CR_SYNTH_NOISE_SWAP_DATE 0x02u
+#define CR_SYNTH_NOISE_DATE_DIGIT 0x04u
+#define CR_SYNTH_NOISE_NO_DATE 0x08u
+#define CR_SYNTH_NOISE_NO_POSTCODE 0x10u
+#define CR_SYNTH_NOISE_MOVED 0x20u
+#define CR_SYNTH_NOISE_NO_SEX 0x40u
+#define CR_SYNTH_NOISE_NO_GIVEN 0x80u
+
+/* The noise `make bench` measures with (docs/mpi.md gives the figures). */
+void
+cr_synth_noise_default(struct cr_synth_noise *out);
+
+/* A noisy copy of parsed Patient 'src' (not modified): id 'id', its only
+ * identifier system|value, the noise 'n' drawn from the random stream
+ * (seed, stream), so the same arguments give the same copy. Returns a new
+ * object the caller releases (json_decref), or NULL when out of memory;
+ * *out_changes (may be NULL) gets the CR_SYNTH_NOISE_* bits applied. */
+json_t *
+cr_synth_noisy_copy(const json_t *src, const struct cr_synth_noise *n,
+                    uint64_t seed, uint64_t stream, const char *id,
+                    const char *system, const char *value,
+                    unsigned *out_changes);
 
 #endif

@@ -1,6 +1,6 @@
 /* test_synth.c: the synthetic population generator: random numbers, NHS
  * numbers, dates, the JSON writer, terminology, the world, determinism and
- * the statistics the pathfinders rely on. */
+ * the statistics the pathfinders rely on, noisy duplicates. */
 #include "unit.h"
 
 #include "synth/codes.h"
@@ -501,4 +501,125 @@ TEST(names_of_nodes_and_types)
     CHECK(cr_synth_node_id(-1) == NULL);
     CHECK_EQ_STR(cr_synth_type_name(CR_SYNTH_DOCREF), "DocumentReference");
     CHECK(cr_synth_type_name(CR_SYNTH_TYPES) == NULL);
+}
+
+/* ---- noisy duplicates (dupes.c) ---------------------------------------- */
+
+static json_t *
+sample_patient(void)
+{
+    json_error_t e;
+
+    return json_loads(
+        "{\"resourceType\":\"Patient\",\"id\":\"p1\",\"meta\":{\"tag\":[]},"
+        "\"identifier\":[{\"system\":\"https://fhir.nhs.uk/Id/nhs-number\","
+        "\"value\":\"9000000009\"}],\"name\":[{\"use\":\"official\","
+        "\"family\":\"Okafor\",\"given\":[\"Priya\",\"Lorraine\"]}],"
+        "\"gender\":\"female\",\"birthDate\":\"1970-03-11\",\"address\":[{"
+        "\"use\":\"home\",\"postalCode\":\"E7 8RY\"}]}", 0, &e);
+}
+
+TEST(noisy_copy_is_a_pure_function_of_its_arguments)
+{
+    struct cr_synth_noise n;
+    json_t *src = sample_patient(), *a, *b, *c;
+    unsigned ca, cb;
+
+    cr_synth_noise_default(&n);
+    a = cr_synth_noisy_copy(src, &n, 1, 7, "d1", "urn:x", "v1", &ca);
+    b = cr_synth_noisy_copy(src, &n, 1, 7, "d1", "urn:x", "v1", &cb);
+    CHECK(a && b);
+    CHECK(json_equal(a, b));
+    CHECK_EQ_INT(ca, cb);
+    /* the source is not touched; the copy has its own id and identifier,
+     * never the NHS number */
+    CHECK_EQ_STR(json_string_value(json_object_get(src, "id")), "p1");
+    CHECK_EQ_STR(json_string_value(json_object_get(a, "id")), "d1");
+    CHECK(json_object_get(a, "meta") == NULL);
+    CHECK_EQ_INT(json_array_size(json_object_get(a, "identifier")), 1);
+    CHECK_EQ_STR(json_string_value(json_object_get(
+                     json_array_get(json_object_get(a, "identifier"), 0),
+                     "system")), "urn:x");
+    /* other streams give other copies, sooner or later */
+    {
+        int differ = 0, s;
+        for (s = 8; s < 40; s++) {
+            c = cr_synth_noisy_copy(src, &n, 1, (uint64_t)s, "d1", "urn:x",
+                                    "v1", NULL);
+            differ += !json_equal(a, c);
+            json_decref(c);
+        }
+        CHECK(differ > 0);
+    }
+    json_decref(a);
+    json_decref(b);
+    json_decref(src);
+}
+
+TEST(noisy_copy_applies_each_kind_of_noise)
+{
+    struct cr_synth_noise none, n;
+    json_t *src = sample_patient(), *c;
+    unsigned ch;
+    const char *s;
+
+    memset(&none, 0, sizeof none);
+    /* no noise: the same person, other identifiers */
+    c = cr_synth_noisy_copy(src, &none, 3, 1, "d", "urn:x", "v", &ch);
+    CHECK_EQ_INT(ch, 0);
+    CHECK(json_equal(json_object_get(c, "name"), json_object_get(src, "name")));
+    CHECK_EQ_STR(json_string_value(json_object_get(c, "birthDate")),
+                 "1970-03-11");
+    json_decref(c);
+    /* a typo: one name differs from the source by one edit */
+    n = none;
+    n.typo = 1;
+    c = cr_synth_noisy_copy(src, &n, 3, 2, "d", "urn:x", "v", &ch);
+    CHECK_EQ_INT(ch, CR_SYNTH_NOISE_TYPO);
+    CHECK(!json_equal(json_object_get(c, "name"), json_object_get(src, "name")));
+    json_decref(c);
+    /* swapped date: day and month change places */
+    n = none;
+    n.swap_date = 1;
+    c = cr_synth_noisy_copy(src, &n, 3, 3, "d", "urn:x", "v", &ch);
+    CHECK_EQ_INT(ch, CR_SYNTH_NOISE_SWAP_DATE);
+    CHECK_EQ_STR(json_string_value(json_object_get(c, "birthDate")),
+                 "1970-11-03");
+    json_decref(c);
+    /* one digit: exactly one character of the date differs, still a date */
+    n = none;
+    n.date_digit = 1;
+    c = cr_synth_noisy_copy(src, &n, 3, 4, "d", "urn:x", "v", &ch);
+    CHECK_EQ_INT(ch, CR_SYNTH_NOISE_DATE_DIGIT);
+    s = json_string_value(json_object_get(c, "birthDate"));
+    {
+        int i, diff = 0;
+        for (i = 0; i < 10; i++)
+            diff += s[i] != "1970-03-11"[i];
+        CHECK_EQ_INT(diff, 1);
+        CHECK(s[4] == '-' && s[7] == '-');
+    }
+    json_decref(c);
+    /* moved: another postcode */
+    n = none;
+    n.moved = 1;
+    c = cr_synth_noisy_copy(src, &n, 3, 5, "d", "urn:x", "v", &ch);
+    CHECK_EQ_INT(ch, CR_SYNTH_NOISE_MOVED);
+    s = json_string_value(json_object_get(
+        json_array_get(json_object_get(c, "address"), 0), "postalCode"));
+    CHECK(s && strcmp(s, "E7 8RY") != 0 && strchr(s, ' '));
+    json_decref(c);
+    /* everything missing that can be */
+    n = none;
+    n.no_date = n.no_postcode = n.no_sex = n.no_given = 1;
+    c = cr_synth_noisy_copy(src, &n, 3, 6, "d", "urn:x", "v", &ch);
+    CHECK_EQ_INT(ch, CR_SYNTH_NOISE_NO_DATE | CR_SYNTH_NOISE_NO_POSTCODE |
+                         CR_SYNTH_NOISE_NO_SEX | CR_SYNTH_NOISE_NO_GIVEN);
+    CHECK(json_object_get(c, "birthDate") == NULL);
+    CHECK(json_object_get(c, "address") == NULL);
+    CHECK(json_object_get(c, "gender") == NULL);
+    CHECK(json_object_get(json_array_get(json_object_get(c, "name"), 0),
+                          "given") == NULL);
+    json_decref(c);
+    json_decref(src);
 }
