@@ -632,6 +632,15 @@ cr_api_care_plan_summary(struct ctx *x);
 void
 cr_api_care_plan_figures(struct ctx *x);
 
+struct cr_careplan_figures;
+
+/* careplan_figures.c: append the figures as Parameters entries
+ * (peopleWithPlan, currentPlans, plansCreated, revisions, then one
+ * 'month' per month with activity), the first without a leading comma. */
+void
+cr_api_care_plan_figures_add(struct cr_buf *b,
+                             const struct cr_careplan_figures *f);
+
 /* audit_review_op.c: POST /fhir/$audit-review (purpose audit only): the
  * review of an alert, appended to the audit log as this request's record. */
 void

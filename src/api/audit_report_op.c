@@ -11,6 +11,8 @@
  * or not. Depends on audit/, core/. */
 #include "api/apiInt.h"
 
+#include "careplan/careplan.h"
+
 #include "core/civil.h"
 
 #include <errno.h>
@@ -136,6 +138,25 @@ cr_api_audit_report_op(struct ctx *x)
     }
     cr_audit_report_fhir(r, &b);
     cr_audit_report_destroy(r);
+    /* the programme's store-side care plan figures beside the views the
+     * log gives (docs/internals/careplan.md): people with a plan, plans
+     * created and revised, for the same period */
+    if (b.rc == CR_OK && b.len >= 2 &&
+        memcmp(b.ptr + b.len - 2, "]}", 2) == 0) {
+        struct cr_careplan_figures f;
+        if (cr_careplan_figures(x->api->store, o.has_since ? o.since_ms : 0,
+                                o.has_until ? o.until_ms : 0, &f,
+                                &err) != CR_OK) {
+            cr_buf_free(&b);
+            cr_api_fail(x, &err);
+            return;
+        }
+        b.len -= 2;
+        cr_buf_adds(&b, ",{\"name\":\"carePlanFigures\",\"part\":[");
+        cr_api_care_plan_figures_add(&b, &f);
+        cr_buf_adds(&b, "]}]}");
+        cr_careplan_figures_free(&f);
+    }
     if (b.rc == CR_ETOOBIG) {
         cr_buf_free(&b);
         cr_api_outcome(x, 400, "error", "too-costly", NULL,

@@ -48,6 +48,28 @@ p_int(struct cr_buf *b, const char *name, int64_t v, bool comma)
 }
 
 void
+cr_api_care_plan_figures_add(struct cr_buf *b,
+                             const struct cr_careplan_figures *f)
+{
+    size_t i;
+
+    p_int(b, "peopleWithPlan", f->people_with_plan, false);
+    p_int(b, "currentPlans", f->current_plans, true);
+    p_int(b, "plansCreated", f->plans, true);
+    p_int(b, "revisions", f->revisions, true);
+    for (i = 0; i < f->nmonths; i++) {
+        const struct cr_careplan_month *m = &f->months[i];
+        cr_buf_addf(b, ",{\"name\":\"month\",\"part\":[{\"name\":\"month\","
+                       "\"valueString\":\"%04d-%02d\"}", m->year % 10000,
+                    m->month % 100);
+        p_int(b, "created", m->created, true);
+        p_int(b, "revised", m->revised, true);
+        p_int(b, "superseded", m->superseded, true);
+        cr_buf_adds(b, "]}");
+    }
+}
+
+void
 cr_api_care_plan_figures(struct ctx *x)
 {
     struct args a;
@@ -55,7 +77,6 @@ cr_api_care_plan_figures(struct ctx *x)
     struct cr_buf b = cr_buf_make(x->api->cfg.max_response);
     struct cr_err err;
     int64_t since = 0, until = 0;
-    size_t i;
 
     x->has_action = true;
     x->action = CR_AUDIT_CARE_PLAN_FIGURES;
@@ -93,20 +114,7 @@ cr_api_care_plan_figures(struct ctx *x)
         return;
     }
     cr_buf_adds(&b, "{\"resourceType\":\"Parameters\",\"parameter\":[");
-    p_int(&b, "peopleWithPlan", f.people_with_plan, false);
-    p_int(&b, "currentPlans", f.current_plans, true);
-    p_int(&b, "plansCreated", f.plans, true);
-    p_int(&b, "revisions", f.revisions, true);
-    for (i = 0; i < f.nmonths; i++) {
-        const struct cr_careplan_month *m = &f.months[i];
-        cr_buf_addf(&b, ",{\"name\":\"month\",\"part\":[{\"name\":\"month\","
-                        "\"valueString\":\"%04d-%02d\"}", m->year % 10000,
-                    m->month % 100);
-        p_int(&b, "created", m->created, true);
-        p_int(&b, "revised", m->revised, true);
-        p_int(&b, "superseded", m->superseded, true);
-        cr_buf_adds(&b, "]}");
-    }
+    cr_api_care_plan_figures_add(&b, &f);
     cr_buf_adds(&b, "]}");
     cr_careplan_figures_free(&f);
     if (b.rc != CR_OK) {

@@ -144,6 +144,29 @@ test('a care relationship (an encounter ended ten days ago) allows; no relations
   assert.deepEqual(ids(r.json), []);
 });
 
+test('a member of staff opening the record of someone with their surname and home postcode raises both alerts', async () => {
+  // the user's own details come from their Practitioner record (SDS user id)
+  const put = await fhir(node, 'PUT', 'Practitioner/staff-1', {
+    token: node.token({ org: 'G1', sub: 'sys-G1' }),
+    body: {
+      resourceType: 'Practitioner', id: 'staff-1',
+      identifier: [{ system: 'https://fhir.nhs.uk/Id/sds-user-id', value: 'staff-1' }],
+      name: [{ use: 'official', family: 'FamilyP1', given: ['Sam'] }],
+      address: [{ use: 'home', postalCode: 'e1 1aa' }],
+    },
+  });
+  assert.ok([200, 201].includes(put.status), put.text);
+  const r = await fhir(node, 'GET', 'Patient/P1', { token: node.token({ org: 'G1', sub: 'staff-1', role: 'R8000', purpose: 'direct-care' }) });
+  assert.equal(r.status, 200, r.text);
+  const a = lastAudit();
+  assert.ok(a.alerts.includes('same-surname'), JSON.stringify(a.alerts));
+  assert.ok(a.alerts.includes('same-address'), JSON.stringify(a.alerts));
+  // someone else at the same practice raises neither
+  await fhir(node, 'GET', 'Patient/P1', as(GP));
+  const b = lastAudit();
+  assert.ok(!(b.alerts || []).includes('same-surname'));
+});
+
 test('a relationship lasts the configured window after the encounter ended (90 days), not longer', async () => {
   const old = await fhir(node, 'GET', 'Patient/P3', as({ org: 'H3' }));
   denied(old, 'no-relationship');

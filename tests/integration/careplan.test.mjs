@@ -685,6 +685,11 @@ test('usage figures: people with a plan and plans per month from the store, plan
   const emergency = Number(sql("SELECT count(*) FROM audit WHERE action='care-plan-summary' AND principal_org='RRU' AND outcome IN ('allowed','filtered')"));
   assert.ok(emergency >= 3);
   assert.equal(views, emergency, 'every summary the ambulance service was shown');
+  // and the store's figures are in the same report, as $care-plan-figures gives them
+  const figs = param(report.json, 'carePlanFigures');
+  assert.equal(part(figs, 'peopleWithPlan').valueInteger, n('peopleWithPlan'));
+  assert.equal(part(figs, 'plansCreated').valueInteger, n('plansCreated'));
+  assert.equal(part(figs, 'revisions').valueInteger, n('revisions'));
 });
 
 test('imported data with two current plans: the summary shows the newest, and the next save leaves exactly one', async () => {
