@@ -382,6 +382,29 @@ contacts_section(const struct cr_careplan_summary_in *in, struct cr_buf *b,
     }
 }
 
+/* Where the plan is kept: the node and the publishing organisation, so a
+ * summary built from several nodes says where its plan came from. */
+static void
+source_section(const struct cr_careplan_summary_in *in, struct cr_buf *b,
+               int *n)
+{
+    int k = 0;
+
+    if ((in->node == NULL || *in->node == '\0') &&
+        (in->publisher == NULL || *in->publisher == '\0'))
+        return;
+    group_open(b, n, "source");
+    p_str(b, &k, "node", "valueCode", in->node);
+    if (in->publisher && *in->publisher) {
+        p_open(b, &k, "organization", "valueIdentifier");
+        cr_buf_adds(b, "{\"system\":\"" CR_CAREPLAN_ODS_SYSTEM
+                       "\",\"value\":");
+        cr_buf_add_json_str(b, in->publisher);
+        cr_buf_adds(b, "}}");
+    }
+    group_close(b);
+}
+
 static void
 plan_section(const struct cr_careplan_summary_in *in, struct cr_buf *b,
              int *n)
@@ -458,6 +481,25 @@ plan_section(const struct cr_careplan_summary_in *in, struct cr_buf *b,
     snprintf(ref, sizeof ref, "%s/_history/%lld", in->plan->ref,
              (long long)in->plan_version);
     p_ref(b, n, "plan", ref, cr_careplan_str(r, "title"));
+    source_section(in, b, n);
+}
+
+void
+cr_careplan_summary_begin(struct cr_buf *out, int64_t now_ms)
+{
+    char now[32];
+
+    cr_clock_instant(now_ms, now, sizeof now);
+    cr_buf_adds(out, "{\"resourceType\":\"Parameters\",\"meta\":{"
+                     "\"lastUpdated\":\"");
+    cr_buf_adds(out, now);
+    cr_buf_adds(out, "\"},\"parameter\":[");
+}
+
+void
+cr_careplan_summary_withheld(struct cr_buf *out, int *n)
+{
+    p_str(out, n, "withheld", "valueString", CR_CAREPLAN_WITHHELD_TEXT);
 }
 
 void
