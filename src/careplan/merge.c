@@ -52,31 +52,18 @@ is_one_of(const char *s, const char *const *list)
     return false;
 }
 
-/* The first parameter (or part) of 'list' named 'name', or NULL. */
-static const json_t *
-named(const json_t *list, const char *name)
-{
-    const json_t *p;
-    size_t i;
-
-    json_array_foreach(list, i, p) {
-        const char *s = cr_careplan_str(p, "name");
-        if (s && strcmp(s, name) == 0)
-            return p;
-    }
-    return NULL;
-}
-
+/* The first parameter of a summary, or part of a group, named 'name'. */
 static const json_t *
 param(const json_t *summary, const char *name)
 {
-    return named(json_object_get(summary, "parameter"), name);
+    return cr_careplan_item(json_object_get(summary, "parameter"), "name",
+                            name);
 }
 
 static const json_t *
 part(const json_t *group, const char *name)
 {
-    return named(json_object_get(group, "part"), name);
+    return cr_careplan_item(json_object_get(group, "part"), "name", name);
 }
 
 /* True when the summary shows a plan. */
@@ -232,28 +219,9 @@ emit(struct cr_buf *b, int *n, const json_t *p, const char *base)
 
 /* ---- writing the merged parameters ----------------------------------- */
 
-static void
-p_open(struct cr_buf *b, int *n, const char *name, const char *key)
-{
-    if ((*n)++)
-        cr_buf_addc(b, ',');
-    cr_buf_adds(b, "{\"name\":\"");
-    cr_buf_adds(b, name);
-    cr_buf_adds(b, "\",\"");
-    cr_buf_adds(b, key);
-    cr_buf_adds(b, "\":");
-}
-
-static void
-p_str(struct cr_buf *b, int *n, const char *name, const char *key,
-      const char *s)
-{
-    if (s == NULL || *s == '\0')
-        return;
-    p_open(b, n, name, key);
-    cr_buf_add_json_str(b, s);
-    cr_buf_addc(b, '}');
-}
+/* the writers of careplanInt.h, by the short names this file uses */
+#define p_open cr_careplan_param_open
+#define p_str cr_careplan_param_str
 
 /* "node nel", "nodes nel and sel", "nodes nel, sel and swl" into 'out'. */
 static void

@@ -20,11 +20,9 @@
 
 /* ---- writing parameters ---------------------------------------------- */
 
-/* Open the next parameter: {"name":NAME,"KEY": (after a comma when it is
- * not the first), counting it in '*n'. The caller writes the value and
- * the closing brace. */
-static void
-p_open(struct cr_buf *b, int *n, const char *name, const char *key)
+void
+cr_careplan_param_open(struct cr_buf *b, int *n, const char *name,
+                       const char *key)
 {
     if ((*n)++)
         cr_buf_addc(b, ',');
@@ -35,6 +33,21 @@ p_open(struct cr_buf *b, int *n, const char *name, const char *key)
     cr_buf_adds(b, "\":");
 }
 
+void
+cr_careplan_param_str(struct cr_buf *b, int *n, const char *name,
+                      const char *key, const char *s)
+{
+    if (s == NULL || *s == '\0')
+        return;
+    cr_careplan_param_open(b, n, name, key);
+    cr_buf_add_json_str(b, s);
+    cr_buf_addc(b, '}');
+}
+
+/* the writers of careplanInt.h, by the short names this file uses */
+#define p_open cr_careplan_param_open
+#define p_str cr_careplan_param_str
+
 /* {"name":NAME,"KEY":VALUE} with VALUE raw JSON text. */
 static void
 p_raw(struct cr_buf *b, int *n, const char *name, const char *key,
@@ -42,18 +55,6 @@ p_raw(struct cr_buf *b, int *n, const char *name, const char *key,
 {
     p_open(b, n, name, key);
     cr_buf_adds(b, raw);
-    cr_buf_addc(b, '}');
-}
-
-/* A string value; nothing when 's' is NULL or empty. */
-static void
-p_str(struct cr_buf *b, int *n, const char *name, const char *key,
-      const char *s)
-{
-    if (s == NULL || *s == '\0')
-        return;
-    p_open(b, n, name, key);
-    cr_buf_add_json_str(b, s);
     cr_buf_addc(b, '}');
 }
 

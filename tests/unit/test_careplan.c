@@ -1,8 +1,10 @@
 /* test_careplan.c: the Universal Care Plan model (careplan/): what each
  * resource is to a plan, the rules over a whole plan (a valid plan keeps
  * them all; each broken rule is one issue at its element), the emergency
- * summary (CPR validity by review date, what is shown), the store-side
- * figures and the transaction-side walk of a patient's resources. */
+ * summary (CPR validity by review date, what is shown), the summary made
+ * from several nodes' (the plan saved last, nodes not reached, an
+ * objection), the store-side figures and the transaction-side walk of a
+ * patient's resources. */
 #include "unit.h"
 
 #include "careplan/careplan.h"
@@ -328,6 +330,36 @@ TEST(issues_past_the_limit_are_counted)
 
 /* ---- the summary ---- */
 
+/* What the summary of plan 'pl' (version 3, saved at 'updated_ms'; no
+ * plan when NULL) is made of, on 'today'. */
+static void
+summary_in(struct cr_careplan_summary_in *in, struct plan *pl,
+           const char *today, int64_t updated_ms)
+{
+    memset(in, 0, sizeof *in);
+    in->patient_id = "p1";
+    in->today = today;
+    if (pl) {
+        in->plan = &pl->p;
+        in->plan_version = 3;
+        in->plan_updated_ms = updated_ms;
+        in->parts = pl->parts;
+        in->nparts = 2;
+    }
+}
+
+/* The JSON written into 'b' (checked, parsed; 'b' freed). */
+static json_t *
+take_json(struct cr_buf *b)
+{
+    json_t *j;
+
+    CHECK_EQ_INT(b->rc, CR_OK);
+    j = parse(b->ptr);
+    cr_buf_free(b);
+    return j;
+}
+
 /* The summary as parsed JSON (an array of parameters). */
 static json_t *
 summarise(struct plan *pl, const char *today, bool with_plan)
@@ -337,22 +369,11 @@ summarise(struct plan *pl, const char *today, bool with_plan)
     json_t *j;
     int n = 0;
 
-    memset(&in, 0, sizeof in);
-    in.patient_id = "p1";
-    in.today = today;
-    if (with_plan) {
-        in.plan = &pl->p;
-        in.plan_version = 3;
-        in.plan_updated_ms = 1767225600000LL;
-        in.parts = pl->parts;
-        in.nparts = 2;
-    }
+    summary_in(&in, with_plan ? pl : NULL, today, 1767225600000LL);
     cr_buf_addc(&b, '[');
     cr_careplan_summarise(&in, &b, &n);
     cr_buf_addc(&b, ']');
-    CHECK_EQ_INT(b.rc, CR_OK);
-    j = parse(b.ptr);
-    cr_buf_free(&b);
+    j = take_json(&b);
     CHECK(n > 0 && (size_t)n == json_array_size(j));
     return j;
 }
@@ -463,29 +484,16 @@ node_summary(struct plan *pl, int64_t updated_ms, const char *node,
 {
     struct cr_careplan_summary_in in;
     struct cr_buf b = cr_buf_make(0);
-    json_t *j;
     int n = 0;
 
-    memset(&in, 0, sizeof in);
+    summary_in(&in, pl, "2026-02-01", updated_ms);
     in.patient = patient;
-    in.patient_id = "p1";
-    in.today = "2026-02-01";
-    if (pl) {
-        in.plan = &pl->p;
-        in.plan_version = 3;
-        in.plan_updated_ms = updated_ms;
-        in.parts = pl->parts;
-        in.nparts = 2;
-        in.node = node;
-        in.publisher = org;
-    }
+    in.node = pl ? node : NULL;
+    in.publisher = pl ? org : NULL;
     cr_careplan_summary_begin(&b, 1767225600000LL);
     cr_careplan_summarise(&in, &b, &n);
     cr_buf_adds(&b, "]}");
-    CHECK_EQ_INT(b.rc, CR_OK);
-    j = parse(b.ptr);
-    cr_buf_free(&b);
-    return j;
+    return take_json(&b);
 }
 
 /* The merged parameters (an array), with what was chosen in *out. */
@@ -508,9 +516,7 @@ merged(const struct cr_careplan_node_summary *nodes, size_t n,
     cr_buf_addc(&b, '[');
     cr_careplan_merge(&in, &b, &k, out);
     cr_buf_addc(&b, ']');
-    CHECK_EQ_INT(b.rc, CR_OK);
-    j = parse(b.ptr);
-    cr_buf_free(&b);
+    j = take_json(&b);
     CHECK(k > 0 && (size_t)k == json_array_size(j));
     return j;
 }
