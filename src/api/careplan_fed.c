@@ -93,6 +93,16 @@ gather(struct ctx *x, const struct cr_http_resp *local,
     if (local->status == 200 &&
         (j = parameters_of(local->body, local->body_len)) != NULL)
         add_node(f, self, NULL, j, true);
+    if (res == NULL) {
+        struct cr_api_fed_issue *is = &f->issues[f->nissues];
+        memset(is, 0, sizeof *is);
+        is->severity = "warning";
+        is->code = "incomplete";
+        is->fed_code = "not-federated";
+        snprintf(is->msg, sizeof is->msg, "the other nodes could not be "
+                 "asked; this is this node's summary alone");
+        f->issue_node[f->nissues++] = NULL;
+    }
     if (res && res->is_locator_down) {
         struct cr_api_fed_issue *is = &f->issues[f->nissues];
         memset(is, 0, sizeof *is);
