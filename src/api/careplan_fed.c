@@ -80,6 +80,22 @@ add_node(struct fedsum *f, const char *node, const char *base, json_t *j,
     f->nnodes++;
 }
 
+/* The next issue, about 'node' (NULL: no node), of this node's making;
+ * the caller writes its message. */
+static struct cr_api_fed_issue *
+new_issue(struct fedsum *f, const char *node, const char *severity,
+          const char *code, const char *fed_code)
+{
+    struct cr_api_fed_issue *is = &f->issues[f->nissues];
+
+    memset(is, 0, sizeof *is);
+    is->severity = severity;
+    is->code = code;
+    is->fed_code = fed_code;
+    f->issue_node[f->nissues++] = node;
+    return is;
+}
+
 /* Sort the answers: summaries, refusals, nodes not reached. */
 static void
 gather(struct ctx *x, const struct cr_http_resp *local,
@@ -94,28 +110,22 @@ gather(struct ctx *x, const struct cr_http_resp *local,
         (j = parameters_of(local->body, local->body_len)) != NULL)
         add_node(f, self, NULL, j, true);
     if (res == NULL) {
-        struct cr_api_fed_issue *is = &f->issues[f->nissues];
-        memset(is, 0, sizeof *is);
-        is->severity = "warning";
-        is->code = "incomplete";
-        is->fed_code = "not-federated";
+        struct cr_api_fed_issue *is = new_issue(f, NULL, "warning",
+                                                "incomplete",
+                                                "not-federated");
         snprintf(is->msg, sizeof is->msg, "the other nodes could not be "
                  "asked; this is this node's summary alone");
-        f->issue_node[f->nissues++] = NULL;
     }
     if (res && res->is_locator_down) {
-        struct cr_api_fed_issue *is = &f->issues[f->nissues];
-        memset(is, 0, sizeof *is);
-        is->severity = "information";
-        is->code = "informational";
-        is->fed_code = "locator-unavailable";
+        struct cr_api_fed_issue *is = new_issue(f, NULL, "information",
+                                                "informational",
+                                                "locator-unavailable");
         snprintf(is->msg, sizeof is->msg, "%s; every node was asked instead",
                  res->locator_msg);
-        f->issue_node[f->nissues++] = NULL;
     }
     for (i = 0; res && i < res->n && i < CR_FED_MAX_PEERS; i++) {
         const struct cr_fed_answer *a = &res->answers[i];
-        struct cr_api_fed_issue *is = &f->issues[f->nissues];
+        struct cr_api_fed_issue *is;
         if (a->objection[0])
             f->is_objection = true;
         if (a->status == CR_FED_OK) {
@@ -125,17 +135,16 @@ gather(struct ctx *x, const struct cr_http_resp *local,
                 add_node(f, a->node, a->base_url, j, false);
                 continue;
             }
-            memset(is, 0, sizeof *is);
-            is->severity = "error";
-            is->code = "exception";
-            is->fed_code = "node-error";
+            is = new_issue(f, a->node, "error", "exception", "node-error");
             is->is_unreached = true;
             snprintf(is->msg, sizeof is->msg, "node %s answered with "
                      "something that is not a care plan summary", a->node);
-        } else if (!cr_api_fed_issue_of(a, is)) {
+        } else if (cr_api_fed_issue_of(a, &f->issues[f->nissues])) {
+            is = &f->issues[f->nissues];
+            f->issue_node[f->nissues++] = a->node;
+        } else {
             continue;       /* it holds nothing about the person */
         }
-        f->issue_node[f->nissues++] = a->node;
         if (is->is_unreached)
             f->unreached[f->nunreached++] = a->node;
         else

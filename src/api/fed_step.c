@@ -531,7 +531,8 @@ cr_api_fed_refusal_of(const char *body, size_t len, const char *node,
 }
 
 bool
-cr_api_fed_issue_of(const struct cr_fed_answer *a, struct cr_api_fed_issue *out)
+cr_api_fed_issue_of(const struct cr_fed_answer *a,
+                    struct cr_api_fed_issue *out)
 {
     char diag[512], rule[64];
 

@@ -592,7 +592,8 @@ TEST(merge_shows_the_plan_saved_last_wherever_it_was_saved)
      * absolute on it */
     m = merged(&ns[1], 1, NULL, 0, NULL, &out);
     CHECK_EQ_INT(out.person, 0);
-    CHECK_EQ_STR(ref_named(m, "patient"), "http://sel.example/fhir/Patient/p1");
+    CHECK_EQ_STR(ref_named(m, "patient"),
+                 "http://sel.example/fhir/Patient/p1");
     json_decref(m);
     json_decref((json_t *)ns[0].summary);
     json_decref((json_t *)ns[1].summary);
