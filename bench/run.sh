@@ -13,7 +13,9 @@
 # columns = sizes) and writes bench/results/latest.json.
 # bench/README.md explains each figure and the targets.
 # The emergency summary of a Universal Care Plan, as a paramedic asks for
-# it, is measured too (bench_care_plan_summary, part "careplan").
+# it, is measured too (part "careplan"): on one node per size
+# (bench_care_plan_summary), and across the five nodes of the demo that
+# the federation part also uses (bench_care_plan_federated).
 #
 # Environment (all optional):
 #   BENCH_SIZES     store sizes in patients (default "10000 100000")
@@ -35,7 +37,8 @@
 #   BENCH_SKIP_IMPORT, BENCH_SKIP_READ, BENCH_SKIP_NGINX, BENCH_SKIP_SEARCH,
 #   BENCH_SKIP_EVERYTHING, BENCH_SKIP_CREATE, BENCH_SKIP_ACCESS,
 #   BENCH_SKIP_FEDERATION, BENCH_SKIP_MPI=1    skip one part
-#   (the care plan summary is part "careplan": BENCH_SKIP_CAREPLAN=1)
+#   (the care plan summary, on one node and across five, is part
+#   "careplan": BENCH_SKIP_CAREPLAN=1)
 #   BENCH_ROUNDS    rounds of the access part (default 3; medians reported)
 #   BENCH_BIN_NOACCESS  the binary without access control and audit
 #                   (default build-bench-noaccess/carerecord, built by this
@@ -711,15 +714,24 @@ fed_persona() {
     k == want && $0 ~ "\"" name "\":" { v = $0; sub(/^[^:]*: *"/, "", v); sub(/",? *$/, "", v); print v; exit }' "$1"
 }
 
-bench_federation() {
-  size=fed
-  : > "$run/fig.fed"
+# fed_demo_start: the five-node demo (BENCH_FED_PATIENTS people), started
+# once for the parts that use it (federation, and careplan's summary across
+# nodes); sets fdir, fj (demo.json), nel (its first node), tok and reason
+# (the demo's paramedic). Returns 1, saying why, when it cannot start. Data
+# made by another generator (the fingerprint, as for the store sizes) is
+# made again, so the demo holds what today's generator writes (its
+# Universal Care Plans, say).
+fed_demo_start() {
+  [ -z "$fed_pid" ] || return 0
   fed_n=${BENCH_FED_PATIENTS:-10000}
   fdir="$work/fed-$fed_n-s$seed"
   fport=$(fed_ports)
-  [ -n "$fport" ] || { say "federation SKIPPED: no 5 free loopback ports"; fput skipped ports; return 0; }
-  say "== federation: $fed_n people on five nodes (carerecord demo, ports $fport-$((fport + 4)), data in $fdir)"
-  fput patients "$fed_n"
+  [ -n "$fport" ] || { say "five nodes SKIPPED: no 5 free loopback ports"; return 1; }
+  if [ -d "$fdir" ] && [ "$(cat "$fdir/.bench-fingerprint" 2>/dev/null)" != "$fingerprint" ]; then
+    say "the demo's data in $fdir was made by another generator: making it again"
+    rm -rf "$fdir"
+  fi
+  say "== five nodes: $fed_n people (carerecord demo, ports $fport-$((fport + 4)), data in $fdir)"
   rm -f "$fdir/demo.json"
   "$bin" demo --data "$fdir" --patients "$fed_n" --seed "$seed" --base-port "$fport" --quiet \
     > "$run/demo.out" 2> "$run/demo.log" &
@@ -734,20 +746,48 @@ bench_federation() {
     fi
     sleep 0.1
   done
+  echo "$fingerprint" > "$fdir/.bench-fingerprint"
   fj="$fdir/demo.json"
   tok=$(fed_persona "$fj" PARAMEDIC token)
   reason=$(fed_persona "$fj" PARAMEDIC reason)
   nel="http://127.0.0.1:$fport"
-  # people with records on exactly three nodes (and none elsewhere)
+  # "NHS-number node" for every synthetic Patient of every node
   for r in nel ncl nwl sel swl; do
     sed -n 's/.*"system":"https:\/\/fhir.nhs.uk\/Id\/nhs-number","value":"\([0-9]*\)".*/\1/p' \
       "$fdir/synthetic/$r/Patient.ndjson" | sed "s/\$/ $r/"
   done | sort > "$run/fed.where"
-  # ... one of them nel, where they are asked for (so nel's own part can
+}
+
+# fed_load IDS TEMPLATE C1 C8 LOCAL1: wrk at nel as the demo's paramedic
+# (its reason on every request), rotating over the ids in file IDS put
+# into path TEMPLATE: a 2 s warm-up (the connections between the nodes),
+# then 1 connection (figures C1), 8 over 2 threads (C8), and 1 connection
+# with X-Federation: local (LOCAL1: nel's own part alone).
+fed_load() {
+  BENCH_HEADERS="X-Access-Reason: $reason" BENCH_IDS="$1" BENCH_PATH="$2" BENCH_TOKEN="$tok" \
+    BENCH_LUA="$bench" wrk -t1 -c1 -d2s -s "$bench/rotate.lua" "$nel" > /dev/null 2>&1 || true
+  BENCH_HEADERS="X-Access-Reason: $reason" BENCH_IDS="$1" BENCH_PATH="$2" BENCH_TOKEN="$tok" \
+    wrk_run "$3" -t1 -c1 -s "$bench/rotate.lua" "$nel"
+  BENCH_HEADERS="X-Access-Reason: $reason" BENCH_IDS="$1" BENCH_PATH="$2" BENCH_TOKEN="$tok" \
+    wrk_run "$4" -t2 -c8 -s "$bench/rotate.lua" "$nel"
+  say "the same people, asked at nel for its own part only (X-Federation: local)"
+  BENCH_HEADERS="X-Access-Reason: $reason
+X-Federation: local" BENCH_IDS="$1" BENCH_PATH="$2" BENCH_TOKEN="$tok" \
+    wrk_run "$5" -t1 -c1 -s "$bench/rotate.lua" "$nel"
+}
+
+bench_federation() {
+  size=fed
+  : > "$run/fig.fed"
+  fed_demo_start || { fput skipped ports; return 0; }
+  say "== federation: federated \$everything across the five nodes"
+  fput patients "$fed_n"
+  # people with records on exactly three nodes (and none elsewhere),
+  # one of them nel, where they are asked for (so nel's own part can
   # be timed alone for the same people)
   awk '{ n[$1]++; if ($2 == "nel") h[$1] = 1 } END { for (k in n) if (n[k] == 3 && h[k]) print k }' \
     "$run/fed.where" | sort | head -n 200 > "$run/fed.ids"
-  [ -s "$run/fed.ids" ] || { say "  no one has records on three nodes; SKIPPED"; fput skipped people; fed_stop; return 0; }
+  [ -s "$run/fed.ids" ] || { say "  no one has records on three nodes; SKIPPED"; fput skipped people; return 0; }
   fput people "$(wc -l < "$run/fed.ids" | tr -d ' ')"
   # a sample answer: how big, and from how many nodes
   one=$(head -n1 "$run/fed.ids")
@@ -756,20 +796,9 @@ bench_federation() {
   fput resources "$(sed -n 's/.*"total":\([0-9]*\).*/\1/p' "$run/fed.one.json" | head -n1)"
   fput outcomes "$(grep -o '"mode":"outcome"' "$run/fed.one.json" | wc -l | tr -d ' ')"
   say "  $(get fed people) people with records on 3 nodes, nel one of them; e.g. $one: $(get fed resources) resources merged, $(get fed outcomes) outcome entries; asked at nel (emergency access)"
-  hdrs="X-Access-Reason: $reason"
-  tmpl="/fhir/Patient/\$everything?identifier=https://fhir.nhs.uk/Id/nhs-number%7C{id}"
-  # warm the connections between nodes
-  BENCH_HEADERS="$hdrs" BENCH_IDS="$run/fed.ids" BENCH_PATH="$tmpl" BENCH_TOKEN="$tok" \
-    BENCH_LUA="$bench" wrk -t1 -c1 -d2s -s "$bench/rotate.lua" "$nel" > /dev/null 2>&1 || true
   say "federated \$everything across five nodes"
-  BENCH_HEADERS="$hdrs" BENCH_IDS="$run/fed.ids" BENCH_PATH="$tmpl" BENCH_TOKEN="$tok" \
-    wrk_run fed1 -t1 -c1 -s "$bench/rotate.lua" "$nel"
-  BENCH_HEADERS="$hdrs" BENCH_IDS="$run/fed.ids" BENCH_PATH="$tmpl" BENCH_TOKEN="$tok" \
-    wrk_run fed8 -t2 -c8 -s "$bench/rotate.lua" "$nel"
-  say "the same people, asked at nel for its own part only (X-Federation: local)"
-  BENCH_HEADERS="$hdrs
-X-Federation: local" BENCH_IDS="$run/fed.ids" BENCH_PATH="$tmpl" BENCH_TOKEN="$tok" \
-    wrk_run local1 -t1 -c1 -s "$bench/rotate.lua" "$nel"
+  fed_load "$run/fed.ids" "/fhir/Patient/\$everything?identifier=https://fhir.nhs.uk/Id/nhs-number%7C{id}" \
+    fed1 fed8 local1
   # one node hung: stopped (SIGSTOP) it still accepts connections and
   # never answers; take one holding data for the people asked about
   hung=$(awk -v id="$one" '$1 == id && $2 != "nel" { print $2; exit }' "$run/fed.where")
@@ -794,7 +823,52 @@ X-Federation: local" BENCH_IDS="$run/fed.ids" BENCH_PATH="$tmpl" BENCH_TOKEN="$t
     fput hung_mean "$(awk '{ s += $1 * 1000 } END { if (NR) printf "%.0f", s / NR }' "$run/fed.hung")"
     say "  max $(get fed hung_max) ms, mean $(get fed hung_mean) ms over $(get fed hung_runs) reads (deadline 2000 ms)$( [ "$(get fed hung_named)" = 1 ] || echo '; WARNING: the answer did not name the hung node')"
   fi
-  fed_stop
+}
+
+# ---- the emergency summary across five nodes (part "careplan") ----------
+# bench_care_plan_federated: GET nel/fhir/Patient/$care-plan-summary?
+# identifier=<NHS number> as the demo's paramedic (purpose emergency, its
+# reason on every request) for the people with a Universal Care Plan (on
+# any node) whose record is on nel and on at least one other node: nel's
+# own summary, the locator, each peer's summary in parallel (its policy,
+# its audit record), the plan saved last chosen, nel's audit record. At 1
+# connection (the latency the issue's target is about) and 8, and the same
+# people with X-Federation: local (nel's summary alone) at 1.
+bench_care_plan_federated() {
+  size=cpfed
+  : > "$run/fig.cpfed"
+  fed_demo_start || { put skipped ports; return 0; }
+  put patients "$fed_n"
+  sd="$fdir/synthetic"
+  # the NHS numbers of the people with a plan: each node's plans' subjects
+  for r in nel ncl nwl sel swl; do
+    sed -n 's/^{"resourceType":"Patient","id":"\([^"]*\)".*"system":"https:\/\/fhir.nhs.uk\/Id\/nhs-number","value":"\([0-9]*\)".*/\1 \2/p' \
+      "$sd/$r/Patient.ndjson" > "$run/cpfed.nhs"
+    grep -F '"https://carerecord.example/StructureDefinition/UCP-CarePlan"' "$sd/$r/CarePlan.ndjson" 2>/dev/null |
+      sed -n 's/.*"subject":{"reference":"Patient\/\([^"]*\)".*/\1/p' |
+      awk 'NR == FNR { nhs[$1] = $2; next } ($1 in nhs) { print nhs[$1] }' "$run/cpfed.nhs" -
+  done | sort -u > "$run/cpfed.planned"
+  put plans "$(wc -l < "$run/cpfed.planned" | tr -d ' ')"
+  # ... whose record is on nel and on another node
+  awk 'NR == FNR { p[$1] = 1; next } { n[$1]++; if ($2 == "nel") h[$1] = 1 }
+    END { for (k in n) if (p[k] && h[k] && n[k] >= 2) print k }' \
+    "$run/cpfed.planned" "$run/fed.where" | sort | head -n 200 > "$run/cpfed.ids"
+  if [ ! -s "$run/cpfed.ids" ]; then
+    say "  WARNING: no one with a Universal Care Plan has records on nel and another node; summary across nodes skipped"
+    put skipped people
+    return 0
+  fi
+  put people "$(wc -l < "$run/cpfed.ids" | tr -d ' ')"
+  tmpl="/fhir/Patient/\$care-plan-summary?identifier=https://fhir.nhs.uk/Id/nhs-number%7C{id}"
+  one=$(head -n1 "$run/cpfed.ids")
+  curl -s -H "Authorization: Bearer $tok" -H "X-Access-Reason: $reason" \
+    -o "$run/cpfed.one.json" "$nel/fhir/Patient/\$care-plan-summary?identifier=https://fhir.nhs.uk/Id/nhs-number%7C$one"
+  put bytes "$(wc -c < "$run/cpfed.one.json" | tr -d ' ')"
+  grep -q '"name":"hasPlan","valueBoolean":true' "$run/cpfed.one.json" ||
+    say "  WARNING: the summary of $one shows no plan: $(head -c 300 "$run/cpfed.one.json")"
+  put node_issues "$(grep -o '"name":"nodeIssue"' "$run/cpfed.one.json" | wc -l | tr -d ' ')"
+  say "care plan summary across five nodes: $(get cpfed people) of $(get cpfed plans) people with a plan have records on nel and another node; asked at nel as a paramedic ($(get cpfed bytes) bytes, $(get cpfed node_issues) node issues)"
+  fed_load "$run/cpfed.ids" "$tmpl" cpfed1 cpfed8 cplocal1
 }
 
 fed_table() {
@@ -807,6 +881,28 @@ fed_table() {
   printf '%-58s %18s   %s\n' "federated \$everything p50 / p99, 8 connections (ms)" "$(pair fed fed8_p50 fed8_p99)" ""
   printf '%-58s %18s   %s\n' "single node (X-Federation: local) p50 / p99, 1 conn (ms)" "$(pair fed local1_p50 local1_p99)" ""
   printf '%-58s %18s   %s\n' "one node hung: answer time max / mean (ms)" "$(pair fed hung_max hung_mean)" "<= 2050 (deadline + 50)"
+}
+
+cpfed_table() {
+  [ -s "$run/fig.cpfed" ] || return 0
+  printf '\ncare plan summary across five nodes (%s people): %s people with a plan and records on nel and another node, asked at nel as a paramedic\n' \
+    "$(get cpfed patients)" "$(get cpfed people)"
+  printf '%-58s %18s   %s\n' "federated summary p50 / p99, 1 connection (ms)" "$(pair cpfed cpfed1_p50 cpfed1_p99)" "p50 <= 5"
+  printf '%-58s %18s   %s\n' "federated summary (req/s), 8 connections" "$(get cpfed cpfed8_rps)" ""
+  printf '%-58s %18s   %s\n' "federated summary p50 / p99, 8 connections (ms)" "$(pair cpfed cpfed8_p50 cpfed8_p99)" ""
+  printf '%-58s %18s   %s\n' "nel alone (X-Federation: local) p50 / p99, 1 conn (ms)" "$(pair cpfed cplocal1_p50 cplocal1_p99)" "p50 <= 2"
+}
+
+cpfed_json() { # the "care_plan_summary_federated" member, appended to $1
+  [ -s "$run/fig.cpfed" ] || return 0
+  sed -i '$ d' "$1"
+  {
+    printf '  ,"care_plan_summary_federated": {"nodes": 5, "patients": %s, "people_with_plan": %s, "people_asked": %s, "bytes": %s,\n' \
+      "$(jnum cpfed patients)" "$(jnum cpfed plans)" "$(jnum cpfed people)" "$(jnum cpfed bytes)"
+    printf '    "targets": {"p50_ms": 5, "local_p50_ms": 2},\n'
+    printf '    "c1": %s,\n    "c8": %s,\n    "local_c1": %s}\n}\n' \
+      "$(lat cpfed cpfed1)" "$(lat cpfed cpfed8)" "$(lat cpfed cplocal1)"
+  } >> "$1"
 }
 
 fed_json() { # the "federation" member, appended to the JSON in $1
@@ -833,7 +929,9 @@ say "carerecord bench: sizes $sizes; wrk $threads threads x $conns connections, 
 for s in $sizes; do
   [ "${BENCH_ONLY:-}" = federation ] || bench_size "$s"
 done
-want federation && bench_federation
+if want careplan; then bench_care_plan_federated; fi
+if want federation; then bench_federation; fi
+fed_stop
 if want mpi; then
   for s in $sizes; do
     [ "$(get "$s" skipped)" != - ] || bench_mpi "$s"
@@ -904,6 +1002,7 @@ row() { # label target then one value per size (from a command)
   for s in $sizes; do
     [ "$(get "$s" skipped)" = - ] || printf '\n%s patients: SKIPPED (not enough disk in %s)' "$s" "$work"
   done
+  cpfed_table
   fed_table
   printf '\n%s threads x %s connections, %ss per run, %s cores; took %dm%02ds\n' \
     "$threads" "$conns" "$secs" "$(nproc)" $((elapsed / 60)) $((elapsed % 60))
@@ -1026,5 +1125,6 @@ dirty=$(cd "$root" && git status --porcelain --untracked-files=no -- src CMakeLi
   done
   printf '\n  ]\n}\n'
 } > "$out"
+cpfed_json "$out"
 fed_json "$out"
 say "wrote $out (took $((elapsed / 60))m$((elapsed % 60))s)"

@@ -301,6 +301,7 @@ dispatch(struct ctx *x)
         }
         if (strcmp(x->route.op, "care-plan-summary") == 0 &&
             strcmp(x->route.type, "Patient") == 0) {
+            cr_api_fed_begin(x);
             if (is(x, "GET"))
                 cr_api_care_plan_summary(x);
             else

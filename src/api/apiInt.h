@@ -279,10 +279,10 @@ cr_api_view_audit(struct ctx *x, struct cr_audit_rec *rec);
 const struct cr_policy_decision *
 cr_api_view_write(struct ctx *x, const char *type, const char *patient_id);
 
-/* fed_step.c: before Patient/$everything or a Patient search: decide
- * whether the read is federated (peers configured, asked directly by a
- * clinician or patient, not only this node's own page) and if so have
- * entries tagged. */
+/* fed_step.c: before Patient/$everything, a Patient search or a care
+ * plan summary: decide whether the read is federated (peers configured,
+ * asked directly by a clinician or patient, not only this node's own
+ * page) and if so have entries tagged (not the summary's: it has none). */
 void
 cr_api_fed_begin(struct ctx *x);
 
@@ -299,6 +299,42 @@ cr_api_fed_add(struct ctx *x, struct cr_buf *b, enum cr_policy_show show,
  * For a read from a peer, add the objection header. */
 bool
 cr_api_fed_step(struct ctx *x);
+
+/* fed_step.c: the code system of the codes that say what became of a
+ * node's part of a federated answer (node-timeout, node-refused...). */
+#define CR_API_FED_SYSTEM "https://carerecord.example/CodeSystem/federation"
+
+/* fed_step.c: what a node's part that did not come back says. */
+struct cr_api_fed_issue {
+    const char *severity;       /* OperationOutcome issue severity */
+    const char *code;           /* its IssueType */
+    const char *fed_code;       /* CR_API_FED_SYSTEM code */
+    bool is_unreached;          /* it failed or was late (not a refusal):
+                                   what it holds is unknown */
+    char rule[64];              /* a refusal's rule code, or "" */
+    char msg[700];              /* a sentence naming the node */
+};
+
+/* fed_step.c: the issue for peer answer 'a' into *out; false (nothing
+ * to say) when it answered or holds no data. */
+bool
+cr_api_fed_issue_of(const struct cr_fed_answer *a,
+                    struct cr_api_fed_issue *out);
+
+/* fed_step.c: the issue for a refusal by node 'node' whose
+ * OperationOutcome is the 'len' bytes at 'body' (NULL: none). */
+void
+cr_api_fed_refusal_of(const char *body, size_t len, const char *node,
+                      struct cr_api_fed_issue *out);
+
+/* careplan_fed.c: a federated care plan summary's answer: this node's
+ * own answer 'local' (set aside by the federation step; its body may be
+ * taken, then set to NULL) and the peers' answers 'res' (NULL when they
+ * could not be asked) made one (careplan/ chooses the plan) in x->resp,
+ * with the audit record's resources; the caller sends it audited. */
+void
+cr_api_care_plan_fed_merge(struct ctx *x, struct cr_http_resp *local,
+                           const struct cr_fed_result *res);
 
 /* locator_ep.c: the /federation/ endpoints between nodes. */
 void

@@ -121,7 +121,9 @@ cr_api_metadata(struct ctx *x)
                             "\"definition\":\"https://carerecord.example/"
                             "OperationDefinition/care-plan-summary\","
                             "\"documentation\":\"The emergency summary of "
-                            "the person's Universal Care Plan\"}]");
+                            "the person's Universal Care Plan: with peers, "
+                            "of the plan saved last on any node that holds "
+                            "their record\"}]");
         cr_buf_addc(&b, '}');
     }
     /* Not a stored type: the audit log, read-only (auditevent.c). */

@@ -264,7 +264,7 @@ cr_api_care_plan_summary(struct ctx *x)
     struct cr_store_meta pm;
     struct args a;
     struct cr_err err;
-    char today[11], now[32], ref[140];
+    char today[11], ref[140];
     int n = 0;
     cr_rc rc;
 
@@ -347,23 +347,18 @@ cr_api_care_plan_summary(struct ctx *x)
         in.plan_updated_ms = s->plan.meta.last_updated_ms;
         in.parts = s->parts;
         in.nparts = s->nparts;
+        in.node = cr_store_node_id(x->api->store);
+        in.publisher = s->plan.meta.org;
     }
     in.patient = s->patient.res;
     in.patient_id = s->pid;
     cr_civil_format_date(cr_civil_uk_day(cr_clock_now_ms()), today,
                          sizeof today);
     in.today = today;
-    cr_clock_instant(cr_clock_now_ms(), now, sizeof now);
-    cr_buf_adds(&b, "{\"resourceType\":\"Parameters\",\"meta\":{"
-                    "\"lastUpdated\":\"");
-    cr_buf_adds(&b, now);
-    cr_buf_adds(&b, "\"},\"parameter\":[");
+    cr_careplan_summary_begin(&b, cr_clock_now_ms());
     cr_careplan_summarise(&in, &b, &n);
     if (cr_api_view_has_notice(x))
-        cr_buf_adds(&b, ",{\"name\":\"withheld\",\"valueString\":\"Some "
-                        "items of this record were withheld under the "
-                        "access policy; the organisations that recorded "
-                        "them can see them\"}");
+        cr_careplan_summary_withheld(&b, &n);
     cr_buf_adds(&b, "]}");
     if (b.rc != CR_OK) {
         cr_buf_free(&b);

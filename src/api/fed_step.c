@@ -1,7 +1,8 @@
 /* fed_step.c: a federated read: this node's answer and its peers', merged.
  *
- * Patient/$everything (by NHS number, or by id when the Patient has one)
- * and Patient search, asked by a clinician or a patient, are answered by
+ * Patient/$everything (by NHS number, or by id when the Patient has one),
+ * Patient search and the care plan summary (careplan_fed.c merges that
+ * one), asked by a clinician or a patient, are answered by
  * this node as usual (through the view: the access policy applied to the
  * user), with each entry tagged with its publisher and this node. Then the
  * answer is set aside, the request waits (suspended, holding no thread)
@@ -39,9 +40,7 @@
 #include <string.h>
 #include <strings.h>
 
-#define FED_SYSTEM "https://carerecord.example/CodeSystem/federation"
-
-enum fed_kind { FED_EVERYTHING, FED_SEARCH };
+enum fed_kind { FED_EVERYTHING, FED_SEARCH, FED_SUMMARY };
 
 struct fedreq {
     enum fed_kind kind;
@@ -63,6 +62,7 @@ static const char *const directory_types[] = {
 
 struct nhs_arg {
     const char *nhs;
+    const char *bare;               /* an NHS number without its system */
     int n;                          /* identifier arguments seen */
     bool has_page;
 };
@@ -82,6 +82,8 @@ find_args(void *ctx, const char *name, const char *value)
         value[k] == '|' && strchr(value + k + 1, ',') == NULL &&
         cr_fhir_nhs_number_valid(value + k + 1, strlen(value + k + 1)))
         a->nhs = value + k + 1;
+    else if (cr_fhir_nhs_number_valid(value, strlen(value)))
+        a->bare = value;
     return true;
 }
 
@@ -109,10 +111,17 @@ cr_api_fed_begin(struct ctx *x)
     fr = cr_arena_calloc(x->req->arena, 1, sizeof *fr);
     if (fr == NULL)
         return;
-    fr->kind = x->route.kind == R_TYPE ? FED_SEARCH : FED_EVERYTHING;
+    fr->kind = x->route.kind == R_TYPE ? FED_SEARCH
+               : strcmp(x->route.op, "care-plan-summary") == 0
+                   ? FED_SUMMARY
+                   : FED_EVERYTHING;
     fr->nhs = a.n == 1 ? a.nhs : NULL;
+    /* the summary also takes the ten digits alone */
+    if (fr->kind == FED_SUMMARY && a.n == 1 && fr->nhs == NULL)
+        fr->nhs = a.bare;
     x->fed = fr;
-    x->is_tagged = true;
+    /* the summary is one Parameters resource: no entries to tag */
+    x->is_tagged = fr->kind != FED_SUMMARY;
 }
 
 void
@@ -170,16 +179,19 @@ peer_path(struct ctx *x, const char *nhs)
     p.b = &b;
     p.first = true;
     p.is_everything = x->fed->kind == FED_EVERYTHING;
-    if (p.is_everything) {
+    if (x->fed->kind != FED_SEARCH) {
         char ident[64];
         snprintf(ident, sizeof ident, "%s|%s", CR_FHIR_NHS_NUMBER_SYSTEM,
                  nhs);
-        cr_buf_adds(&b, "/Patient/$everything");
+        cr_buf_adds(&b, p.is_everything ? "/Patient/$everything"
+                                        : "/Patient/$care-plan-summary");
         cr_api_query_add(&b, "identifier", ident, &p.first);
     } else {
         cr_buf_adds(&b, "/Patient");
     }
-    cr_http_args(x->req, forward_arg, &p);
+    /* the summary takes nothing but the person */
+    if (x->fed->kind != FED_SUMMARY)
+        cr_http_args(x->req, forward_arg, &p);
     out = b.rc == CR_OK ? cr_arena_strndup(x->req->arena, b.ptr, b.len)
                         : NULL;
     cr_buf_free(&b);
@@ -231,9 +243,9 @@ cr_api_fed_step(struct ctx *x)
     if (fr == NULL || (status != 200 && status != 403 && status != 404))
         return false;
     nhs = fr->nhs;
-    if (fr->kind == FED_EVERYTHING && x->route.kind == R_INSTANCE_OP)
+    if (fr->kind != FED_SEARCH && x->route.kind == R_INSTANCE_OP)
         nhs = cr_api_view_nhs(x, x->route.id);
-    if (fr->kind == FED_EVERYTHING && nhs == NULL)
+    if (fr->kind != FED_SEARCH && nhs == NULL)
         return false;   /* nothing to ask the peers about */
     path = peer_path(x, nhs);
     if (path == NULL)
@@ -246,6 +258,7 @@ cr_api_fed_step(struct ctx *x)
     rq.path = path;
     rq.nhs = nhs;
     rq.is_paged = fr->kind == FED_EVERYTHING;
+    rq.resource_type = fr->kind == FED_SUMMARY ? "Parameters" : NULL;
     rq.start_us = x->t0_us;
     /* Set this node's answer aside, wait, then ask. */
     fr->local = *x->resp;
@@ -490,7 +503,7 @@ add_issue(struct merge *m, const char *node, const char *severity,
     cr_buf_adds(m->entries, ",\"code\":");
     cr_buf_add_json_str(m->entries, code);
     cr_buf_adds(m->entries, ",\"details\":{\"coding\":[{\"system\":\""
-                            FED_SYSTEM "\",\"code\":");
+                            CR_API_FED_SYSTEM "\",\"code\":");
     cr_buf_add_json_str(m->entries, fed_code);
     cr_buf_adds(m->entries, "}],\"text\":");
     cr_buf_add_json_str(m->entries, msg);
@@ -499,58 +512,97 @@ add_issue(struct merge *m, const char *node, const char *severity,
     cr_buf_adds(m->entries, "}]},\"search\":{\"mode\":\"outcome\"}}");
 }
 
+void
+cr_api_fed_refusal_of(const char *body, size_t len, const char *node,
+                      struct cr_api_fed_issue *out)
+{
+    struct cr_buf page = { (char *)body, len, 0, 0, CR_OK };
+    char diag[512];
+
+    memset(out, 0, sizeof *out);
+    outcome_text(body ? &page : NULL, diag, sizeof diag, out->rule,
+                 sizeof out->rule);
+    snprintf(out->msg, sizeof out->msg, "node %s refused%s%s%s: %s", node,
+             out->rule[0] ? " (rule " : "", out->rule,
+             out->rule[0] ? ")" : "", diag[0] ? diag : "access denied");
+    out->severity = "warning";
+    out->code = "forbidden";
+    out->fed_code = "node-refused";
+}
+
+bool
+cr_api_fed_issue_of(const struct cr_fed_answer *a,
+                    struct cr_api_fed_issue *out)
+{
+    char diag[512], rule[64];
+
+    memset(out, 0, sizeof *out);
+    out->is_unreached = true;
+    switch (a->status) {
+    case CR_FED_OK:
+    case CR_FED_NO_DATA:
+        return false;
+    case CR_FED_HTTP_ERROR:
+        if (a->http_status == 403) {
+            cr_api_fed_refusal_of(a->npages ? a->pages[0].ptr : NULL,
+                                  a->npages ? a->pages[0].len : 0, a->node,
+                                  out);
+            return true;
+        }
+        outcome_text(a->npages ? &a->pages[0] : NULL, diag, sizeof diag,
+                     rule, sizeof rule);
+        if (a->http_status == 401) {
+            snprintf(out->msg, sizeof out->msg, "node %s did not accept "
+                     "this node's credentials: %s", a->node,
+                     diag[0] ? diag : "401 Unauthorized");
+            out->severity = "error";
+            out->code = "security";
+            out->fed_code = "node-rejected-token";
+        } else {
+            snprintf(out->msg, sizeof out->msg, "node %s answered %ld%s%s",
+                     a->node, a->http_status, diag[0] ? ": " : "", diag);
+            out->severity = "error";
+            out->code = "exception";
+            out->fed_code = "node-error";
+        }
+        return true;
+    case CR_FED_TIMEOUT:
+        out->code = "timeout";
+        out->fed_code = "node-timeout";
+        break;
+    case CR_FED_UNREACHABLE:
+    case CR_FED_STOPPED:
+        out->code = "transient";
+        out->fed_code = "node-unavailable";
+        break;
+    case CR_FED_BAD_ANSWER:
+        out->code = "exception";
+        out->fed_code = "node-error";
+        break;
+    }
+    out->severity = "error";
+    snprintf(out->msg, sizeof out->msg, "%s", a->message);
+    return true;
+}
+
 /* What a peer's answer adds: its entries, or an issue naming it. */
 static void
 merge_answer(struct merge *m, const struct cr_fed_answer *a)
 {
-    char msg[700], diag[512], rule[64];
+    struct cr_api_fed_issue is;
     size_t i;
 
     m->node = a->node;
     m->base = a->base_url;
     m->is_local = false;
-    switch (a->status) {
-    case CR_FED_OK:
+    if (a->status == CR_FED_OK) {
         for (i = 0; i < a->npages; i++)
             cr_fed_bundle_entries(a->pages[i].ptr, a->pages[i].len,
                                   take_entry, m);
         return;
-    case CR_FED_NO_DATA:
-        return;
-    case CR_FED_HTTP_ERROR:
-        outcome_text(a->npages ? &a->pages[0] : NULL, diag, sizeof diag,
-                     rule, sizeof rule);
-        if (a->http_status == 403) {
-            snprintf(msg, sizeof msg, "node %s refused%s%s%s: %s", a->node,
-                     rule[0] ? " (rule " : "", rule, rule[0] ? ")" : "",
-                     diag[0] ? diag : "access denied");
-            add_issue(m, a->node, "warning", "forbidden", "node-refused",
-                      msg);
-        } else if (a->http_status == 401) {
-            snprintf(msg, sizeof msg, "node %s did not accept this node's "
-                     "credentials: %s", a->node,
-                     diag[0] ? diag : "401 Unauthorized");
-            add_issue(m, a->node, "error", "security", "node-rejected-token",
-                      msg);
-        } else {
-            snprintf(msg, sizeof msg, "node %s answered %ld%s%s", a->node,
-                     a->http_status, diag[0] ? ": " : "", diag);
-            add_issue(m, a->node, "error", "exception", "node-error", msg);
-        }
-        return;
-    case CR_FED_TIMEOUT:
-        add_issue(m, a->node, "error", "timeout", "node-timeout", a->message);
-        return;
-    case CR_FED_UNREACHABLE:
-    case CR_FED_STOPPED:
-        add_issue(m, a->node, "error", "transient", "node-unavailable",
-                  a->message);
-        return;
-    case CR_FED_BAD_ANSWER:
-        add_issue(m, a->node, "error", "exception", "node-error",
-                  a->message);
-        return;
     }
+    if (cr_api_fed_issue_of(a, &is))
+        add_issue(m, a->node, is.severity, is.code, is.fed_code, is.msg);
 }
 
 /* The self link: this node's URL of the request. */
@@ -610,13 +662,10 @@ merge(struct ctx *x)
         cr_fed_bundle_entries(fr->local.body, fr->local.body_len, take_entry,
                               &m);
     else if (fr->local.status == 403 && fr->local.body) {
-        struct cr_buf page = { fr->local.body, fr->local.body_len, 0, 0,
-                               CR_OK };
-        char diag[512], rule[64], msg[700];
-        outcome_text(&page, diag, sizeof diag, rule, sizeof rule);
-        snprintf(msg, sizeof msg, "node %s refused%s%s%s: %s", m.node,
-                 rule[0] ? " (rule " : "", rule, rule[0] ? ")" : "", diag);
-        add_issue(&m, m.node, "warning", "forbidden", "node-refused", msg);
+        struct cr_api_fed_issue is;
+        cr_api_fed_refusal_of(fr->local.body, fr->local.body_len, m.node,
+                              &is);
+        add_issue(&m, m.node, is.severity, is.code, is.fed_code, is.msg);
     }
     if (res && res->is_locator_down) {
         char msg[400];
@@ -662,7 +711,10 @@ fed_answer(void *arg, struct cr_http_req *req, struct cr_http_resp *resp)
     (void)req;
     x->resp = resp;
     resp->principal = fr->local.principal;
-    merge(x);
+    if (fr->kind == FED_SUMMARY)
+        cr_api_care_plan_fed_merge(x, &fr->local, fr->res);
+    else
+        merge(x);
     free(fr->local.body);
     fr->local.body = NULL;
     cr_fed_result_free(fr->res);

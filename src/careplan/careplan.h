@@ -81,6 +81,9 @@
 #define CR_CAREPLAN_UCP_SYSTEM CR_CAREPLAN_CS "ucp"
 #define CR_CAREPLAN_JIC_CODE "just-in-case-medicines"
 #define CR_CAREPLAN_VALIDITY_SYSTEM CR_CAREPLAN_CS "cpr-validity"
+#define CR_CAREPLAN_WITHHELD_TEXT                                          \
+    "Some items of this record were withheld under the access policy; "  \
+    "the organisations that recorded them can see them"
 #define CR_CAREPLAN_ROLECODE                                               \
     "http://terminology.hl7.org/CodeSystem/v3-RoleCode"
 #define CR_CAREPLAN_LPA_ROLE "HPOWATT"  /* healthcare power of attorney */
@@ -88,6 +91,8 @@
     "http://terminology.hl7.org/CodeSystem/v2-0131"   /* N next of kin,
                                                           C emergency
                                                           contact */
+#define CR_CAREPLAN_ODS_SYSTEM                                             \
+    "https://fhir.nhs.uk/Id/ods-organization-code"
 
 /* What a resource is to a plan. */
 enum cr_careplan_kind {
@@ -188,6 +193,11 @@ struct cr_careplan_summary_in {
                                        UK (core/civil.h), so a decision
                                        needs review from the first moment
                                        after its review date there */
+    const char *node;               /* the node that holds the plan, or
+                                       NULL */
+    const char *publisher;          /* the ODS code of the organisation
+                                       that published it (the store's
+                                       column), or NULL */
 };
 
 /* Append the "parameter" members of the summary Parameters resource
@@ -196,6 +206,74 @@ struct cr_careplan_summary_in {
 void
 cr_careplan_summarise(const struct cr_careplan_summary_in *in,
                       struct cr_buf *out, int *n);
+
+/* Open a summary: '{"resourceType":"Parameters","meta":{"lastUpdated":
+ * NOW},"parameter":[' with NOW the instant 'now_ms'. The caller appends
+ * the parameters and closes it with "]}". Buffer errors stick. */
+void
+cr_careplan_summary_begin(struct cr_buf *out, int64_t now_ms);
+
+/* Append the "withheld" parameter (items were left out under the access
+ * policy), after a comma when '*n' > 0, counting it. */
+void
+cr_careplan_summary_withheld(struct cr_buf *out, int *n);
+
+/* ---- the summary across nodes ---------------------------------------- */
+
+/* One node's emergency summary (a parsed Parameters resource as
+ * cr_careplan_summarise writes it), for cr_careplan_merge. */
+struct cr_careplan_node_summary {
+    const char *node;               /* the node's id */
+    const char *base_url;           /* its FHIR base, on which the
+                                       summary's relative references are
+                                       made absolute; NULL or "" to keep
+                                       them (this node's own summary) */
+    const json_t *summary;          /* borrowed */
+    bool is_local;                  /* this node's own summary */
+};
+
+struct cr_careplan_merge_in {
+    const struct cr_careplan_node_summary *nodes;   /* the summaries that
+                                       came back, this node's first, then
+                                       the peers' in the configured order
+                                       (the order breaks ties) */
+    size_t nnodes;
+    const char *const *unreached;   /* ids of the nodes that may hold the
+                                       person's record but did not answer
+                                       (failed, late, down) */
+    size_t nunreached;
+    bool is_partial;                /* some node refused the user, so
+                                       "no plan" holds for the others
+                                       only */
+    const char *only_org;           /* when set (a patient objection is in
+                                       force), only a plan this
+                                       organisation (ODS code) published
+                                       may be shown; others are withheld */
+};
+
+struct cr_careplan_merge_out {
+    int chosen;                     /* index in nodes of the plan shown,
+                                       -1 when none */
+    int person;                     /* index of the summary the person's
+                                       details came from, -1 when none */
+    size_t withheld;                /* plans left out for only_org */
+};
+
+/* Write the "parameter" members of one emergency summary made from the
+ * summaries of several nodes (docs/care-plan.md, "Across nodes"): the
+ * person's details (this node's when it has them), hasPlan, and every
+ * parameter of the node whose current plan was saved last (the latest
+ * lastUpdated.when; ties go to the node given first), its relative
+ * references made absolute on that node's base; "otherPlan" for each
+ * other node's current plan; when no plan is shown a cprDecision that is
+ * "unavailable" when a node could not be reached, else "not-recorded";
+ * "incomplete" naming the nodes not reached; "withheld" when a summary
+ * used had it or a plan was withheld for only_org. Parameters are
+ * preceded by ',' when '*n' > 0 and counted in '*n'. '*res' says what was
+ * chosen. Buffer errors stick in out->rc. Reads only its inputs. */
+void
+cr_careplan_merge(const struct cr_careplan_merge_in *in, struct cr_buf *out,
+                  int *n, struct cr_careplan_merge_out *res);
 
 /* ---- figures for the programme --------------------------------------- */
 

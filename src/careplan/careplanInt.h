@@ -9,6 +9,26 @@
 #include <jansson.h>
 #include <stdbool.h>
 
+/* The first object in array 'list' whose string member 'key' is 'value'
+ * (an extension by url, a parameter by name), or NULL. */
+const json_t *
+cr_careplan_item(const json_t *list, const char *key, const char *value);
+
+/* ---- writing Parameters (summary.c) ---- */
+
+/* Open the next parameter (or part): {"name":NAME,"KEY": after a comma
+ * when '*n' > 0, counting it in '*n'. The caller writes the value and the
+ * closing brace. Buffer errors stick in b->rc. */
+void
+cr_careplan_param_open(struct cr_buf *b, int *n, const char *name,
+                       const char *key);
+
+/* {"name":NAME,"KEY":"S"} as cr_careplan_param_open counts it; nothing
+ * when 's' is NULL or empty. */
+void
+cr_careplan_param_str(struct cr_buf *b, int *n, const char *name,
+                      const char *key, const char *s);
+
 /* The string member 'key' of object 'obj', or NULL when absent, not a
  * string or empty. */
 const char *

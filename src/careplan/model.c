@@ -20,17 +20,23 @@ cr_careplan_str(const json_t *obj, const char *key)
 }
 
 const json_t *
-cr_careplan_ext(const json_t *obj, const char *url)
+cr_careplan_item(const json_t *list, const char *key, const char *value)
 {
-    const json_t *list = json_object_get(obj, "extension"), *e;
+    const json_t *e;
     size_t i;
 
     json_array_foreach(list, i, e) {
-        const char *u = cr_careplan_str(e, "url");
-        if (u && strcmp(u, url) == 0)
+        const char *v = cr_careplan_str(e, key);
+        if (v && strcmp(v, value) == 0)
             return e;
     }
     return NULL;
+}
+
+const json_t *
+cr_careplan_ext(const json_t *obj, const char *url)
+{
+    return cr_careplan_item(json_object_get(obj, "extension"), "url", url);
 }
 
 const json_t *

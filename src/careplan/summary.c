@@ -20,11 +20,9 @@
 
 /* ---- writing parameters ---------------------------------------------- */
 
-/* Open the next parameter: {"name":NAME,"KEY": (after a comma when it is
- * not the first), counting it in '*n'. The caller writes the value and
- * the closing brace. */
-static void
-p_open(struct cr_buf *b, int *n, const char *name, const char *key)
+void
+cr_careplan_param_open(struct cr_buf *b, int *n, const char *name,
+                       const char *key)
 {
     if ((*n)++)
         cr_buf_addc(b, ',');
@@ -35,6 +33,21 @@ p_open(struct cr_buf *b, int *n, const char *name, const char *key)
     cr_buf_adds(b, "\":");
 }
 
+void
+cr_careplan_param_str(struct cr_buf *b, int *n, const char *name,
+                      const char *key, const char *s)
+{
+    if (s == NULL || *s == '\0')
+        return;
+    cr_careplan_param_open(b, n, name, key);
+    cr_buf_add_json_str(b, s);
+    cr_buf_addc(b, '}');
+}
+
+/* the writers of careplanInt.h, by the short names this file uses */
+#define p_open cr_careplan_param_open
+#define p_str cr_careplan_param_str
+
 /* {"name":NAME,"KEY":VALUE} with VALUE raw JSON text. */
 static void
 p_raw(struct cr_buf *b, int *n, const char *name, const char *key,
@@ -42,18 +55,6 @@ p_raw(struct cr_buf *b, int *n, const char *name, const char *key,
 {
     p_open(b, n, name, key);
     cr_buf_adds(b, raw);
-    cr_buf_addc(b, '}');
-}
-
-/* A string value; nothing when 's' is NULL or empty. */
-static void
-p_str(struct cr_buf *b, int *n, const char *name, const char *key,
-      const char *s)
-{
-    if (s == NULL || *s == '\0')
-        return;
-    p_open(b, n, name, key);
-    cr_buf_add_json_str(b, s);
     cr_buf_addc(b, '}');
 }
 
@@ -382,6 +383,29 @@ contacts_section(const struct cr_careplan_summary_in *in, struct cr_buf *b,
     }
 }
 
+/* Where the plan is kept: the node and the publishing organisation, so a
+ * summary built from several nodes says where its plan came from. */
+static void
+source_section(const struct cr_careplan_summary_in *in, struct cr_buf *b,
+               int *n)
+{
+    int k = 0;
+
+    if ((in->node == NULL || *in->node == '\0') &&
+        (in->publisher == NULL || *in->publisher == '\0'))
+        return;
+    group_open(b, n, "source");
+    p_str(b, &k, "node", "valueCode", in->node);
+    if (in->publisher && *in->publisher) {
+        p_open(b, &k, "organization", "valueIdentifier");
+        cr_buf_adds(b, "{\"system\":\"" CR_CAREPLAN_ODS_SYSTEM
+                       "\",\"value\":");
+        cr_buf_add_json_str(b, in->publisher);
+        cr_buf_adds(b, "}}");
+    }
+    group_close(b);
+}
+
 static void
 plan_section(const struct cr_careplan_summary_in *in, struct cr_buf *b,
              int *n)
@@ -458,6 +482,25 @@ plan_section(const struct cr_careplan_summary_in *in, struct cr_buf *b,
     snprintf(ref, sizeof ref, "%s/_history/%lld", in->plan->ref,
              (long long)in->plan_version);
     p_ref(b, n, "plan", ref, cr_careplan_str(r, "title"));
+    source_section(in, b, n);
+}
+
+void
+cr_careplan_summary_begin(struct cr_buf *out, int64_t now_ms)
+{
+    char now[32];
+
+    cr_clock_instant(now_ms, now, sizeof now);
+    cr_buf_adds(out, "{\"resourceType\":\"Parameters\",\"meta\":{"
+                     "\"lastUpdated\":\"");
+    cr_buf_adds(out, now);
+    cr_buf_adds(out, "\"},\"parameter\":[");
+}
+
+void
+cr_careplan_summary_withheld(struct cr_buf *out, int *n)
+{
+    p_str(out, n, "withheld", "valueString", CR_CAREPLAN_WITHHELD_TEXT);
 }
 
 void

@@ -73,6 +73,7 @@ struct call {
     char *supervisor;
     char nhs[16];
     bool is_paged;
+    char resource_type[64];     /* what a 2xx answer must be */
     bool needs_locate;
     bool target[CR_FED_MAX_PEERS];
     int64_t t0_us, deadline_us;
@@ -423,6 +424,19 @@ begin(struct cr_fed_fanout *fan, struct call *c)
     fan_out(fan, c);
 }
 
+/* True when valid JSON 'text' is a resource of 'type' (its top-level
+ * resourceType). */
+static bool
+is_resource_of(const char *text, size_t len, const char *type)
+{
+    struct cr_fed_span whole = { 0, len }, rt;
+
+    if (strcmp(type, "Bundle") == 0)
+        return cr_fed_bundle_entries(text, len, NULL, NULL);
+    return cr_fed_member_str(text, whole, "resourceType", &rt) &&
+           cr_fed_span_is(text, rt, type);
+}
+
 /* A page of a peer's answer: keep it and follow its next link. */
 static void
 take_page(struct cr_fed_fanout *fan, struct call *c, struct xfer *x,
@@ -433,10 +447,10 @@ take_page(struct cr_fed_fanout *fan, struct call *c, struct xfer *x,
     const char *text = x->body.ptr ? x->body.ptr : "";
 
     if (!cr_jsontext_valid(text, x->body.len, MAX_DEPTH) ||
-        !cr_fed_bundle_entries(text, x->body.len, NULL, NULL)) {
+        !is_resource_of(text, x->body.len, c->resource_type)) {
         set_status(a, CR_FED_BAD_ANSWER,
                    "node %s answered with something that is not a FHIR "
-                   "Bundle", a->node);
+                   "%s", a->node, c->resource_type);
         return;
     }
     pages = realloc(a->pages, (a->npages + 1) * sizeof *pages);
@@ -796,6 +810,9 @@ cr_fed_start(struct cr_fed *f, const struct cr_fed_request *rq,
     c->t0_us = rq->start_us > 0 ? rq->start_us : cr_clock_mono_us();
     c->deadline_us = c->t0_us + (int64_t)f->deadline_ms * 1000;
     c->is_paged = rq->is_paged;
+    snprintf(c->resource_type, sizeof c->resource_type, "%s",
+             rq->resource_type && rq->resource_type[0] ? rq->resource_type
+                                                       : "Bundle");
     c->res = calloc(1, sizeof *c->res);
     c->path = strdup(rq->path ? rq->path : "");
     c->reason = header_line("X-Access-Reason", rq->access_reason);

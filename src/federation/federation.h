@@ -179,6 +179,9 @@ struct cr_fed_request {
                                    NULL: ask every peer */
     bool is_paged;              /* follow each answer's next links (on
                                    that peer's base only) */
+    const char *resource_type;  /* what a 2xx answer must be: a resource
+                                   of this type ("Parameters"); NULL: a
+                                   Bundle */
     int64_t start_us;           /* when the user's request arrived
                                    (cr_clock_mono_us): the deadline runs
                                    from then; 0: from now */
@@ -186,13 +189,15 @@ struct cr_fed_request {
 
 /* How one peer's part ended. */
 enum cr_fed_status {
-    CR_FED_OK,            /* 2xx with a Bundle: pages hold it */
+    CR_FED_OK,            /* 2xx with a Bundle (or the resource type
+                             asked for): pages hold it */
     CR_FED_NO_DATA,       /* 404 or 410: the peer holds nothing */
     CR_FED_HTTP_ERROR,    /* another status; pages[0] holds the body when
                              it is JSON (an OperationOutcome) */
     CR_FED_TIMEOUT,       /* no (complete) answer before the deadline */
     CR_FED_UNREACHABLE,   /* no connection, or it broke */
-    CR_FED_BAD_ANSWER,    /* not a FHIR Bundle, or too large */
+    CR_FED_BAD_ANSWER,    /* not a FHIR Bundle (or not the resource
+                             type asked for), or too large */
     CR_FED_STOPPED        /* this node is stopping */
 };
 

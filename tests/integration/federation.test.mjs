@@ -24,8 +24,8 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import {
-  startNode, fhir, tempDir, mintToken, craftToken, keyId, freePort, sleep,
-  runBin, NHS_SYSTEM,
+  startNode, fhir, tempDir, mintToken, craftToken, keyId, sleep,
+  runBin, prepareNodes, peerConfig, NHS_SYSTEM,
 } from './lib.mjs';
 
 const ODS = 'https://fhir.nhs.uk/Id/ods-organization-code';
@@ -143,22 +143,8 @@ function sql(dataDir, statement) {
   return r.stdout.trim();
 }
 
-function config(id, extraPeers = []) {
-  return {
-    node_id: id,
-    base_url: `http://127.0.0.1:${ports[id]}/fhir`,
-    deadline_ms: DEADLINE,
-    locator: id === 'ncl' ? { role: true } : { node: 'ncl' },
-    peers: [
-      ...IDS.filter((o) => o !== id).map((o) => ({
-        id: o,
-        base_url: `http://127.0.0.1:${ports[o]}/fhir`,
-        public_key: path.join(dirs[o], 'node-key.pub.pem'),
-      })),
-      ...extraPeers,
-    ],
-  };
-}
+const config = (id, extraPeers = []) =>
+  peerConfig(id, IDS, { dirs, ports }, { locator: 'ncl', deadline_ms: DEADLINE, extraPeers });
 
 // The nodes the locator names for 'nhs' (asked as nel, a peer of ncl).
 async function located(nhs) {
@@ -190,12 +176,9 @@ const issueFor = (b, node) => outcomes(b).find((o) => tagOf(o, NODE_TAG) === nod
 const problems = (b) => outcomes(b).filter((o) => o.issue[0].code !== 'suppressed');
 
 before(async () => {
-  for (const id of IDS) {
-    dirs[id] = path.join(tempDir(), 'data');
-    fs.mkdirSync(dirs[id], { recursive: true, mode: 0o700 });
-    mintToken(dirs[id]);                       // creates the node's key pair
-    ports[id] = await freePort();
-  }
+  const prepared = await prepareNodes(IDS);
+  Object.assign(dirs, prepared.dirs);
+  Object.assign(ports, prepared.ports);
   // The node that never answers: a key of its own, a port, a listener.
   hang = { dir: path.join(tempDir(), 'data'), sockets: new Set() };
   fs.mkdirSync(hang.dir, { recursive: true, mode: 0o700 });

@@ -313,6 +313,45 @@ export async function freePort() {
   });
 }
 
+// ---- federated nodes ------------------------------------------------------
+
+// What nodes that are peers of each other must know of one another before
+// any of them starts: for each id, a data directory holding the node's key
+// pair (DIR/node-key.pem, node-key.pub.pem) and a free loopback port.
+// Resolves to { dirs, ports }, both keyed by id.
+export async function prepareNodes(ids) {
+  const dirs = {};
+  const ports = {};
+  for (const id of ids) {
+    dirs[id] = path.join(tempDir(), 'data');
+    fs.mkdirSync(dirs[id], { recursive: true, mode: 0o700 });
+    mintToken(dirs[id]);                       // creates the node's key pair
+    ports[id] = await freePort();
+  }
+  return { dirs, ports };
+}
+
+// The configuration (docs/federation.md) of node 'id' among the nodes
+// 'ids' prepared by prepareNodes ('world' = { dirs, ports }): every other
+// node is a peer, node 'locator' keeps the record locator, a federated
+// read waits 'deadline_ms'; 'extraPeers' are added as they are.
+export function peerConfig(id, ids, { dirs, ports }, { locator, deadline_ms, extraPeers = [] }) {
+  return {
+    node_id: id,
+    base_url: `http://127.0.0.1:${ports[id]}/fhir`,
+    deadline_ms,
+    locator: id === locator ? { role: true } : { node: locator },
+    peers: [
+      ...ids.filter((o) => o !== id).map((o) => ({
+        id: o,
+        base_url: `http://127.0.0.1:${ports[o]}/fhir`,
+        public_key: path.join(dirs[o], 'node-key.pub.pem'),
+      })),
+      ...extraPeers,
+    ],
+  };
+}
+
 // Run the binary to completion (for --help, bad configs, ...).
 export function runBin(args, { timeout = 20000, input } = {}) {
   const r = spawnSync(BIN, args, { encoding: 'utf8', timeout, input });

@@ -1,8 +1,10 @@
 /* test_careplan.c: the Universal Care Plan model (careplan/): what each
  * resource is to a plan, the rules over a whole plan (a valid plan keeps
  * them all; each broken rule is one issue at its element), the emergency
- * summary (CPR validity by review date, what is shown), the store-side
- * figures and the transaction-side walk of a patient's resources. */
+ * summary (CPR validity by review date, what is shown), the summary made
+ * from several nodes' (the plan saved last, nodes not reached, an
+ * objection), the store-side figures and the transaction-side walk of a
+ * patient's resources. */
 #include "unit.h"
 
 #include "careplan/careplan.h"
@@ -328,6 +330,36 @@ TEST(issues_past_the_limit_are_counted)
 
 /* ---- the summary ---- */
 
+/* What the summary of plan 'pl' (version 3, saved at 'updated_ms'; no
+ * plan when NULL) is made of, on 'today'. */
+static void
+summary_in(struct cr_careplan_summary_in *in, struct plan *pl,
+           const char *today, int64_t updated_ms)
+{
+    memset(in, 0, sizeof *in);
+    in->patient_id = "p1";
+    in->today = today;
+    if (pl) {
+        in->plan = &pl->p;
+        in->plan_version = 3;
+        in->plan_updated_ms = updated_ms;
+        in->parts = pl->parts;
+        in->nparts = 2;
+    }
+}
+
+/* The JSON written into 'b' (checked, parsed; 'b' freed). */
+static json_t *
+take_json(struct cr_buf *b)
+{
+    json_t *j;
+
+    CHECK_EQ_INT(b->rc, CR_OK);
+    j = parse(b->ptr);
+    cr_buf_free(b);
+    return j;
+}
+
 /* The summary as parsed JSON (an array of parameters). */
 static json_t *
 summarise(struct plan *pl, const char *today, bool with_plan)
@@ -337,22 +369,11 @@ summarise(struct plan *pl, const char *today, bool with_plan)
     json_t *j;
     int n = 0;
 
-    memset(&in, 0, sizeof in);
-    in.patient_id = "p1";
-    in.today = today;
-    if (with_plan) {
-        in.plan = &pl->p;
-        in.plan_version = 3;
-        in.plan_updated_ms = 1767225600000LL;
-        in.parts = pl->parts;
-        in.nparts = 2;
-    }
+    summary_in(&in, with_plan ? pl : NULL, today, 1767225600000LL);
     cr_buf_addc(&b, '[');
     cr_careplan_summarise(&in, &b, &n);
     cr_buf_addc(&b, ']');
-    CHECK_EQ_INT(b.rc, CR_OK);
-    j = parse(b.ptr);
-    cr_buf_free(&b);
+    j = take_json(&b);
     CHECK(n > 0 && (size_t)n == json_array_size(j));
     return j;
 }
@@ -444,6 +465,271 @@ TEST(summary_holds_ceiling_contacts_and_who_updated)
                                         "valueBoolean")));
     json_decref(s);
     plan_free(&pl);
+}
+
+/* ---- the summary across nodes ---- */
+
+static const char *const PATIENT_JSON =
+    "{\"resourceType\":\"Patient\",\"id\":\"p1\",\"identifier\":[{"
+    "\"system\":\"https://fhir.nhs.uk/Id/nhs-number\",\"value\":"
+    "\"9000000009\"}],\"name\":[{\"family\":\"Kin\",\"given\":[\"Ann\"]}],"
+    "\"birthDate\":\"1940-02-03\"}";
+
+/* Node 'node''s whole summary (a parsed Parameters) of plan 'pl' as
+ * saved at 'updated_ms' by organisation 'org'; no plan when 'pl' is
+ * NULL; the person's details when 'patient' is given. */
+static json_t *
+node_summary(struct plan *pl, int64_t updated_ms, const char *node,
+             const char *org, const json_t *patient)
+{
+    struct cr_careplan_summary_in in;
+    struct cr_buf b = cr_buf_make(0);
+    int n = 0;
+
+    summary_in(&in, pl, "2026-02-01", updated_ms);
+    in.patient = patient;
+    in.node = pl ? node : NULL;
+    in.publisher = pl ? org : NULL;
+    cr_careplan_summary_begin(&b, 1767225600000LL);
+    cr_careplan_summarise(&in, &b, &n);
+    cr_buf_adds(&b, "]}");
+    return take_json(&b);
+}
+
+/* The merged parameters (an array), with what was chosen in *out. */
+static json_t *
+merged(const struct cr_careplan_node_summary *nodes, size_t n,
+       const char *const *unreached, size_t nunreached,
+       const char *only_org, struct cr_careplan_merge_out *out)
+{
+    struct cr_careplan_merge_in in;
+    struct cr_buf b = cr_buf_make(0);
+    json_t *j;
+    int k = 0;
+
+    memset(&in, 0, sizeof in);
+    in.nodes = nodes;
+    in.nnodes = n;
+    in.unreached = unreached;
+    in.nunreached = nunreached;
+    in.only_org = only_org;
+    cr_buf_addc(&b, '[');
+    cr_careplan_merge(&in, &b, &k, out);
+    cr_buf_addc(&b, ']');
+    j = take_json(&b);
+    CHECK(k > 0 && (size_t)k == json_array_size(j));
+    return j;
+}
+
+/* The reference of parameter (or part) 'name' of 'list'. */
+static const char *
+ref_named(const json_t *list, const char *name)
+{
+    return json_string_value(json_object_get(
+        json_object_get(named(list, name), "valueReference"), "reference"));
+}
+
+static const char *
+part_str(const json_t *list, const char *group, const char *name,
+         const char *key)
+{
+    return json_string_value(json_object_get(
+        named(json_object_get(named(list, group), "part"), name), key));
+}
+
+TEST(merge_shows_the_plan_saved_last_wherever_it_was_saved)
+{
+    struct plan here, sel;
+    json_t *patient = parse(PATIENT_JSON), *m;
+    struct cr_careplan_node_summary ns[2];
+    struct cr_careplan_merge_out out;
+    const json_t *c;
+
+    plan_make(&here);
+    plan_make(&sel);
+    json_object_set_new(json_object_get(sel.cpr, "code"), "text",
+                        json_string("For CPR (sel)"));
+    ns[0] = (struct cr_careplan_node_summary){
+        "nel", NULL, node_summary(&here, 1767225600000LL, "nel", "G1",
+                                  patient), true };
+    ns[1] = (struct cr_careplan_node_summary){
+        "sel", "http://sel.example/fhir",
+        node_summary(&sel, 1767225600001LL, "sel", "HOS", patient), false };
+    m = merged(ns, 2, NULL, 0, NULL, &out);
+    CHECK_EQ_INT(out.chosen, 1);                  /* a millisecond newer */
+    CHECK_EQ_INT(out.person, 0);                  /* this node's details */
+    CHECK_EQ_STR(ref_named(m, "patient"), "Patient/p1");
+    CHECK(json_is_true(json_object_get(named(m, "hasPlan"), "valueBoolean")));
+    CHECK_EQ_STR(json_string_value(json_object_get(json_object_get(
+                     named(json_object_get(named(m, "cprDecision"), "part"),
+                           "decision"), "valueCodeableConcept"), "text")),
+                 "For CPR (sel)");
+    /* the peer's references resolve on the peer */
+    CHECK_EQ_STR(ref_named(m, "plan"),
+                 "http://sel.example/fhir/CarePlan/cp/_history/3");
+    c = json_object_get(named(m, "contact"), "part");
+    CHECK_EQ_STR(ref_named(c, "contact"),
+                 "http://sel.example/fhir/RelatedPerson/rp");
+    CHECK_EQ_STR(part_str(m, "source", "node", "valueCode"), "sel");
+    /* this node's plan is named, not shown, and stays relative */
+    c = json_object_get(named(m, "otherPlan"), "part");
+    CHECK_EQ_STR(json_string_value(json_object_get(named(c, "node"),
+                                                   "valueCode")), "nel");
+    CHECK_EQ_STR(ref_named(c, "plan"), "CarePlan/cp/_history/3");
+    CHECK(named(m, "incomplete") == NULL);
+    CHECK_EQ_INT(json_array_size(m), json_array_size(json_object_get(
+                                         ns[1].summary, "parameter")) + 1);
+    json_decref(m);
+    /* saved at the same instant: the node given first wins */
+    json_decref((json_t *)ns[1].summary);
+    ns[1].summary = node_summary(&sel, 1767225600000LL, "sel", "HOS",
+                                 patient);
+    m = merged(ns, 2, NULL, 0, NULL, &out);
+    CHECK_EQ_INT(out.chosen, 0);
+    CHECK_EQ_STR(ref_named(m, "plan"), "CarePlan/cp/_history/3");
+    json_decref(m);
+    /* without this node's answer, the person comes from the plan's node,
+     * absolute on it */
+    m = merged(&ns[1], 1, NULL, 0, NULL, &out);
+    CHECK_EQ_INT(out.person, 0);
+    CHECK_EQ_STR(ref_named(m, "patient"),
+                 "http://sel.example/fhir/Patient/p1");
+    json_decref(m);
+    json_decref((json_t *)ns[0].summary);
+    json_decref((json_t *)ns[1].summary);
+    json_decref(patient);
+    plan_free(&here);
+    plan_free(&sel);
+}
+
+/* A summary of a plan saved at instant 'when' by organisation 'org'. */
+static json_t *
+saved_at(const char *when, const char *org)
+{
+    char text[1024];
+
+    snprintf(text, sizeof text,
+             "{\"resourceType\":\"Parameters\",\"parameter\":["
+             "{\"name\":\"hasPlan\",\"valueBoolean\":true},"
+             "{\"name\":\"lastUpdated\",\"part\":[{\"name\":\"when\","
+             "\"valueInstant\":\"%s\"}]},"
+             "{\"name\":\"plan\",\"valueReference\":{\"reference\":"
+             "\"CarePlan/%s/_history/1\"}},"
+             "{\"name\":\"source\",\"part\":[{\"name\":\"organization\","
+             "\"valueIdentifier\":{\"system\":\"" CR_CAREPLAN_ODS_SYSTEM
+             "\",\"value\":\"%s\"}}]}]}", when, org, org);
+    return parse(text);
+}
+
+TEST(merge_compares_instants_not_their_text)
+{
+    struct cr_careplan_node_summary ns[3];
+    struct cr_careplan_merge_out out;
+    json_t *m;
+    size_t i;
+
+    /* 00:30Z is later than 01:00+02:00 (23:00Z the day before), and a
+     * plan whose time cannot be read loses to any that can */
+    ns[0] = (struct cr_careplan_node_summary){
+        "a", NULL, saved_at("2026-01-01T01:00:00+02:00", "A"), true };
+    ns[1] = (struct cr_careplan_node_summary){
+        "b", "http://b/fhir", saved_at("2026-01-01T00:30:00Z", "B"), false };
+    ns[2] = (struct cr_careplan_node_summary){
+        "c", "http://c/fhir", saved_at("yesterday", "C"), false };
+    m = merged(ns, 3, NULL, 0, NULL, &out);
+    CHECK_EQ_INT(out.chosen, 1);
+    CHECK_EQ_STR(ref_named(m, "plan"), "http://b/fhir/CarePlan/B/_history/1");
+    CHECK_EQ_INT(json_array_size(m), 1 + 3 + 2);   /* hasPlan, the plan's
+                                                      three, two others */
+    json_decref(m);
+    /* a fraction counts */
+    json_decref((json_t *)ns[0].summary);
+    ns[0].summary = saved_at("2026-01-01T00:30:00.5Z", "A");
+    m = merged(ns, 3, NULL, 0, NULL, &out);
+    CHECK_EQ_INT(out.chosen, 0);
+    json_decref(m);
+    for (i = 0; i < 3; i++)
+        json_decref((json_t *)ns[i].summary);
+}
+
+TEST(merge_says_plainly_when_a_node_could_not_be_reached)
+{
+    static const char *const down[] = { "nel", "swl" };
+    struct cr_careplan_node_summary ns[1];
+    struct cr_careplan_merge_out out;
+    json_t *patient = parse(PATIENT_JSON), *m;
+    struct plan pl;
+    const char *s;
+
+    ns[0] = (struct cr_careplan_node_summary){
+        "sel", NULL, node_summary(NULL, 0, "sel", NULL, patient), true };
+    /* no plan here, a node not reached: a plan may exist there */
+    m = merged(ns, 1, down, 1, NULL, &out);
+    CHECK_EQ_INT(out.chosen, -1);
+    CHECK(json_is_false(json_object_get(named(m, "hasPlan"), "valueBoolean")));
+    CHECK_EQ_STR(validity(m), "unavailable");
+    s = part_str(m, "cprDecision", "message", "valueString");
+    CHECK(s && strstr(s, "node nel could not be reached, so a care plan and "
+                         "a CPR decision may be recorded there"));
+    s = json_string_value(json_object_get(named(m, "incomplete"),
+                                          "valueString"));
+    CHECK_EQ_STR(s, "Node nel could not be reached: a care plan may exist "
+                    "there but could not be reached.");
+    json_decref(m);
+    m = merged(ns, 1, down, 2, NULL, &out);
+    s = json_string_value(json_object_get(named(m, "incomplete"),
+                                          "valueString"));
+    CHECK(s && strncmp(s, "Nodes nel and swl could not", 27) == 0);
+    json_decref(m);
+    /* every node answered: not recorded, nothing incomplete */
+    m = merged(ns, 1, NULL, 0, NULL, &out);
+    CHECK_EQ_STR(validity(m), "not-recorded");
+    CHECK(named(m, "incomplete") == NULL);
+    json_decref(m);
+    /* a plan found, a node not reached: a newer one may be there */
+    json_decref((json_t *)ns[0].summary);
+    plan_make(&pl);
+    ns[0].summary = node_summary(&pl, 1767225600000LL, "sel", "HOS", patient);
+    m = merged(ns, 1, down, 1, NULL, &out);
+    CHECK_EQ_STR(validity(m), "valid");
+    s = json_string_value(json_object_get(named(m, "incomplete"),
+                                          "valueString"));
+    CHECK(s && strstr(s, "a newer care plan may be recorded there"));
+    json_decref(m);
+    json_decref((json_t *)ns[0].summary);
+    json_decref(patient);
+    plan_free(&pl);
+}
+
+TEST(merge_keeps_other_organisations_plans_out_under_an_objection)
+{
+    struct cr_careplan_node_summary ns[2];
+    struct cr_careplan_merge_out out;
+    json_t *m;
+
+    ns[0] = (struct cr_careplan_node_summary){
+        "nel", NULL, saved_at("2026-01-01T00:00:00Z", "G1"), true };
+    ns[1] = (struct cr_careplan_node_summary){
+        "sel", "http://sel/fhir", saved_at("2026-02-01T00:00:00Z", "HOS"),
+        false };
+    m = merged(ns, 2, NULL, 0, "G1", &out);
+    CHECK_EQ_INT(out.chosen, 0);
+    CHECK_EQ_INT(out.withheld, 1);
+    CHECK(named(m, "otherPlan") == NULL);
+    CHECK_EQ_STR(json_string_value(json_object_get(named(m, "withheld"),
+                                                   "valueString")),
+                 CR_CAREPLAN_WITHHELD_TEXT);
+    json_decref(m);
+    /* the user's organisation published none: no plan, and it says why */
+    m = merged(ns, 2, NULL, 0, "H2", &out);
+    CHECK_EQ_INT(out.chosen, -1);
+    CHECK_EQ_INT(out.withheld, 2);
+    CHECK_EQ_STR(validity(m), "not-recorded");
+    CHECK(strstr(part_str(m, "cprDecision", "message", "valueString"),
+                 "objected") != NULL);
+    json_decref(m);
+    json_decref((json_t *)ns[0].summary);
+    json_decref((json_t *)ns[1].summary);
 }
 
 /* ---- store-side ---- */
