@@ -309,7 +309,9 @@ accepts(const struct filter *f, int64_t seq, const struct cr_audit_rec *r)
         return false;
     if (!(f->actions & (1u << r->action)) || !(f->outcomes[r->outcome] & st))
         return false;
-    if (f->org && !eq(r->org, f->org))
+    /* an officer reads their organisation's staff accesses: a patient's
+     * own token may name an organisation, but the patient is not staff */
+    if (f->org && (!eq(r->org, f->org) || eq(r->purpose, "patient-access")))
         return false;
     if (f->sub && !eq(r->sub, f->sub))
         return false;
@@ -1529,7 +1531,8 @@ read_entry(void *ctx, const struct item *it)
                 break;
         o->is_forbidden = i == o->sc->nids;
     } else {
-        o->is_forbidden = !eq(r->org, o->sc->org);
+        o->is_forbidden = !eq(r->org, o->sc->org) ||
+                          eq(r->purpose, "patient-access");
     }
     if (o->is_forbidden)
         return;

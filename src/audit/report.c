@@ -533,8 +533,12 @@ cr_audit_report_add(struct cr_audit_report *r, int64_t seq,
     struct cr_audit_report_state *st = r->st;
     int64_t u = -1, mnum;
     bool viewed = is_view(rec), is_volume = counts_for_volume(rec);
+    /* one organisation's report is about its staff: a patient's own token
+     * may name an organisation, but the patient is not its staff */
     bool is_other_org = r->opts.org &&
-                        (!has(rec->org) || strcmp(rec->org, r->opts.org));
+                        (!has(rec->org) || strcmp(rec->org, r->opts.org) ||
+                         (has(rec->purpose) &&
+                          strcmp(rec->purpose, "patient-access") == 0));
     cr_rc rc;
 
     if (rec->time_ms < 0 || rec->time_ms >= MAX_TIME_MS) {

@@ -263,6 +263,21 @@ test('patients see their own record but what is not for them; nobody else\'s', a
   assert.equal(lastAudit().basis, undefined);
 });
 
+test("a patient's own reads are not their practice's staff accesses: the practice's privacy officer does not see them", async () => {
+  await fhir(node, 'GET', 'Patient/P1', as(PATIENT1));
+  const seq = Number(sql('SELECT max(seq) FROM audit'));
+  assert.equal(lastAudit().agent.sub, 'patient-1');
+  const officer = { token: node.token({ org: 'G1', sub: 'po-g1', purpose: 'audit' }) };
+  const one = await fhir(node, 'GET', `AuditEvent/${seq}`, officer);
+  assert.equal(one.status, 403, one.text);
+  const list = await fhir(node, 'GET', 'AuditEvent?patient=P1&_count=1000', officer);
+  assert.equal(list.status, 200, list.text);
+  assert.ok(!list.text.includes('patient-1'), "the patient's id is not in the officer's trail");
+  const report = await fhir(node, 'GET', '$audit-report', officer);
+  assert.equal(report.status, 200, report.text);
+  assert.ok(!report.text.includes('patient-1'));
+});
+
 test('research and audit purposes get no patient data; writes need a relationship and a role that writes', async () => {
   denied(await fhir(node, 'GET', 'Patient/P1', as({ org: 'G1', purpose: 'research' })), 'purpose-not-permitted');
   denied(await fhir(node, 'GET', 'Patient/P1/$everything', as({ org: 'G1', purpose: 'audit' })), 'purpose-not-permitted');
