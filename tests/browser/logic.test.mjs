@@ -146,6 +146,9 @@ test('the emergency summary is read from the node\'s Parameters', () => {
   assert.equal(none.hasPlan, false);
   assert.equal(none.cpr.validity, 'not-recorded');
   assert.equal(none.node, '');
+  const fromPeer = parseSummary({ resourceType: 'Parameters', meta: { tag: [{ system: 'https://carerecord.example/node', code: 'sel' }] },
+    parameter: [p('source', { part: [p('node', { valueCode: 'nel' }), p('organization', { valueIdentifier: { value: ORG.gp } })] })] }, { thisNode: 'sel' });
+  assert.equal(fromPeer.node, 'nel', 'the source parameter names the node the plan is kept on, before the answering node\'s tag');
   const soon = parseSummary({ resourceType: 'Parameters', parameter: [p('cprDecision', { part: [p('validity', { valueCoding: { code: 'valid' } }),
     p('reviewDate', { valueDateTime: '2026-02-20' })] })] }, { today: TODAY });
   assert.equal(soon.cpr.isDueSoon, true, 'a review within 30 days is said');

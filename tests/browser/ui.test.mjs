@@ -290,8 +290,9 @@ test('a paramedic gives a coded emergency reason, sees the emergency banner and 
   });
 });
 
-// A summary may come from another node (federation): when it names the
-// node in meta.tag the page says where the plan came from.
+// A summary may come from another node (federation): the page says where
+// the plan came from (the summary's source node; federated.test.mjs sees
+// it from real peers).
 test('the emergency summary is one request, and names the node a plan came from when the summary does', async () => {
   await withPage(async (page) => {
     const calls = [];
@@ -300,6 +301,8 @@ test('the emergency summary is one request, and names the node a plan came from 
       const res = await route.fetch();
       const p = await res.json();
       p.meta.tag = [{ system: 'https://carerecord.example/node', code: 'sel' }];
+      const node = p.parameter.find((x) => x.name === 'source')?.part.find((x) => x.name === 'node');
+      if (node) node.valueCode = 'sel';
       await route.fulfill({ response: res, json: p });
     });
     await signInAs(page, node, 'GP');

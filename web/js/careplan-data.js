@@ -209,7 +209,8 @@ export function planPartKeys(resources) {
 
 // The emergency summary from the node's $care-plan-summary Parameters
 // (docs/care-plan.md, "The emergency summary"). Parts the node left out
-// stay empty; a node may name where the summary came from in meta.tag
+// stay empty. Where the plan is kept is the 'source' parameter's 'node'
+// part (docs/care-plan.md); failing that, a node may name it in meta.tag
 // (https://carerecord.example/node) or a 'node' parameter.
 export function parseSummary(params, { thisNode = '', today = ukToday() } = {}) {
   const list = params?.parameter || [];
@@ -237,6 +238,7 @@ export function parseSummary(params, { thisNode = '', today = ukToday() } = {}) 
   const m = /CarePlan\/([^/]+)(?:\/_history\/(\d+))?$/.exec(planRef);
   const nodeTag = (params?.meta?.tag || []).find((t) => t.system === SYS.node)?.code || '';
   const nodeParam = valueOf(one('node'));
+  const sourceNode = pv(one('source'), 'node');
   const updatedBy = pv(updatedP, 'by');
   const updatedOrg = pv(updatedP, 'organization');
   const role = pv(updatedP, 'role');
@@ -300,7 +302,7 @@ export function parseSummary(params, { thisNode = '', today = ukToday() } = {}) 
     } : null,
     plan: m ? { ref: planRef, id: m[1], version: m[2] || '', title: valueOf(one('plan'))?.display || '' } : null,
     withheld: valueOf(one('withheld')) || '',
-    node: nodeTag || (typeof nodeParam === 'string' ? nodeParam : nodeParam?.code || nodeParam?.value || '') || '',
+    node: (typeof sourceNode === 'string' && sourceNode) || nodeTag || (typeof nodeParam === 'string' ? nodeParam : nodeParam?.code || nodeParam?.value || '') || '',
     thisNode,
   };
 }
