@@ -233,6 +233,10 @@ cr_api_view_withheld(struct ctx *x);
 void
 cr_api_view_refusal(struct ctx *x, const char *rule, const char *msg);
 
+/* Answer 403 role-not-permitted: the role may not see records of 'type'. */
+void
+cr_api_view_deny_role(struct ctx *x, const char *type);
+
 /* True when items were withheld for a reason the user should be told of
  * (anything but the role's view). */
 bool

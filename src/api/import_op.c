@@ -151,13 +151,12 @@ cr_api_import_op(struct ctx *x)
     /* Bulk loading is for source systems publishing their organisation's
      * data; every resource is stamped with that organisation. */
     if (strcmp(x->principal.purpose, "system") != 0) {
-        struct cr_policy_decision d;
-        memset(&d, 0, sizeof d);
-        d.code = cr_policy_deny_code(CR_POLICY_DENY_PURPOSE);
-        snprintf(d.msg, sizeof d.msg, "$import is for source systems: it "
-                 "needs a token with purpose 'system', not '%s'",
+        char msg[160];
+        snprintf(msg, sizeof msg, "$import is for source systems: it needs "
+                 "a token with purpose 'system', not '%s'",
                  x->principal.purpose);
-        cr_api_view_deny(x, &d);
+        cr_api_view_refusal(x, cr_policy_deny_code(CR_POLICY_DENY_PURPOSE),
+                            msg);
         return;
     }
 #endif

@@ -398,7 +398,6 @@ may_search(struct ctx *x, const struct query_args *g,
 {
     const char *patient = named_patient(x, g);
     const struct cr_policy_decision *d;
-    struct cr_policy_decision role;
 
 #ifdef CR_BENCH_NO_ACCESS
     return true;
@@ -413,12 +412,7 @@ may_search(struct ctx *x, const struct query_args *g,
     }
     if (cr_policy_type_permitted(x->api->policy, d, plan->type))
         return true;
-    memset(&role, 0, sizeof role);
-    role.code = cr_policy_deny_code(CR_POLICY_DENY_ROLE);
-    snprintf(role.msg, sizeof role.msg, "your role (%s) may not see %s "
-             "records; ask a colleague whose role covers them",
-             x->principal.role, plan->type);
-    cr_api_view_deny(x, &role);
+    cr_api_view_deny_role(x, plan->type);
     return false;
 }
 

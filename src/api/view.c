@@ -401,7 +401,6 @@ cr_api_view_refuse(struct ctx *x, const struct cr_store_meta *meta,
     const struct cr_policy_decision *d =
         meta->patient[0] ? cr_api_view_patient(x, meta->patient)
                          : cr_api_view_directory(x);
-    struct cr_policy_decision role;
 
     if (d == NULL || !d->is_allowed) {
         cr_api_view_deny(x, d);
@@ -409,13 +408,18 @@ cr_api_view_refuse(struct ctx *x, const struct cr_store_meta *meta,
     }
     if (why != CR_POLICY_WITHHOLD_ROLE)
         return false;
-    memset(&role, 0, sizeof role);
-    role.code = cr_policy_deny_code(CR_POLICY_DENY_ROLE);
-    snprintf(role.msg, sizeof role.msg, "your role (%s) may not see %s "
-             "records; ask a colleague whose role covers them",
-             x->principal.role, x->route.type ? x->route.type : "these");
-    cr_api_view_deny(x, &role);
+    cr_api_view_deny_role(x, x->route.type ? x->route.type : "these");
     return true;
+}
+
+void
+cr_api_view_deny_role(struct ctx *x, const char *type)
+{
+    char msg[512];
+
+    snprintf(msg, sizeof msg, "your role (%s) may not see %s records; ask "
+             "a colleague whose role covers them", x->principal.role, type);
+    cr_api_view_refusal(x, cr_policy_deny_code(CR_POLICY_DENY_ROLE), msg);
 }
 
 cr_rc
