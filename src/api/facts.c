@@ -41,8 +41,8 @@
 #define ACT_REASON "http://terminology.hl7.org/CodeSystem/v3-ActReason"
 
 #define FACTS_TTL_MS 60000
-#define CACHE_SLOTS 8192          /* patients; a power of two */
-#define USER_SLOTS 1024           /* users; a power of two */
+#define CACHE_SLOTS 8192          /* patients; a multiple of WAYS */
+#define USER_SLOTS 1024           /* users; a multiple of WAYS */
 
 /* ---- codes worth a closer look (item facts) ---- */
 
@@ -74,23 +74,61 @@ codes_has(const struct cr_api_facts_cache *fc, const char *s, size_t n)
 
 /* ---- the caches ---- */
 
-struct patient_slot {
+/* Both caches are set-associative: a key may sit in any of the WAYS
+ * entries of its set (chosen by a hash of the key), and a new key takes
+ * an unused entry of the set, else the one gathered longest ago. So two
+ * people whose keys share a set do not keep pushing each other out. */
+#define WAYS 4
+
+struct slot_head {
     bool is_used;
-    char id[65];
+    int64_t at_ms;                /* when gathered */
+    char key[128];                /* patient id or user id */
+};
+
+struct patient_slot {
+    struct slot_head h;
     uint64_t gen;                 /* compartment generation when gathered */
     uint64_t dir_gen;             /* Organization generation */
-    int64_t at_ms;
     struct cr_api_facts f;
 };
 
 struct user_slot {
-    bool is_used;
-    char sub[128];
+    struct slot_head h;
     uint64_t gen;                 /* Practitioner generation */
-    int64_t at_ms;
     char surname[128];
     char postcode[32];
 };
+
+/* The entry of 'key' in a cache of 'nslots' entries of 'stride' bytes
+ * each: the one holding it (*is_held true), else the one to replace. The
+ * caller holds the cache's lock. */
+static struct slot_head *
+way_of(void *slots, size_t nslots, size_t stride, const char *key,
+       bool *is_held)
+{
+    uint64_t h = 1469598103934665603u;          /* FNV-1a */
+    const unsigned char *k;
+    struct slot_head *victim = NULL;
+    char *set;
+    size_t w;
+
+    for (k = (const unsigned char *)key; *k; k++)
+        h = (h ^ *k) * 1099511628211u;
+    set = (char *)slots + (size_t)(h % (nslots / WAYS)) * WAYS * stride;
+    for (w = 0; w < WAYS; w++) {
+        struct slot_head *e = (struct slot_head *)(set + w * stride);
+        if (e->is_used && strcmp(e->key, key) == 0) {
+            *is_held = true;
+            return e;
+        }
+        if (victim == NULL ||
+            (victim->is_used && (!e->is_used || e->at_ms < victim->at_ms)))
+            victim = e;
+    }
+    *is_held = false;
+    return victim;
+}
 
 cr_rc
 cr_api_facts_init(struct cr_api *api, struct cr_err *err)
@@ -552,7 +590,7 @@ fresh(struct cr_api *api, const struct patient_slot *s, int64_t now)
     size_t i;
     uint64_t g = 0;
 
-    if (now - s->at_ms > FACTS_TTL_MS || now < s->at_ms)
+    if (now - s->h.at_ms > FACTS_TTL_MS || now < s->h.at_ms)
         return false;
     for (i = 0; i < s->f.nids; i++)
         g += cr_store_generation(api->store, s->f.ids[i], NULL);
@@ -569,15 +607,16 @@ cr_api_patient_facts(struct cr_api *api, const char *id,
     struct patient_slot *s;
     uint64_t gen, dir_gen;
     int64_t now = cr_clock_now_ms();
-    size_t slot, i;
+    bool is_held;
+    size_t i;
     cr_rc rc;
 
-    if (strlen(id) >= sizeof s->id)
+    if (strlen(id) >= sizeof out->ids[0])
         return cr_err_set(err, CR_EINVAL, "value", NULL, "id too long");
-    slot = cr_store_gen_slot(id, NULL) & (CACHE_SLOTS - 1);
-    s = &fc->patients[slot];
     pthread_mutex_lock(&fc->lock);
-    if (s->is_used && strcmp(s->id, id) == 0 && fresh(api, s, now)) {
+    s = (struct patient_slot *)way_of(fc->patients, CACHE_SLOTS,
+                                      sizeof *s, id, &is_held);
+    if (is_held && fresh(api, s, now)) {
         *out = s->f;
         pthread_mutex_unlock(&fc->lock);
         return CR_OK;
@@ -593,11 +632,13 @@ cr_api_patient_facts(struct cr_api *api, const char *id,
     for (i = 1; i < out->nids; i++)
         gen += cr_store_generation(api->store, out->ids[i], NULL);
     pthread_mutex_lock(&fc->lock);
-    s->is_used = true;
-    copy(s->id, sizeof s->id, id);
+    s = (struct patient_slot *)way_of(fc->patients, CACHE_SLOTS,
+                                      sizeof *s, id, &is_held);
+    s->h.is_used = true;
+    copy(s->h.key, sizeof s->h.key, id);
+    s->h.at_ms = now;
     s->gen = gen;
     s->dir_gen = dir_gen;
-    s->at_ms = now;
     s->f = *out;
     pthread_mutex_unlock(&fc->lock);
     return CR_OK;
@@ -646,13 +687,13 @@ cr_api_user_facts(struct cr_api *api, const char *sub, char surname[128],
     struct user_slot *s;
     uint64_t gen = cr_store_generation(api->store, NULL, "Practitioner");
     int64_t now = cr_clock_now_ms();
-    size_t slot;
+    bool is_held;
 
-    slot = cr_store_gen_slot(sub, NULL) & (USER_SLOTS - 1);
-    s = &fc->users[slot];
     pthread_mutex_lock(&fc->lock);
-    if (s->is_used && strcmp(s->sub, sub) == 0 && s->gen == gen &&
-        now - s->at_ms <= FACTS_TTL_MS && now >= s->at_ms) {
+    s = (struct user_slot *)way_of(fc->users, USER_SLOTS, sizeof *s, sub,
+                                   &is_held);
+    if (is_held && s->gen == gen && now - s->h.at_ms <= FACTS_TTL_MS &&
+        now >= s->h.at_ms) {
         copy(surname, 128, s->surname);
         copy(postcode, 32, s->postcode);
         pthread_mutex_unlock(&fc->lock);
@@ -661,10 +702,12 @@ cr_api_user_facts(struct cr_api *api, const char *sub, char surname[128],
     pthread_mutex_unlock(&fc->lock);
     gather_user(api, sub, surname, postcode);
     pthread_mutex_lock(&fc->lock);
-    s->is_used = true;
-    copy(s->sub, sizeof s->sub, sub);
+    s = (struct user_slot *)way_of(fc->users, USER_SLOTS, sizeof *s, sub,
+                                   &is_held);
+    s->h.is_used = true;
+    copy(s->h.key, sizeof s->h.key, sub);
+    s->h.at_ms = now;
     s->gen = gen;
-    s->at_ms = now;
     copy(s->surname, sizeof s->surname, surname);
     copy(s->postcode, sizeof s->postcode, postcode);
     pthread_mutex_unlock(&fc->lock);

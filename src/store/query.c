@@ -641,8 +641,7 @@ prepare(struct conn *c, struct q *q, sqlite3_stmt **out, struct cr_err *err)
     if (q->is_oom || q->sql.rc != CR_OK)
         return cr_err_set(err, CR_ENOMEM, "exception", NULL,
                           "out of memory building a query");
-    if (sqlite3_prepare_v2(c->db, q->sql.ptr, (int)q->sql.len, &st, NULL) !=
-        SQLITE_OK)
+    if (cr_store_conn_prepare(c, q->sql.ptr, q->sql.len, &st) != SQLITE_OK)
         return cr_store_sqlerr(c, "preparing a search", err);
     for (i = 0; i < q->n; i++) {
         const struct bind *b = &q->b[i];
@@ -944,7 +943,8 @@ out:
         }
         free(kept);
     }
-    sqlite3_finalize(st);
+    if (c != NULL)
+        cr_store_conn_unprepare(c, st);
     if (c)
         cr_store_release(s, c);
     json_decref(cur);
@@ -978,7 +978,8 @@ cr_store_search_count(struct cr_store *s, const struct cr_search_plan *plan,
     else
         *out = sqlite3_column_int64(st, 0);
 out:
-    sqlite3_finalize(st);
+    if (c != NULL)
+        cr_store_conn_unprepare(c, st);
     if (c)
         cr_store_release(s, c);
     q_free(&q);
@@ -1041,7 +1042,8 @@ stream(struct cr_store *s, struct q *q, cr_store_row_fn fn, void *ctx,
     else if (r != SQLITE_ROW && r != SQLITE_DONE)
         rc = cr_store_sqlerr(c, "reading", err);
 out:
-    sqlite3_finalize(st);
+    if (c != NULL)
+        cr_store_conn_unprepare(c, st);
     cr_store_release(s, c);
     return rc;
 }

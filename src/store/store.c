@@ -121,8 +121,74 @@ cr_store_conn_close(struct conn *c)
         return;
     for (i = 0; i < ST__COUNT; i++)
         sqlite3_finalize(c->st[i]);
+    for (i = 0; i < CONN_CACHED_STMTS; i++)
+        sqlite3_finalize(c->cache[i].st);
     sqlite3_close(c->db);
     free(c);
+}
+
+static uint64_t
+sql_hash(const char *sql, size_t len)
+{
+    uint64_t h = 1469598103934665603u;          /* FNV-1a */
+    size_t i;
+
+    for (i = 0; i < len; i++)
+        h = (h ^ (unsigned char)sql[i]) * 1099511628211u;
+    return h;
+}
+
+int
+cr_store_conn_prepare(struct conn *c, const char *sql, size_t len,
+                      sqlite3_stmt **out)
+{
+    uint64_t h = sql_hash(sql, len);
+    struct cached_stmt *victim = NULL, *e;
+    int r;
+    size_t i;
+
+    *out = NULL;
+    for (i = 0; i < CONN_CACHED_STMTS; i++) {
+        e = &c->cache[i];
+        if (e->st != NULL && !e->is_out && e->h == h &&
+            strlen(sqlite3_sql(e->st)) == len &&
+            memcmp(sqlite3_sql(e->st), sql, len) == 0) {
+            e->is_out = true;
+            e->used = ++c->uses;
+            *out = e->st;
+            return SQLITE_OK;
+        }
+        if (!e->is_out && (victim == NULL || e->st == NULL ||
+                           (victim->st != NULL && e->used < victim->used)))
+            victim = e;
+    }
+    r = sqlite3_prepare_v3(c->db, sql, (int)len, SQLITE_PREPARE_PERSISTENT,
+                           out, NULL);
+    if (r != SQLITE_OK || victim == NULL)
+        return r;
+    sqlite3_finalize(victim->st);
+    victim->st = *out;
+    victim->h = h;
+    victim->used = ++c->uses;
+    victim->is_out = true;
+    return SQLITE_OK;
+}
+
+void
+cr_store_conn_unprepare(struct conn *c, sqlite3_stmt *st)
+{
+    size_t i;
+
+    if (st == NULL)
+        return;
+    for (i = 0; i < CONN_CACHED_STMTS; i++)
+        if (c->cache[i].st == st) {
+            sqlite3_reset(st);
+            sqlite3_clear_bindings(st);
+            c->cache[i].is_out = false;
+            return;
+        }
+    sqlite3_finalize(st);
 }
 
 sqlite3_stmt *

@@ -57,9 +57,23 @@ enum {
     ST__COUNT
 };
 
+/* Statements of dynamic SQL (searches) kept per connection: the same shape
+ * of query comes back with other values, and preparing it again costs as
+ * much as running it. */
+#define CONN_CACHED_STMTS 24
+
+struct cached_stmt {
+    sqlite3_stmt *st;
+    uint64_t h;             /* hash of its SQL text */
+    uint64_t used;          /* conn's use counter when last handed out */
+    bool is_out;            /* handed out, not yet given back */
+};
+
 struct conn {
     sqlite3 *db;
     sqlite3_stmt *st[ST__COUNT];
+    struct cached_stmt cache[CONN_CACHED_STMTS];
+    uint64_t uses;
     struct conn *next_free;
     int alias_state;    /* alias.c: 0 not yet known, 1 the store has no
                            aliases, 2 it may have some */
@@ -135,6 +149,19 @@ cr_store_conn_open(struct cr_store *s, bool is_writer, struct conn **out,
 /* Finalize statements and close. NULL is a no-op. */
 void
 cr_store_conn_close(struct conn *c);
+
+/* A statement for the dynamic SQL 'sql' ('len' bytes) on 'c': one kept
+ * from an earlier use of the same text, reset and with no bindings, or a
+ * new one. Give it back with cr_store_conn_unprepare, never finalize it.
+ * On error returns the SQLite code (message on c->db) and *out is NULL. */
+int
+cr_store_conn_prepare(struct conn *c, const char *sql, size_t len,
+                      sqlite3_stmt **out);
+
+/* Give back a statement from cr_store_conn_prepare (NULL is a no-op): it is
+ * reset and kept for the next use of its SQL, or finalized. */
+void
+cr_store_conn_unprepare(struct conn *c, sqlite3_stmt *st);
 
 /* The prepared statement 'which' of connection 'c', prepared on first use
  * and reset for reuse. NULL on error (detail in err). */

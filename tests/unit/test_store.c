@@ -3,6 +3,7 @@
 #include "unit.h"
 
 #include "store/store.h"
+#include "store/storeInt.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -377,4 +378,52 @@ TEST(wal_starts_over_under_constant_writes)
     if (largest > 24 * 1024 * 1024)
         cr_unit_fail(__FILE__, __LINE__, "the WAL grew to %lld bytes",
                      (long long)largest);
+}
+
+/* Dynamic SQL is prepared once per connection and handed out again reset,
+ * with no bindings left from the last use; a statement still out is never
+ * handed out twice. */
+TEST(statement_cache_reuses_reset_statements)
+{
+    struct cr_store *s = open_store(cr_unit_tmpdir());
+    static const char sql[] = "SELECT ?1";
+    sqlite3_stmt *a, *b, *again;
+    struct conn *c = NULL;
+    struct cr_err err;
+    int i;
+
+    cr_err_clear(&err);
+    CHECK(cr_store_conn_open(s, false, &c, &err) == CR_OK);
+    CHECK(cr_store_conn_prepare(c, sql, strlen(sql), &a) == SQLITE_OK);
+    CHECK(cr_store_conn_prepare(c, sql, strlen(sql), &b) == SQLITE_OK);
+    CHECK(a != b);                       /* a is still out */
+    sqlite3_bind_int(a, 1, 42);
+    CHECK(sqlite3_step(a) == SQLITE_ROW);
+    CHECK_EQ_INT(sqlite3_column_int(a, 0), 42);
+    cr_store_conn_unprepare(c, a);
+    CHECK(cr_store_conn_prepare(c, sql, strlen(sql), &again) == SQLITE_OK);
+    CHECK(again == a);
+    CHECK(sqlite3_step(again) == SQLITE_ROW);   /* from the start */
+    CHECK(sqlite3_column_type(again, 0) == SQLITE_NULL);
+    cr_store_conn_unprepare(c, again);
+    cr_store_conn_unprepare(c, b);
+    /* other texts fill the cache and push the oldest out, never one out */
+    CHECK(cr_store_conn_prepare(c, sql, strlen(sql), &a) == SQLITE_OK);
+    for (i = 0; i < 3 * CONN_CACHED_STMTS; i++) {
+        char other[32];
+        sqlite3_stmt *o;
+        snprintf(other, sizeof other, "SELECT %d", i);
+        CHECK(cr_store_conn_prepare(c, other, strlen(other), &o) ==
+              SQLITE_OK);
+        CHECK(sqlite3_step(o) == SQLITE_ROW);
+        CHECK_EQ_INT(sqlite3_column_int(o, 0), i);
+        cr_store_conn_unprepare(c, o);
+    }
+    sqlite3_bind_int(a, 1, 7);
+    CHECK(sqlite3_step(a) == SQLITE_ROW);
+    CHECK_EQ_INT(sqlite3_column_int(a, 0), 7);
+    cr_store_conn_unprepare(c, a);
+    CHECK(cr_store_conn_prepare(c, "SELEC", 5, &b) != SQLITE_OK && b == NULL);
+    cr_store_conn_close(c);
+    cr_store_close(s);
 }
