@@ -253,6 +253,16 @@ cr_api_view_add_notice(struct ctx *x, struct cr_buf *entries, int n);
 bool
 cr_api_view_care(struct ctx *x, const char *nhs);
 
+/* Federated reads: the person asked about by NHS number 'nhs' may have no
+ * record on this node, so no decision of this node's names the user's
+ * claim. Decide for the audit record what this node's policy says of the
+ * user's stated reason (self-claimed relationship, emergency access) on a
+ * person it holds nothing of, so the record here carries the basis,
+ * reason and alerts as the answering nodes' records do. Changes nothing
+ * in the answer; a no-op when this node decided on a record of its own. */
+void
+cr_api_view_elsewhere(struct ctx *x, const char *nhs);
+
 /* Federation: the NHS number of patient 'patient_id' as decided in this
  * request, or NULL when not decided or unknown. */
 const char *

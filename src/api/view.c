@@ -614,6 +614,30 @@ cr_api_view_care(struct ctx *x, const char *nhs)
     return false;
 }
 
+void
+cr_api_view_elsewhere(struct ctx *x, const char *nhs)
+{
+    struct view *v = view_of(x);
+    struct cr_policy_patient p;
+    struct cr_policy_decision *d;
+
+    if (v == NULL || v->first != NULL)
+        return;             /* decided on a record of this node's own */
+    d = cr_arena_alloc(x->req->arena, sizeof *d);
+    if (d == NULL)
+        return;
+    memset(&p, 0, sizeof p);
+    p.nhs_number = nhs;
+    cr_policy_decide_patient(x->api->policy, &v->req, &p, d);
+    /* Allowed here only by what the user stated (a claim, emergency
+     * access) or by being the patient: that is what the record keeps.
+     * Otherwise the peers' own decisions stand, each in its own log. */
+    if (!d->is_allowed)
+        return;
+    v->alerts |= d->alerts;
+    v->first = d;
+}
+
 const char *
 cr_api_view_nhs(struct ctx *x, const char *patient_id)
 {

@@ -374,6 +374,40 @@ test('audit records at both ends name the real user; the answering node names th
   }
 });
 
+test('the asking node records an emergency or self-claimed access even when it holds nothing of the person', async () => {
+  // ncl holds no record of P1: the access is still its user's, and its
+  // privacy officer must see it raised, as each answering node does.
+  const emergency = await fhir(nodes.ncl, 'GET', everything(NHS1), {
+    token: user('ncl', 'X9', { sub: 'u-ncl-em', purpose: 'emergency' }),
+    headers: { 'X-Access-Reason': 'emergency: life-threatening collapsed in the street' },
+  });
+  assert.equal(emergency.status, 200, emergency.text);
+  assert.ok(refs(emergency.json).includes('Observation/o1-nel'));
+  const here = JSON.parse(sql(dirs.ncl, "SELECT body FROM audit WHERE principal_sub = 'u-ncl-em' ORDER BY seq DESC LIMIT 1"));
+  assert.equal(here.action, 'everything');
+  assert.equal(here.purpose, 'emergency');
+  assert.ok(here.alerts?.includes('emergency'), JSON.stringify(here));
+  assert.match(here.reason, /life-threatening/);
+  for (const n of ['nel', 'sel']) {
+    const there = JSON.parse(sql(dirs[n], "SELECT body FROM audit WHERE principal_sub = 'u-ncl-em' ORDER BY seq DESC LIMIT 1"));
+    assert.ok(there.alerts?.includes('emergency'), `${n}: ${JSON.stringify(there)}`);
+  }
+
+  const claimed = await fhir(nodes.ncl, 'GET', everything(NHS1), {
+    token: user('ncl', 'X9', { sub: 'u-ncl-sc' }),
+    headers: { 'X-Access-Reason': 'self-claimed: covering A&E tonight' },
+  });
+  assert.equal(claimed.status, 200, claimed.text);
+  const rec = JSON.parse(sql(dirs.ncl, "SELECT body FROM audit WHERE principal_sub = 'u-ncl-sc' ORDER BY seq DESC LIMIT 1"));
+  assert.ok(rec.alerts?.includes('self-claimed'), JSON.stringify(rec));
+
+  // A read that needs no claim raises none, here or there.
+  const plain = await fhir(nodes.ncl, 'GET', everything(NHS1), { token: user('ncl', 'H2', { sub: 'u-ncl-plain' }) });
+  assert.equal(plain.status, 200, plain.text);
+  const quiet = JSON.parse(sql(dirs.ncl, "SELECT body FROM audit WHERE principal_sub = 'u-ncl-plain' ORDER BY seq DESC LIMIT 1"));
+  assert.ok(!quiet.alerts?.includes('emergency') && !quiet.alerts?.includes('self-claimed'), JSON.stringify(quiet));
+});
+
 test('node tokens: forged, expired, misattributed and unknown ones are refused', async () => {
   const path1 = everything(NHS1);
   const claims = { sub: 'u-G1', name: 'Dr G1', org: 'G1', iss: 'nel', via: 'nel' };
