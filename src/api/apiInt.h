@@ -115,6 +115,9 @@ struct ctx {
     /* the audit step (audit_step.c) */
     struct cr_buf touched;      /* "Type/id/_history/v" list (JSON) */
     const char *audit_patient;  /* the patient, when one is known */
+    const char *audit_nhs;      /* the person asked about by NHS number
+                                   (federated reads), recorded when no
+                                   patient of this node's is named */
     bool is_txn;                /* POST /fhir: a transaction */
     struct cr_http_resp saved;  /* the answer, while its record is written */
     struct cr_http_pending *audit_pending;

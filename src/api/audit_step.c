@@ -193,6 +193,8 @@ cr_api_audited_send(struct ctx *x)
     rec.resources = cr_buf_str(&x->touched);
     rec.via = x->via;
     cr_api_view_audit(x, &rec);
+    if ((rec.patient == NULL || rec.patient[0] == '\0') && x->audit_nhs)
+        rec.nhs = x->audit_nhs;
 
     /* Set the answer aside: the transport sends nothing while we wait. */
     x->saved = *x->resp;

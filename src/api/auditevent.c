@@ -899,6 +899,18 @@ add_entities(struct cr_buf *b, const struct cr_audit_rec *r)
     if (has(r->patient))
         add_entity(b, &first, "Patient/", r->patient, strlen(r->patient),
                    false, "1", "Person", "1", "Patient");
+    else if (has(r->nhs)) {
+        /* a person this node holds nothing of: named by NHS number */
+        cr_buf_adds(b, first ? ",\"entity\":[" : ",");
+        first = false;
+        cr_buf_adds(b, "{\"what\":{\"identifier\":{\"system\":\""
+                       CR_FHIR_NHS_NUMBER_SYSTEM "\",\"value\":");
+        cr_buf_add_json_str(b, r->nhs);
+        cr_buf_adds(b, "}}");
+        add_coding_member(b, "type", THO "audit-entity-type", "1", "Person");
+        add_coding_member(b, "role", THO "object-role", "1", "Patient");
+        cr_buf_addc(b, '}');
+    }
     while (next_ref(&rest, &one))
         if (one.len > 0)
             add_entity(b, &first, "", one.ptr, one.len, true, "2",

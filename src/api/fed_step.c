@@ -711,8 +711,10 @@ fed_answer(void *arg, struct cr_http_req *req, struct cr_http_resp *resp)
     (void)req;
     x->resp = resp;
     resp->principal = fr->local.principal;
-    if (fr->nhs)
+    if (fr->nhs) {
         cr_api_view_elsewhere(x, fr->nhs);
+        x->audit_nhs = fr->nhs;
+    }
     if (fr->kind == FED_SUMMARY)
         cr_api_care_plan_fed_merge(x, &fr->local, fr->res);
     else

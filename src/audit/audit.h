@@ -123,6 +123,10 @@ struct cr_audit_rec {
     enum cr_audit_outcome outcome;
     int status;                 /* HTTP status answered */
     const char *patient;        /* the patient's id (store compartment) */
+    const char *nhs;            /* the person's NHS number, when the record
+                                   names no patient of this node's: a
+                                   federated read of someone this node
+                                   holds nothing of. NULL otherwise */
     /* Resources touched: the inside of a JSON array of strings
      * "Type/id/_history/v", as cr_audit_refs_add builds it (may be empty) */
     struct cr_str resources;
@@ -412,6 +416,8 @@ struct cr_audit_report_alert {
     const char *sub, *name, *org, *role;
     const char *purpose, *reason;
     const char *patient;
+    const char *nhs;        /* the person by NHS number, when the record
+                               names no patient of this node's */
     enum cr_audit_action action;
     enum cr_audit_outcome outcome;
     int status;

@@ -301,6 +301,7 @@ cr_audit_rec_write(const struct cr_audit_rec *rec, struct cr_buf *out)
     cr_buf_adds(out, outcome_codes[rec->outcome]);
     cr_buf_addf(out, "\",\"status\":%d", rec->status);
     member(out, &first, "patient", rec->patient);
+    member(out, &first, "nhs", rec->nhs);
     if (rec->resources.len > 0) {
         cr_buf_adds(out, ",\"resources\":[");
         cr_buf_add(out, rec->resources.ptr, rec->resources.len);
@@ -388,7 +389,7 @@ cr_audit_rec_parse(const char *body, size_t len, struct cr_arena *a,
 {
     static const char *const known[] = {
         "v", "time", "request", "client", "agent", "purpose", "reason",
-        "action", "outcome", "status", "patient", "resources", "alerts",
+        "action", "outcome", "status", "patient", "nhs", "resources", "alerts",
         "basis", "rule", "withheld", "supervisor", "node", "via", "review",
         NULL,
     };
@@ -460,6 +461,7 @@ cr_audit_rec_parse(const char *body, size_t len, struct cr_arena *a,
         !get_str(root, "purpose", a, &out->purpose) ||
         !get_str(root, "reason", a, &out->reason) ||
         !get_str(root, "patient", a, &out->patient) ||
+        !get_str(root, "nhs", a, &out->nhs) ||
         !get_str(root, "basis", a, &out->basis) ||
         !get_str(root, "rule", a, &out->rule) ||
         !get_str(root, "supervisor", a, &out->supervisor) ||

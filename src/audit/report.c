@@ -267,13 +267,28 @@ is_read_action(const struct cr_audit_rec *rec)
     }
 }
 
-/* A record view: a read of a patient's record that was answered. */
+/* The person a record is about: the patient's id on this node, else the
+ * NHS number of a person asked about whom this node holds nothing of
+ * (federated reads); NULL when it names no one. */
+static const char *
+person_of(const struct cr_audit_rec *rec)
+{
+    return has(rec->patient) ? rec->patient
+         : has(rec->nhs)     ? rec->nhs
+                             : NULL;
+}
+
+/* A record view: a read of a patient's record that was answered, counted
+ * where the user asked. A node answering a peer's federated read (the
+ * record names the calling node, via) records it too, but the view is the
+ * asking node's: counting it at every node that answered would count one
+ * look at a record once per region that holds part of it. */
 static bool
 is_view(const struct cr_audit_rec *rec)
 {
     return (rec->outcome == CR_AUDIT_ALLOWED ||
             rec->outcome == CR_AUDIT_FILTERED) &&
-           has(rec->patient) && is_read_action(rec);
+           person_of(rec) != NULL && !has(rec->via) && is_read_action(rec);
 }
 
 /* A view that showed a care plan. */
@@ -295,7 +310,7 @@ is_care_plan_view(const struct cr_audit_rec *rec)
 static bool
 counts_for_volume(const struct cr_audit_rec *rec)
 {
-    return rec->outcome != CR_AUDIT_FAILED && has(rec->patient) &&
+    return rec->outcome != CR_AUDIT_FAILED && person_of(rec) != NULL &&
            has(rec->sub) && is_read_action(rec) &&
            !(has(rec->purpose) && (strcmp(rec->purpose, "system") == 0 ||
                                    strcmp(rec->purpose, "patient-access") ==
@@ -374,6 +389,7 @@ add_alert(struct cr_audit_report *r, int64_t seq,
     a->purpose = copy(st, rec->purpose);
     a->reason = copy(st, rec->reason);
     a->patient = copy(st, rec->patient);
+    a->nhs = copy(st, rec->nhs);
     a->action = rec->action;
     a->outcome = rec->outcome;
     a->status = rec->status;
@@ -413,14 +429,15 @@ add_access(struct cr_audit_report_state *st, int64_t u,
 {
     int64_t day = cr_civil_uk_day(rec->time_ms);
     uint64_t ud = ((uint64_t)day << 32) | (uint64_t)u;
+    const char *who = person_of(rec);
     struct user_day *d;
     uint64_t *slot;
     bool is_new;
     int64_t i;
 
     slot = cr_u64map_slot(&st->accessed,
-                          XXH3_64bits_withSeed(rec->patient,
-                                               strlen(rec->patient), ud),
+                          XXH3_64bits_withSeed(who, strlen(who),
+                                               has(rec->patient) ? ud : ~ud),
                           &is_new);
     if (slot == NULL)
         return nomem(err);

@@ -124,8 +124,10 @@ text_alerts(struct cr_buf *b, const struct cr_audit_report *r)
         alert_codes(b, a->alerts, ", ");
         cr_buf_adds(b, "\n    by ");
         text_who(b, a);
-        cr_buf_addf(b, "\n    %s of patient %s: %s (%d)",
-                    cr_audit_action_code(a->action), or_dash(a->patient),
+        cr_buf_addf(b, "\n    %s of patient %s%s: %s (%d)",
+                    cr_audit_action_code(a->action),
+                    a->patient || !a->nhs ? "" : "NHS ",
+                    a->patient ? a->patient : or_dash(a->nhs),
                     cr_audit_outcome_code(a->outcome), a->status);
         if (a->purpose)
             cr_buf_addf(b, ", purpose %s", a->purpose);
@@ -343,6 +345,13 @@ fhir_alert(struct pw *w, const struct cr_audit_report_alert *a)
         cr_buf_adds(in.b, ",\"valueReference\":{\"reference\":\"Patient/");
         cr_buf_add_json_esc(in.b, a->patient, strlen(a->patient));
         cr_buf_adds(in.b, "\"}}");
+    } else if (a->nhs) {
+        p_open(&in, "patient");
+        cr_buf_adds(in.b, ",\"valueReference\":{\"identifier\":{"
+                          "\"system\":\"https://fhir.nhs.uk/Id/nhs-number\","
+                          "\"value\":");
+        cr_buf_add_json_str(in.b, a->nhs);
+        cr_buf_adds(in.b, "}}}");
     }
     p_str(&in, "action", "valueCode", cr_audit_action_code(a->action));
     p_str(&in, "outcome", "valueCode", cr_audit_outcome_code(a->outcome));

@@ -323,6 +323,16 @@ test('the audit report: alerts with their review, unusual volume, and the usage 
   assert.equal(vol.review, null);
   assert.deepEqual(trailCriteria(claim), { patient: 'Patient/P9' });
   assert.deepEqual(trailCriteria(vol), { agent: 'rec-1', day: '2025-07-03' });
+  assert.equal(claim.nhs, '');
+  // an alert of a person the node holds nothing of: by NHS number, and its
+  // trail is the member of staff's accesses that day
+  const farReport = structuredClone(report);
+  const farAlert = farReport.parameter.find((p) => p.name === 'alert');
+  farAlert.part = farAlert.part.map((q) => q.name === 'patient'
+    ? { name: 'patient', valueReference: { identifier: { system: 'https://fhir.nhs.uk/Id/nhs-number', value: '9000000009' } } } : q);
+  const far = parseReport(farReport).alerts[0];
+  assert.deepEqual([far.patient, far.nhs], ['', '9000000009']);
+  assert.deepEqual(trailCriteria(far), { agent: 'gp-1', day: '2025-07-03' });
   const s = Object.fromEntries(rep.series.map((x) => [x.name, x.points.map((p) => `${p.label}=${p.value}`).join(' ')]));
   assert.deepEqual(s, {
     'views-per-month': 'Jun 2025=10 Jul 2025=0',
@@ -360,6 +370,10 @@ test('AuditEvents as the trail shows them and as the patient sees them', () => {
     extension: [{ url: `${EXT}review`, extension: [{ url: 'record', valueReference: { reference: 'AuditEvent/12' } }, { url: 'outcome', valueCode: 'escalated' }] }],
   }));
   assert.deepEqual([rv.action.code, rv.action.label, rv.reviewOf, rv.reviewOutcome], ['review', 'Reviewed an alert', 'AuditEvent/12', 'escalated']);
+  // a federated read of someone the node holds nothing of names them by NHS number
+  const far = trailRow(event({ entity: [{ what: { identifier: { system: 'https://fhir.nhs.uk/Id/nhs-number', value: '9000000009' } }, role: { code: '1' } }] }));
+  assert.deepEqual([far.patient, far.nhs], ['', '9000000009']);
+  assert.equal(row.nhs, '');
   const patientView = event();
   patientView.agent[0].who = { type: 'Practitioner', display: 'a member of staff' };
   const seen = lookedRow(patientView);

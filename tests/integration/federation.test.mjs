@@ -377,8 +377,9 @@ test('audit records at both ends name the real user; the answering node names th
 test('the asking node records an emergency or self-claimed access even when it holds nothing of the person', async () => {
   // ncl holds no record of P1: the access is still its user's, and its
   // privacy officer must see it raised, as each answering node does.
+  // Y7 is an organisation with no relationship to anyone, used here only.
   const emergency = await fhir(nodes.ncl, 'GET', everything(NHS1), {
-    token: user('ncl', 'X9', { sub: 'u-ncl-em', purpose: 'emergency' }),
+    token: user('ncl', 'Y7', { sub: 'u-ncl-em', purpose: 'emergency' }),
     headers: { 'X-Access-Reason': 'emergency: life-threatening collapsed in the street' },
   });
   assert.equal(emergency.status, 200, emergency.text);
@@ -387,14 +388,18 @@ test('the asking node records an emergency or self-claimed access even when it h
   assert.equal(here.action, 'everything');
   assert.equal(here.purpose, 'emergency');
   assert.ok(here.alerts?.includes('emergency'), JSON.stringify(here));
+  assert.equal(here.basis, 'emergency');
   assert.match(here.reason, /life-threatening/);
+  assert.equal(here.patient, undefined, 'ncl has no Patient of this person');
+  assert.equal(here.nhs, NHS1, 'so the record names them by NHS number');
   for (const n of ['nel', 'sel']) {
     const there = JSON.parse(sql(dirs[n], "SELECT body FROM audit WHERE principal_sub = 'u-ncl-em' ORDER BY seq DESC LIMIT 1"));
     assert.ok(there.alerts?.includes('emergency'), `${n}: ${JSON.stringify(there)}`);
+    assert.equal(there.via, 'ncl');
   }
 
   const claimed = await fhir(nodes.ncl, 'GET', everything(NHS1), {
-    token: user('ncl', 'X9', { sub: 'u-ncl-sc' }),
+    token: user('ncl', 'Y7', { sub: 'u-ncl-sc' }),
     headers: { 'X-Access-Reason': 'self-claimed: covering A&E tonight' },
   });
   assert.equal(claimed.status, 200, claimed.text);
@@ -406,6 +411,37 @@ test('the asking node records an emergency or self-claimed access even when it h
   assert.equal(plain.status, 200, plain.text);
   const quiet = JSON.parse(sql(dirs.ncl, "SELECT body FROM audit WHERE principal_sub = 'u-ncl-plain' ORDER BY seq DESC LIMIT 1"));
   assert.ok(!quiet.alerts?.includes('emergency') && !quiet.alerts?.includes('self-claimed'), JSON.stringify(quiet));
+
+  // Record views count where the user asked: two at ncl, none at the
+  // nodes that answered for ncl (their records name it as via).
+  const views = (n) => {
+    const r = runBin(['audit', 'report', '--data', dirs[n], '--org', 'Y7', '--format', 'json']);
+    assert.equal(r.status, 0, r.stderr);
+    const total = JSON.parse(r.stdout).parameter.find((p) => p.name === 'total');
+    return total.part.find((p) => p.name === 'recordViews').valueInteger;
+  };
+  assert.equal(views('ncl'), 2);
+  assert.equal(views('nel'), 0);
+  assert.equal(views('sel'), 0);
+  const text = runBin(['audit', 'report', '--data', dirs.ncl, '--org', 'Y7']).stdout;
+  assert.match(text, new RegExp(`everything of patient NHS ${NHS1}`));
+
+  // Y7's privacy officer at ncl sees the access, the person named by NHS
+  // number (the AuditEvent validates against the R4 schema in fhir()).
+  const officer = user('ncl', 'Y7', { sub: 'po-y7', purpose: 'audit' });
+  const log = await fhir(nodes.ncl, 'GET', 'AuditEvent?agent=u-ncl-em', { token: officer });
+  assert.equal(log.status, 200, log.text);
+  const ev = log.json.entry.map((e) => e.resource).find((r) => r.action === 'E');
+  assert.ok(ev, JSON.stringify(log.json));
+  const person = ev.entity.find((e) => e.what?.identifier?.system === NHS_SYSTEM);
+  assert.equal(person?.what.identifier.value, NHS1, JSON.stringify(ev.entity));
+  assert.equal(person.role.code, '1');
+  const report = await fhir(nodes.ncl, 'GET', '$audit-report', { token: officer });
+  assert.equal(report.status, 200, report.text);
+  const alert = report.json.parameter.filter((p) => p.name === 'alert')
+    .find((a) => a.part.find((q) => q.name === 'user')?.valueString === 'u-ncl-em');
+  assert.ok(alert, JSON.stringify(report.json));
+  assert.equal(alert.part.find((q) => q.name === 'patient').valueReference.identifier.value, NHS1);
 });
 
 test('node tokens: forged, expired, misattributed and unknown ones are refused', async () => {

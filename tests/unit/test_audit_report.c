@@ -403,6 +403,38 @@ TEST(record_views_and_distinct_users)
     cr_audit_report_destroy(r);
 }
 
+/* Federated reads: a view counts where the user asked. The answering
+ * node's record of a peer's read (via) is no view of its own; the asking
+ * node's record names the person by NHS number when it holds nothing of
+ * them, and that is a view and an access towards unusual volume. */
+TEST(federated_views_count_where_the_user_asked)
+{
+    struct cr_audit_report_opts o = { 0 };
+    struct cr_audit_report *r;
+    struct cr_audit_rec x;
+    int i;
+
+    o.volume_threshold = 2;
+    r = report(&o);
+    x = rec(at(2025, 5, 1, 9, 0), "u1", "RR8", "direct-care", "p1");
+    x.action = CR_AUDIT_EVERYTHING;
+    x.via = "sel";                      /* answered for sel's user */
+    add(r, 1, &x);
+    x = rec(at(2025, 5, 1, 9, 5), "u2", "RR8", "direct-care", NULL);
+    x.action = CR_AUDIT_EVERYTHING;
+    for (i = 0; i < 3; i++) {           /* asked here, held elsewhere */
+        x.nhs = i == 0 ? "9000000009" : i == 1 ? "9476719931" : "9912003888";
+        add(r, 2 + i, &x);
+    }
+    finish(r, NULL);
+    CHECK_EQ_INT(r->total.views, 3);
+    CHECK_EQ_INT(r->total.users, 1);    /* u2; u1 asked at sel */
+    CHECK_EQ_INT(r->nvolume, 1);
+    CHECK_EQ_STR(r->volume[0].sub, "u2");
+    CHECK_EQ_INT(r->volume[0].count, 3);
+    cr_audit_report_destroy(r);
+}
+
 TEST(views_by_care_setting_ask_each_organisation_once)
 {
     struct cr_audit_report *r = report(NULL);

@@ -11,6 +11,7 @@ import { cc } from './fhir.js';
 
 const EXT = 'https://carerecord.example/StructureDefinition/audit-';
 const ODS = 'https://fhir.nhs.uk/Id/ods-organization-code';
+const NHS_NUMBER = 'https://fhir.nhs.uk/Id/nhs-number';
 const OUR_ACTIONS = 'https://carerecord.example/CodeSystem/audit-action';
 const OUR_PURPOSES = 'https://carerecord.example/CodeSystem/purpose-of-use';
 
@@ -117,6 +118,9 @@ function alertOf(p) {
     purpose: valueOf(p, 'purpose') || '',
     reason: valueOf(p, 'reason') || '',
     patient: valueOf(p, 'patient') || '',
+    // a person the node holds nothing of (a federated read) is named by
+    // NHS number only
+    nhs: partsOf(p, 'patient')[0]?.valueReference?.identifier?.value || '',
     action: valueOf(p, 'action') || '',
     outcome: valueOf(p, 'outcome') || '',
     status: valueOf(p, 'status') ?? null,
@@ -206,6 +210,10 @@ function orgOf(ev) {
 function patientOf(ev) {
   return (ev.entity || []).find((e) => e.role?.code === '1' || /^Patient\//.test(e.what?.reference || ''))?.what?.reference || '';
 }
+// A person the node holds nothing of (a federated read): by NHS number.
+function nhsOf(ev) {
+  return (ev.entity || []).find((e) => e.role?.code === '1' && e.what?.identifier?.system === NHS_NUMBER)?.what.identifier.value || '';
+}
 function purposeOf(agent, ev) {
   const list = agent.purposeOfUse || ev.purposeOfEvent || [];
   return list.map((p) => p.coding?.find((c) => c.system === OUR_PURPOSES)?.code || p.text || cc(p)).filter(Boolean)[0] || '';
@@ -235,6 +243,7 @@ export function trailRow(ev) {
     role: agent.role?.[0]?.text || agent.role?.[0]?.coding?.[0]?.code || '',
     action: actionOf(ev),
     patient: patientOf(ev),
+    nhs: nhsOf(ev),
     purpose: purposeOf(agent, ev),
     reason: extOf(ev, 'reason')[0]?.valueString || '',
     outcome: extOf(ev, 'outcome')[0]?.valueCode || (ev.outcome === '0' ? 'allowed' : ev.outcomeDesc || ''),

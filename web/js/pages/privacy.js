@@ -82,6 +82,8 @@ function summary(r) {
 
 const codesLabel = (a) => a.codes.map((c) => ALERT_LABELS[c] || c).join(', ');
 const patientLabel = (ref) => (ref || '').replace(/^Patient\//, '');
+// The patient of an alert: their id here, else their NHS number.
+const alertPatient = (a) => patientLabel(a.patient) || (a.nhs ? `NHS ${a.nhs}` : '');
 
 function statusCell(a) {
   if (a.isVolume) return 'To review (in the trail)';
@@ -113,7 +115,7 @@ function renderAlerts(report, f, trail) {
         h('td', null, h('span', { class: 'alert-code' }, codesLabel(a)),
           a.isVolume ? ` — ${a.patients} patients in one day` : null),
         h('td', null, a.userName || a.user, h('span', { class: 'node' }, ` ${a.user}${a.role ? `, ${roleLabel(a.role)}` : ''}`)),
-        h('td', null, patientLabel(a.patient) || '—'),
+        h('td', null, alertPatient(a) || '—'),
         h('td', null, a.reason, a.supervisor ? ` (supervisor ${a.supervisor})` : null,
           a.outcome && a.outcome !== 'allowed' ? h('span', { class: 'node' }, ` ${a.outcome}${a.rule ? `: ${a.rule}` : ''}`) : null),
         h('td', null, statusCell(a)),
@@ -227,7 +229,7 @@ function trailTr(r, alert) {
     h('td', null, r.who, r.user && r.user !== r.who ? h('span', { class: 'node' }, ` ${r.user}`) : null),
     h('td', null, r.role),
     h('td', null, r.action.label, r.reviewOf ? ` ${r.reviewOf.replace('AuditEvent/', 'record ')}${r.reviewOutcome ? `: ${outcomeLabel(r.reviewOutcome)}` : ''}` : null),
-    h('td', null, patientLabel(r.patient)),
+    h('td', null, alertPatient(r)),
     h('td', null, purposeLabel(r.purpose), r.reason ? h('span', { class: 'node' }, ` ${r.reason}`) : null),
     h('td', null, r.outcome, r.status ? ` (${r.status})` : null),
     h('td', null, r.alerts.map((c) => ALERT_LABELS[c] || c).join(', ')));
@@ -243,7 +245,7 @@ function markReviewed(alert, redraw) {
   const problem = h('div', { id: 'review-problem' });
   const form = h('form', { method: 'dialog', novalidate: true },
     h('h2', { id: titleId }, 'Mark the alert as reviewed'),
-    h('p', null, `${codesLabel(alert)}: ${alert.userName || alert.user} (${alert.user}) opened the record of patient ${patientLabel(alert.patient) || '(none named)'} on ${fmtDateTime(alert.time)}.`),
+    h('p', null, `${codesLabel(alert)}: ${alert.userName || alert.user} (${alert.user}) opened the record of patient ${alertPatient(alert) || '(none named)'} on ${fmtDateTime(alert.time)}.`),
     alert.reason ? h('p', null, `Reason given: ${alert.reason}`) : null,
     h('fieldset', { 'aria-describedby': errId },
       h('legend', null, 'Outcome of the review'),
