@@ -1,5 +1,6 @@
 /* audit_review_op.c: POST /fhir/$audit-review, a privacy officer's review
- * of an alert: which alert (its record in the audit log), what they found
+ * of an alert: which alert (its record in the audit log, or for unusual
+ * volume the member of staff and the UK day), what they found
  * (appropriate, explained, escalated, inappropriate) and a note.
  *
  * The review is appended to the hash-chained audit log as a record of its
@@ -19,6 +20,7 @@
  * audit/, store/, fhir/, core/, jansson. */
 #include "api/apiInt.h"
 
+#include "core/civil.h"
 #include "core/clock.h"
 #include "core/jsontext.h"
 #include "fhir/fhir.h"
@@ -40,7 +42,9 @@
 /* One review in the making; lives in the request's arena. */
 struct review_job {
     struct ctx *x;
-    int64_t seq;                /* the alert's record */
+    int64_t seq;                /* the alert's record; 0: unusual volume */
+    const char *user;           /* volume: the member of staff ... */
+    int64_t day;                /* ... and the UK day */
     enum cr_audit_finding finding;
     const char *note;
     int64_t head;               /* the log's last record before the check */
@@ -124,9 +128,9 @@ read_body(struct ctx *x, struct review_job *j)
     json_t *root = NULL, *params, *p;
     const char *name, *type;
     int64_t from_record = 0, from_ref = 0;
-    bool seen[4] = { false, false, false, false }, ok = false;
+    bool seen[6] = { false, false, false, false, false, false }, ok = false;
     static const char *const names[] = { "record", "auditEvent", "outcome",
-                                         "note" };
+                                         "note", "user", "day" };
     json_error_t jerr;
     struct cr_err err;
     size_t i, k;
@@ -166,13 +170,14 @@ read_body(struct ctx *x, struct review_job *j)
     params = json_object_get(root, "parameter");
     json_array_foreach(params, i, p) {
         name = json_string_value(json_object_get(p, "name"));
-        for (k = 0; k < 4 && strcmp(names[k], name ? name : "") != 0; k++)
+        for (k = 0; k < 6 && strcmp(names[k], name ? name : "") != 0; k++)
             ;
-        if (k == 4) {
+        if (k == 6) {
             cr_api_outcome(x, 400, "error", "not-supported", name,
                            "$audit-review does not take a parameter "
-                           "'%.60s' (it takes record or auditEvent, "
-                           "outcome and note)", name ? name : "");
+                           "'%.60s' (it takes record or auditEvent, or user "
+                           "and day for unusual volume; outcome and note)",
+                           name ? name : "");
             goto out;
         }
         if (seen[k]) {
@@ -199,6 +204,25 @@ read_body(struct ctx *x, struct review_job *j)
                 goto out;
             }
         }
+        if (k == 4) {
+            const char *user = json_string_value(
+                json_object_get(p, "valueString"));
+            if (user == NULL || user[0] == '\0' || strlen(user) > 127) {
+                bad(x, name, "%s must be a valueString: the user id (agent) "
+                             "of the member of staff whose unusual volume "
+                             "was reviewed, as $audit-report gives it", name);
+                goto out;
+            }
+            j->user = cr_arena_strndup(req->arena, user, strlen(user));
+        }
+        if (k == 5 &&
+            !cr_civil_parse_date(json_string_value(json_object_get(
+                                     p, "valueDate")),
+                                 &j->day)) {
+            bad(x, name, "%s must be a valueDate YYYY-MM-DD: the UK day of "
+                         "the unusual volume", name);
+            goto out;
+        }
         if (k == 3) {
             const char *note = json_string_value(
                 json_object_get(p, "valueString"));
@@ -221,11 +245,23 @@ read_body(struct ctx *x, struct review_job *j)
             }
         }
     }
-    if (!seen[0] && !seen[1]) {
+    if ((seen[0] || seen[1]) && (seen[4] || seen[5])) {
+        bad(x, seen[4] ? "user" : "day",
+            "name either a record's alert (record or auditEvent) or an "
+            "unusual volume (user and day), not both");
+        goto out;
+    }
+    if (seen[4] != seen[5]) {
+        cr_api_outcome(x, 400, "error", "required", seen[4] ? "day" : "user",
+                       "an unusual volume is named by both user and day");
+        goto out;
+    }
+    if (!seen[0] && !seen[1] && !seen[4]) {
         cr_api_outcome(x, 400, "error", "required", "record",
                        "say which alert was reviewed: record (its record "
                        "number in the audit log, as $audit-report gives it) "
-                       "or auditEvent (AuditEvent/{record number})");
+                       "or auditEvent (AuditEvent/{record number}), or for "
+                       "unusual volume user and day");
         goto out;
     }
     if (seen[0] && seen[1] && from_record != from_ref) {
@@ -240,6 +276,11 @@ read_body(struct ctx *x, struct review_job *j)
         goto out;
     }
     j->seq = seen[0] ? from_record : from_ref;
+    if (seen[4] && j->user == NULL) {
+        cr_api_outcome(x, 503, "error", "transient", NULL,
+                       "the server is out of memory; try again shortly");
+        goto out;
+    }
     ok = true;
 out:
     json_decref(root);
@@ -252,6 +293,8 @@ struct found {
     struct cr_arena *arena;     /* the record read, when 'is_one' */
     int64_t seq;                /* the record wanted (is_one), or the alert
                                    whose review is looked for */
+    const char *user;           /* or the unusual volume of this user ... */
+    int64_t day;                /* ... on this UK day */
     bool is_one;
     bool is_found;
     struct cr_audit_rec rec;
@@ -285,7 +328,10 @@ take(void *ctx, const struct cr_store_audit_entry *e)
                           "out of memory");
     /* A record that does not parse is no review this version made. */
     rc = cr_audit_rec_parse(e->body, e->len, a, &rec, NULL);
-    if (rc == CR_OK && rec.review.seq == f->seq) {
+    if (rc == CR_OK &&
+        (f->user ? rec.review.user && strcmp(rec.review.user, f->user) == 0 &&
+                       rec.review.day == f->day
+                 : rec.review.seq == f->seq)) {
         f->earlier = e->seq;
         rc = FOUND;
     } else {
@@ -328,14 +374,16 @@ review_in_txn(struct cr_store_txn *txn, void *ctx, struct cr_err *err)
     q.limit = PAGE;
     memset(&f, 0, sizeof f);
     f.seq = j->seq;
+    f.user = j->user;
+    f.day = j->day;
     cr_err_clear(&f.err);
     rc = walk(NULL, txn, &q, &f);
     if (rc == FOUND) {
         j->earlier = f.earlier;
-        return cr_err_set(err, CR_ECONFLICT, "conflict", "record",
-                          "the alert of record %lld was reviewed just now "
-                          "(record %lld); a review is recorded once",
-                          (long long)j->seq, (long long)f.earlier);
+        return cr_err_set(err, CR_ECONFLICT, "conflict",
+                          j->user ? "user" : "record",
+                          "the alert was reviewed just now (record %lld); a "
+                          "review is recorded once", (long long)f.earlier);
     }
     if (rc != CR_OK) {
         *err = f.err;
@@ -357,8 +405,18 @@ answer_ok(struct ctx *x, struct review_job *j)
     cr_buf_adds(&b, "{\"resourceType\":\"Parameters\",\"parameter\":["
                     "{\"name\":\"review\",\"valueReference\":{\"reference\":");
     cr_buf_addf(&b, "\"AuditEvent/%lld\"}},", (long long)j->review_seq);
-    cr_buf_addf(&b, "{\"name\":\"record\",\"valueInteger\":%lld},",
-                (long long)j->seq);
+    if (j->user) {
+        char day[16];
+        cr_civil_format_date(j->day, day, sizeof day);
+        cr_buf_adds(&b, "{\"name\":\"volume\",\"part\":[{\"name\":"
+                        "\"user\",\"valueString\":");
+        cr_buf_add_json_str(&b, j->user);
+        cr_buf_addf(&b, "},{\"name\":\"day\",\"valueDate\":\"%s\"}]},",
+                    day);
+    } else {
+        cr_buf_addf(&b, "{\"name\":\"record\",\"valueInteger\":%lld},",
+                    (long long)j->seq);
+    }
     cr_buf_addf(&b, "{\"name\":\"outcome\",\"valueCode\":\"%s\"},",
                 cr_audit_finding_code(j->finding));
     cr_buf_addf(&b, "{\"name\":\"time\",\"valueInstant\":\"%s\"}", when);
@@ -420,6 +478,39 @@ review_answer(void *arg, struct cr_http_req *req, struct cr_http_resp *resp)
 
 /* ---- the checks ---- */
 
+/* Note the log's head in j->head (anything appended after it is checked
+ * again in the write), then look for an earlier review with 'q' (the
+ * reviews that could name the alert) and 'f' (the alert). Answers 409 or
+ * 500 and returns false when there is one or the log cannot be read. */
+static bool
+not_reviewed_yet(struct ctx *x, struct review_job *j,
+                 struct cr_store_audit_query *q, struct found *f)
+{
+    struct cr_store *s = x->api->store;
+    char hash[CR_STORE_AUDIT_HASH_LEN + 1];
+    cr_rc rc = cr_store_audit_head(s, &j->head, hash, &f->err);
+
+    if (rc != CR_OK) {
+        cr_api_fail(x, &f->err);
+        return false;
+    }
+    f->is_one = false;
+    rc = walk(s, NULL, q, f);
+    if (rc == FOUND) {
+        cr_api_outcome(x, 409, "error", "conflict",
+                       j->user ? "user" : "record",
+                       "this alert was already reviewed (record %lld); a "
+                       "review is recorded once and not changed",
+                       (long long)f->earlier);
+        return false;
+    }
+    if (rc != CR_OK) {
+        cr_api_fail(x, &f->err);
+        return false;
+    }
+    return true;
+}
+
 /* The alert's record: it exists, raised an alert, and was made by the
  * staff of the officer's organisation; it has not been reviewed yet.
  * Answers (404, 403, 409, 500) and returns false otherwise. On success
@@ -430,9 +521,7 @@ check_alert(struct ctx *x, struct review_job *j, const char **out_patient)
 {
     struct cr_store *s = x->api->store;
     struct cr_store_audit_query q;
-    char hash[CR_STORE_AUDIT_HASH_LEN + 1];
     struct found f;
-    bool ok = false;
     cr_rc rc;
 
     memset(&f, 0, sizeof f);
@@ -470,12 +559,6 @@ check_alert(struct ctx *x, struct review_job *j, const char **out_patient)
                        "review", (long long)j->seq);
         return false;
     }
-    /* Anything appended after this head is checked again in the write. */
-    rc = cr_store_audit_head(s, &j->head, hash, &f.err);
-    if (rc != CR_OK) {
-        cr_api_fail(x, &f.err);
-        return false;
-    }
     *out_patient = f.rec.patient;
     /* A review names the alert's patient, so their record's reviews are
      * found through that index; an alert about no patient, through the
@@ -488,19 +571,73 @@ check_alert(struct ctx *x, struct review_job *j, const char **out_patient)
     else
         q.principal_org = x->principal.org;
     q.limit = PAGE;
-    f.is_one = false;
-    rc = walk(s, NULL, &q, &f);
-    if (rc == FOUND) {
-        cr_api_outcome(x, 409, "error", "conflict", "record",
-                       "the alert of record %lld was already reviewed "
-                       "(record %lld); a review is recorded once and not "
-                       "changed", (long long)j->seq, (long long)f.earlier);
-    } else if (rc != CR_OK) {
+    return not_reviewed_yet(x, j, &q, &f);
+}
+
+/* The first record of a member of staff's accesses on one day. */
+struct day_scan {
+    int64_t first;              /* lowest seq seen; 0: none */
+};
+
+static cr_rc
+note_access(void *ctx, const struct cr_store_audit_entry *e)
+{
+    struct day_scan *d = ctx;
+
+    if (d->first == 0 || e->seq < d->first)
+        d->first = e->seq;
+    return CR_OK;
+}
+
+/* An unusual volume: the member of staff, of the officer's organisation,
+ * accessed records on that UK day (the report, with whatever threshold
+ * the officer chose, said how many), and it was not reviewed yet.
+ * Answers (404, 409, 500) and returns false otherwise; on success j->head
+ * is as for check_alert. */
+static bool
+check_volume(struct ctx *x, struct review_job *j)
+{
+    struct cr_store *s = x->api->store;
+    struct cr_store_audit_query q;
+    char day[16];
+    struct day_scan d = { 0 };
+    struct found f;
+    int64_t next = 0;
+    cr_rc rc;
+
+    memset(&f, 0, sizeof f);
+    cr_err_clear(&f.err);
+    memset(&q, 0, sizeof q);
+    q.principal_sub = j->user;
+    q.principal_org = x->principal.org;
+    q.since_ms = cr_civil_uk_day_start(j->day);
+    q.until_ms = cr_civil_uk_day_start(j->day + 1);
+    q.limit = PAGE;
+    do {
+        rc = cr_store_audit_query(s, &q, note_access, &d, &next, &f.err);
+        q.before_seq = next;
+    } while (rc == CR_OK && next != 0);
+    if (rc != CR_OK) {
         cr_api_fail(x, &f.err);
-    } else {
-        ok = true;
+        return false;
     }
-    return ok;
+    if (d.first == 0) {
+        cr_civil_format_date(j->day, day, sizeof day);
+        cr_api_outcome(x, 404, "error", "not-found", "user",
+                       "the audit log holds no access by user '%.127s' of "
+                       "your organisation's staff on %s, so there is no "
+                       "unusual volume to review", j->user, day);
+        return false;
+    }
+    /* A review of that day comes after the day's first access. */
+    memset(&q, 0, sizeof q);
+    q.action = cr_audit_action_code(CR_AUDIT_REVIEW);
+    q.principal_org = x->principal.org;
+    q.after_seq = d.first;
+    q.limit = PAGE;
+    f.user = j->user;
+    f.day = j->day;
+    return not_reviewed_yet(x, j, &q, &f);
 }
 
 void
@@ -533,11 +670,15 @@ cr_api_audit_review_op(struct ctx *x)
     if (!read_body(x, j))
         return;
     /* What was reviewed is named in this request's record, refused or
-     * not. */
-    snprintf(id, sizeof id, "%lld", (long long)j->seq);
-    cr_api_touch(x, "AuditEvent", id, 0);
-    if (!check_alert(x, j, &patient))
+     * not (an unusual volume is named in the review itself). */
+    if (j->user == NULL) {
+        snprintf(id, sizeof id, "%lld", (long long)j->seq);
+        cr_api_touch(x, "AuditEvent", id, 0);
+        if (!check_alert(x, j, &patient))
+            return;
+    } else if (!check_volume(x, j)) {
         return;
+    }
 
     cr_audit_rec_init(&j->rec);
     j->rec.time_ms = cr_clock_now_ms();
@@ -550,6 +691,8 @@ cr_api_audit_review_op(struct ctx *x)
     j->rec.patient = patient;
     j->rec.resources = cr_buf_str(&x->touched);
     j->rec.review.seq = j->seq;
+    j->rec.review.user = j->user;
+    j->rec.review.day = j->day;
     j->rec.review.finding = j->finding;
     j->rec.review.note = j->note;
     cr_err_clear(&j->err);

@@ -21,6 +21,7 @@
  * docs/internals/audit.md. Depends on audit/, store/, fhir/, core/. */
 #include "api/apiInt.h"
 
+#include "core/civil.h"
 #include "core/clock.h"
 #include "fhir/fhir.h"
 #include "fhir/search.h"
@@ -594,9 +595,19 @@ add_review(struct cr_buf *b, bool *first, const struct view *v,
 {
     cr_buf_adds(b, *first ? ",\"extension\":[" : ",");
     *first = false;
-    cr_buf_addf(b, "{\"url\":\"" EXT "review\",\"extension\":["
-                   "{\"url\":\"record\",\"valueReference\":{\"reference\":"
-                   "\"AuditEvent/%lld\"}}", (long long)rv->seq);
+    cr_buf_adds(b, "{\"url\":\"" EXT "review\",\"extension\":[");
+    if (rv->seq > 0) {
+        cr_buf_addf(b, "{\"url\":\"record\",\"valueReference\":{"
+                       "\"reference\":\"AuditEvent/%lld\"}}",
+                    (long long)rv->seq);
+    } else {
+        /* an unusual volume: a member of staff on one UK day */
+        char day[16];
+        cr_civil_format_date(rv->day, day, sizeof day);
+        cr_buf_adds(b, "{\"url\":\"user\",\"valueString\":");
+        cr_buf_add_json_str(b, rv->user);
+        cr_buf_addf(b, "},{\"url\":\"day\",\"valueDate\":\"%s\"}", day);
+    }
     if (!v->is_patient) {
         cr_buf_addf(b, ",{\"url\":\"outcome\",\"valueCode\":\"%s\"}",
                     cr_audit_finding_code(rv->finding));
@@ -647,7 +658,7 @@ add_extensions(struct cr_buf *b, const struct view *v, const struct item *it)
             cr_buf_adds(b, "}}");
         }
     }
-    if (r->review.seq > 0)
+    if (r->review.seq > 0 || r->review.user != NULL)
         add_review(b, &first, v, &r->review);
     if (has(r->via)) {
         ext_open(b, &first, "via", "Identifier");

@@ -147,7 +147,8 @@ cr_api_metadata(struct ctx *x)
                     "\"audit-review\",\"definition\":"
                     "\"https://carerecord.example/OperationDefinition/"
                     "audit-review\",\"documentation\":\"POST: record the "
-                    "review of an alert (record, outcome, note) in the "
+                    "review of an alert (record, or user and day for "
+                    "unusual volume; outcome, note) in the "
                     "audit log, once; tokens with purpose audit of the "
                     "organisation whose staff raised it\"}]}]}");
     cr_api_send_buf(x, 200, &b);

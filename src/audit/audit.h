@@ -95,12 +95,19 @@ enum cr_audit_finding {
     CR_AUDIT_FINDING__COUNT
 };
 
-/* The review a record of action CR_AUDIT_REVIEW holds: which record (an
- * alert) was reviewed and what was found. seq 0: the record holds no
- * review (every other action, and a review that was refused). The review
- * is a record of its own; the reviewed record is never changed. */
+/* The review a record of action CR_AUDIT_REVIEW holds: which alert was
+ * reviewed and what was found. The alert is a record's (seq), or a
+ * member of staff's unusual volume on one UK day (user and day), which
+ * the report works out and no record holds. seq 0 and user NULL: the
+ * record holds no review (every other action, and a review that was
+ * refused). The review is a record of its own; the reviewed record is
+ * never changed. */
 struct cr_audit_review {
     int64_t seq;                    /* the reviewed record; 0: none */
+    const char *user;               /* or: the member of staff (agent sub)
+                                       whose unusual volume ... */
+    int64_t day;                    /* ... on this UK day (days since
+                                       1970-01-01) was reviewed */
     enum cr_audit_finding finding;
     const char *note;               /* the officer's note, or NULL */
 };
@@ -422,8 +429,7 @@ struct cr_audit_report_alert {
     enum cr_audit_outcome outcome;
     int status;
     const char *basis, *rule, *supervisor;
-    struct cr_audit_report_review review;   /* records only; volume alerts
-                                               are never reviewed */
+    struct cr_audit_report_review review;   /* seq 0: not reviewed */
 };
 
 /* Usage in one UK calendar month, or (in cr_audit_report.total) over the
@@ -458,6 +464,7 @@ struct cr_audit_report {
     struct cr_audit_report_alert *volume;   /* unusual volume, by day then
                                                user */
     size_t nvolume;
+    size_t nvolume_reviewed;                /* ... of which reviewed */
     struct cr_audit_report_usage *months;   /* every month from the first
                                                to the last, in order */
     size_t nmonths;

@@ -9,6 +9,8 @@
  * AuditEvents. Depends on core/ and jansson. Thread-safe (no state). */
 #include "audit/audit.h"
 
+#include "core/civil.h"
+
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
@@ -272,9 +274,12 @@ cr_audit_rec_write(const struct cr_audit_rec *rec, struct cr_buf *out)
     if ((unsigned)rec->action >= CR_AUDIT_ACTION__COUNT ||
         (unsigned)rec->outcome >= CR_AUDIT_OUTCOME__COUNT ||
         rec->review.seq < 0 ||
-        (rec->review.seq > 0 &&
+        (rec->review.seq > 0 && rec->review.user != NULL) ||
+        ((rec->review.seq > 0 || rec->review.user != NULL) &&
          (rec->action != CR_AUDIT_REVIEW ||
-          (unsigned)rec->review.finding >= CR_AUDIT_FINDING__COUNT))) {
+          (unsigned)rec->review.finding >= CR_AUDIT_FINDING__COUNT ||
+          (rec->review.user != NULL &&
+           (rec->review.user[0] == '\0' || rec->review.day < 0))))) {
         if (out->rc == CR_OK)
             out->rc = CR_EINVAL;
         return out->rc;
@@ -330,9 +335,18 @@ cr_audit_rec_write(const struct cr_audit_rec *rec, struct cr_buf *out)
     member(out, &first, "supervisor", rec->supervisor);
     member(out, &first, "node", rec->node);
     member(out, &first, "via", rec->via);
-    if (rec->review.seq > 0) {
-        cr_buf_addf(out, ",\"review\":{\"seq\":%lld,\"outcome\":\"%s\"",
-                    (long long)rec->review.seq,
+    if (rec->review.seq > 0 || rec->review.user != NULL) {
+        if (rec->review.seq > 0) {
+            cr_buf_addf(out, ",\"review\":{\"seq\":%lld",
+                        (long long)rec->review.seq);
+        } else {
+            char day[16];
+            cr_civil_format_date(rec->review.day, day, sizeof day);
+            cr_buf_adds(out, ",\"review\":{\"user\":");
+            cr_buf_add_json_str(out, rec->review.user);
+            cr_buf_addf(out, ",\"day\":\"%s\"", day);
+        }
+        cr_buf_addf(out, ",\"outcome\":\"%s\"",
                     finding_codes[rec->review.finding]);
         member(out, &first, "note", rec->review.note);
         cr_buf_addc(out, '}');
@@ -359,28 +373,39 @@ get_str(json_t *obj, const char *key, struct cr_arena *a, const char **out)
     return *out != NULL;
 }
 
-/* The "review" member: {"seq":N,"outcome":CODE[,"note":TEXT]} and
- * nothing else, on a record of action review only. */
+/* The "review" member: {"seq":N,"outcome":CODE[,"note":TEXT]} or
+ * {"user":SUB,"day":"YYYY-MM-DD","outcome":CODE[,"note":TEXT]} (unusual
+ * volume) and nothing else, on a record of action review only. */
 static bool
 parse_review(json_t *v, struct cr_audit_rec *out, struct cr_arena *a)
 {
     json_t *seq = json_object_get(v, "seq");
     json_t *found = json_object_get(v, "outcome");
+    json_t *day = json_object_get(v, "day");
     size_t n = 2;
 
-    if (out->action != CR_AUDIT_REVIEW || !json_is_object(v) ||
-        !json_is_integer(seq) || json_integer_value(seq) <= 0 ||
-        !json_is_string(found) ||
+    if (out->action != CR_AUDIT_REVIEW || !json_is_object(v))
+        return false;
+    if (seq == NULL) {
+        if (!get_str(v, "user", a, &out->review.user) ||
+            out->review.user == NULL || out->review.user[0] == '\0' ||
+            !json_is_string(day) ||
+            !cr_civil_parse_date(json_string_value(day), &out->review.day))
+            return false;
+        n = 3;
+    } else if (!json_is_integer(seq) || json_integer_value(seq) <= 0) {
+        return false;
+    } else {
+        out->review.seq = (int64_t)json_integer_value(seq);
+    }
+    if (!json_is_string(found) ||
         !cr_audit_finding_parse(json_string_value(found),
                                 &out->review.finding) ||
         !get_str(v, "note", a, &out->review.note))
         return false;
     if (out->review.note != NULL)
         n++;
-    if (json_object_size(v) != n)
-        return false;
-    out->review.seq = (int64_t)json_integer_value(seq);
-    return true;
+    return json_object_size(v) == n;
 }
 
 cr_rc

@@ -59,7 +59,9 @@ struct month_org {
 
 /* A review record: the alert it reviewed and what it says. */
 struct review {
-    int64_t alert_seq;
+    int64_t alert_seq;          /* a record's alert; 0: unusual volume ... */
+    const char *user;           /* ... of this member of staff ... */
+    int64_t day;                /* ... on this UK day */
     struct cr_audit_report_review r;
 };
 
@@ -90,6 +92,7 @@ struct cr_audit_report_state {
     struct cr_u64map accessed;      /* H(day, user, patient) seen */
     size_t capalerts;
     struct cr_u64map reviewed;      /* reviewed seq -> index + 1 in reviews */
+    struct cr_u64map vreviewed;     /* volume_key(user, day) -> the same */
     struct review *reviews;
     size_t nreviews, capreviews;
 };
@@ -235,6 +238,7 @@ cr_audit_report_destroy(struct cr_audit_report *r)
         free(st->udays);
         cr_u64map_free(&st->accessed);
         cr_u64map_free(&st->reviewed);
+        cr_u64map_free(&st->vreviewed);
         free(st->reviews);
         cr_arena_destroy(st->arena);
         free(st);
@@ -512,6 +516,13 @@ add_view(struct cr_audit_report_state *st, int64_t u,
     return CR_OK;
 }
 
+/* The key of a member of staff's unusual volume on UK day 'day'. */
+static uint64_t
+volume_key(const char *user, int64_t day)
+{
+    return XXH3_64bits_withSeed(user, strlen(user), (uint64_t)day);
+}
+
 /* Note the review record 'rec' (number 'seq'); of two reviews of one
  * alert, the earlier stands. */
 static cr_rc
@@ -520,20 +531,25 @@ add_review(struct cr_audit_report_state *st, int64_t seq,
 {
     struct review *rv = room(st->reviews, st->nreviews, &st->capreviews,
                              sizeof *rv);
-    bool is_new;
+    bool is_volume = rec->review.user != NULL, is_new;
     int64_t i;
 
     if (rv == NULL)
         return nomem(err);
     st->reviews = rv;
-    i = keyed(&st->reviewed, (uint64_t)rec->review.seq, &st->nreviews,
-              &is_new);
+    i = is_volume ? keyed(&st->vreviewed,
+                          volume_key(rec->review.user, rec->review.day),
+                          &st->nreviews, &is_new)
+                  : keyed(&st->reviewed, (uint64_t)rec->review.seq,
+                          &st->nreviews, &is_new);
     if (i < 0)
         return nomem(err);
     rv = &st->reviews[i];
     if (!is_new && rv->r.seq < seq)
         return CR_OK;
     rv->alert_seq = rec->review.seq;
+    rv->user = is_volume ? copy(st, rec->review.user) : NULL;
+    rv->day = rec->review.day;
     rv->r.seq = seq;
     rv->r.time_ms = rec->time_ms;
     rv->r.finding = rec->review.finding;
@@ -563,8 +579,8 @@ cr_audit_report_add(struct cr_audit_report *r, int64_t seq,
         return CR_OK;
     }
     /* A review counts for its alert whenever it was made. */
-    if (rec->action == CR_AUDIT_REVIEW && rec->review.seq > 0 &&
-        !is_other_org) {
+    if (rec->action == CR_AUDIT_REVIEW &&
+        (rec->review.seq > 0 || rec->review.user != NULL) && !is_other_org) {
         rc = add_review(st, seq, rec, err);
         if (rc != CR_OK)
             return rc;
@@ -621,6 +637,7 @@ static cr_rc
 finish_volume(struct cr_audit_report *r, struct cr_err *err)
 {
     struct cr_audit_report_state *st = r->st;
+    uint64_t *slot;
     size_t i, n = 0;
 
     for (i = 0; i < st->nudays; i++)
@@ -649,6 +666,13 @@ finish_volume(struct cr_audit_report *r, struct cr_err *err)
         a->role = ui->role;
         a->action = CR_AUDIT_READ;
         a->outcome = CR_AUDIT_ALLOWED;
+        slot = cr_u64map_find(&st->vreviewed, volume_key(a->sub, a->day));
+        if (slot != NULL && *slot != 0 &&
+            strcmp(st->reviews[*slot - 1].user, a->sub) == 0 &&
+            st->reviews[*slot - 1].day == a->day) {
+            a->review = st->reviews[*slot - 1].r;
+            r->nvolume_reviewed++;
+        }
     }
     if (r->nvolume > 1)
         qsort(r->volume, r->nvolume, sizeof *r->volume, by_day_user);

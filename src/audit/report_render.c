@@ -143,8 +143,12 @@ text_alerts(struct cr_buf *b, const struct cr_audit_report *r)
         cr_buf_addc(b, '\n');
     }
     cr_buf_addf(b, "\nUnusual volume (more than %lld distinct patients by "
-                   "one user in one UK day): %zu\n",
+                   "one user in one UK day): %zu",
                 (long long)r->opts.volume_threshold, r->nvolume);
+    if (r->nvolume_reviewed > 0)
+        cr_buf_addf(b, " (%zu reviewed, %zu open)", r->nvolume_reviewed,
+                    r->nvolume - r->nvolume_reviewed);
+    cr_buf_addc(b, '\n');
     for (i = 0; i < r->nvolume; i++) {
         const struct cr_audit_report_alert *a = &r->volume[i];
         char day[16];
@@ -152,6 +156,7 @@ text_alerts(struct cr_buf *b, const struct cr_audit_report *r)
         cr_civil_format_date(a->day, day, sizeof day);
         cr_buf_addf(b, "  %s  %lld patients  by ", day, (long long)a->count);
         text_who(b, a);
+        text_review(b, &a->review);
         cr_buf_addc(b, '\n');
     }
 }
@@ -331,6 +336,8 @@ fhir_alert(struct pw *w, const struct cr_audit_report_alert *a)
         p_date(&in, "day", a->day);
         p_int(&in, "patients", a->count);
         fhir_who(&in, a);
+        if (a->review.seq > 0)
+            fhir_review(&in, &a->review);
         p_close(w);
         return;
     }

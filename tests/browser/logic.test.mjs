@@ -13,7 +13,7 @@ import {
   parseSummary, cprFromFlag, planModel, formFrom, planBundle, issuesToFields, checkForm, saveMode, planFacts, ukToday, currentPlanIn,
 } from '../../web/js/careplan-data.js';
 import {
-  parseReport, trailRow, lookedRow, trailQuery, trailCriteria, ukDayStart, ukDayOf,
+  parseReport, trailRow, lookedRow, trailQuery, trailCriteria, ukDayStart, ukDayOf, reviewParameters,
 } from '../../web/js/audit-data.js';
 import { sourceNodeOf, fmtDate, age } from '../../web/js/fhir.js';
 import { worldData, planBundleFor, ORG } from './world.mjs';
@@ -333,6 +333,11 @@ test('the audit report: alerts with their review, unusual volume, and the usage 
   const far = parseReport(farReport).alerts[0];
   assert.deepEqual([far.patient, far.nhs], ['', '9000000009']);
   assert.deepEqual(trailCriteria(far), { agent: 'gp-1', day: '2025-07-03' });
+  // a review names the record, or for unusual volume the person and the day
+  assert.deepEqual(reviewParameters(claim, 'explained', 'rota').parameter,
+    [{ name: 'record', valueInteger: 17 }, { name: 'outcome', valueCode: 'explained' }, { name: 'note', valueString: 'rota' }]);
+  assert.deepEqual(reviewParameters(vol, 'appropriate', '').parameter,
+    [{ name: 'user', valueString: 'rec-1' }, { name: 'day', valueDate: '2025-07-03' }, { name: 'outcome', valueCode: 'appropriate' }]);
   const s = Object.fromEntries(rep.series.map((x) => [x.name, x.points.map((p) => `${p.label}=${p.value}`).join(' ')]));
   assert.deepEqual(s, {
     'views-per-month': 'Jun 2025=10 Jul 2025=0',

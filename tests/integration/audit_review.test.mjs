@@ -272,3 +272,67 @@ test('the patient sees that an access to their record was reviewed, and by which
   for (const secret of ['Priya Guard', 'po-gp', 'Covering', 'explained', 'inappropriate', 'cardiac'])
     assert.ok(!text.includes(secret), `the patient's view does not contain ${secret}`);
 });
+
+test('an unusual volume is reviewed by member of staff and UK day, once, by their own organisation', async () => {
+  const ukDay = (ms) => new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/London' }).format(new Date(ms));
+  const today = ukDay(Date.now());
+  const volumeOf = async (officer, user) => {
+    const r = await fhir(node, 'GET', '$audit-report?volume-threshold=1', { token: node.token(officer) });
+    assert.equal(r.status, 200, r.text.slice(0, 300));
+    return named(r.json.parameter, 'alert').find((a) => named(a.part, 'record').length === 0 &&
+      one(a.part, 'user')?.valueString === user && one(a.part, 'day')?.valueDate === today);
+  };
+  const byVolume = (user, day, outcome, note) => params({ name: 'user', valueString: user }, { name: 'day', valueDate: day },
+    { name: 'outcome', valueCode: outcome }, ...(note ? [{ name: 'note', valueString: note }] : []));
+  // a second patient read today: two, over a threshold of one
+  const p2 = await fhir(node, 'POST', 'Patient', { token: node.token(TRUST), body: sampleResource('Patient') });
+  assert.equal(p2.status, 201, p2.text);
+  const read2 = await fhir(node, 'GET', `Patient/${p2.json.id}`, {
+    token: node.token(CLINICIAN), headers: { 'x-access-reason': 'self-claimed: ward round' },
+  });
+  assert.equal(read2.status, 200, read2.text);
+  const open = await volumeOf(OFFICER, CLINICIAN.sub);
+  assert.ok(open, 'the clinician read two patients today');
+  assert.equal(named(open.part, 'review').length, 0, 'open');
+  const rows = reviewRows();
+
+  // bad input, another day, another organisation's member of staff: nothing recorded
+  for (const [body, name] of [
+    [params({ name: 'user', valueString: CLINICIAN.sub }, { name: 'outcome', valueCode: 'explained' }), 'day'],
+    [byVolume(CLINICIAN.sub, '2025-02', 'explained'), 'day'],
+    [params({ name: 'record', valueInteger: alerts.first }, { name: 'user', valueString: CLINICIAN.sub },
+      { name: 'day', valueDate: today }, { name: 'outcome', valueCode: 'explained' }), 'user'],
+  ]) {
+    const r = await review(OFFICER, body);
+    assertOutcome(r, 400);
+    assert.equal(r.json.issue[0].expression?.[0], name, r.text);
+  }
+  assertOutcome(await review(OFFICER, byVolume(CLINICIAN.sub, ukDay(Date.now() - 3 * 86400000), 'explained')), 404);
+  assertOutcome(await review(OFFICER, byVolume(PARAMEDIC.sub, today, 'explained')), 404);
+  assertOutcome(await review(LAS_OFFICER, byVolume(CLINICIAN.sub, today, 'explained')), 404);
+  assert.equal(reviewRows(), rows, 'nothing was reviewed');
+
+  const r = await review(OFFICER, byVolume(CLINICIAN.sub, today, 'appropriate', 'ward round: every patient on the list'));
+  assert.equal(r.status, 200, r.text);
+  const vol = one(r.json.parameter, 'volume');
+  assert.equal(one(vol.part, 'user').valueString, CLINICIAN.sub);
+  assert.equal(one(vol.part, 'day').valueDate, today);
+  assert.equal(reviewRows(), rows + 1);
+  const rec = JSON.parse(sql(`SELECT body FROM audit WHERE seq = (SELECT max(seq) FROM audit WHERE action = 'review')`));
+  assert.deepEqual(rec.review, { user: CLINICIAN.sub, day: today, outcome: 'appropriate', note: 'ward round: every patient on the list' });
+
+  const shown = await volumeOf(OFFICER, CLINICIAN.sub);
+  const rv = one(shown.part, 'review');
+  assert.equal(one(rv.part, 'outcome').valueCode, 'appropriate');
+  assert.equal(one(rv.part, 'user').valueString, OFFICER.sub);
+  assert.equal(one(rv.part, 'note').valueString, 'ward round: every patient on the list');
+
+  const again = await review(OFFICER2, byVolume(CLINICIAN.sub, today, 'inappropriate'));
+  assertOutcome(again, 409);
+  assert.equal(reviewRows(), rows + 1, 'recorded once');
+  const text = runBin(['audit', 'report', '--data', node.dataDir, '--org', 'A81001', '--volume-threshold', '1']);
+  assert.equal(text.status, 0, text.stderr);
+  assert.match(text.stdout, /Unusual volume \(more than 1 distinct patients by one user in one UK day\): 1 \(1 reviewed, 0 open\)\n/);
+  assert.match(text.stdout, /reviewed: appropriate, by Priya Guard \(user po-gp\)/);
+  assert.equal(runBin(['audit', 'verify', '--data', node.dataDir]).status, 0, 'the chain still verifies');
+});

@@ -296,6 +296,17 @@ TEST(review_member_is_canonical_and_round_trips)
         /* not an object */
         "{\"v\":1,\"time\":1,\"agent\":{},\"action\":\"review\","
         "\"outcome\":\"allowed\",\"status\":200,\"review\":3}",
+        /* unusual volume: a day that does not exist, no user, both forms */
+        "{\"v\":1,\"time\":1,\"agent\":{},\"action\":\"review\","
+        "\"outcome\":\"allowed\",\"status\":200,\"review\":{\"user\":"
+        "\"u1\",\"day\":\"2025-02-30\",\"outcome\":\"explained\"}}",
+        "{\"v\":1,\"time\":1,\"agent\":{},\"action\":\"review\","
+        "\"outcome\":\"allowed\",\"status\":200,\"review\":{\"user\":"
+        "\"\",\"day\":\"2025-02-03\",\"outcome\":\"explained\"}}",
+        "{\"v\":1,\"time\":1,\"agent\":{},\"action\":\"review\","
+        "\"outcome\":\"allowed\",\"status\":200,\"review\":{\"seq\":3,"
+        "\"user\":\"u1\",\"day\":\"2025-02-03\",\"outcome\":"
+        "\"explained\"}}",
         NULL,
     };
     int i;
@@ -335,6 +346,27 @@ TEST(review_member_is_canonical_and_round_trips)
     CHECK_EQ_STR(back.review.note, "covering A&E \"nights\"\n");
     CHECK_EQ_INT(cr_audit_rec_write(&back, &b2), CR_OK);
     CHECK_EQ_STR(b2.ptr, b.ptr);
+    /* a member of staff's unusual volume on one UK day */
+    r.review.seq = 0;
+    r.review.user = "u-7";
+    r.review.day = 20272;               /* 2025-07-03 */
+    cr_buf_reset(&b);
+    cr_buf_reset(&b2);
+    CHECK_EQ_INT(cr_audit_rec_write(&r, &b), CR_OK);
+    CHECK(strstr(b.ptr, ",\"review\":{\"user\":\"u-7\",\"day\":"
+                        "\"2025-07-03\",\"outcome\":\"explained\"") != NULL);
+    CHECK_EQ_INT(cr_audit_rec_parse(b.ptr, b.len, a, &back, &err), CR_OK);
+    CHECK_EQ_INT(back.review.seq, 0);
+    CHECK_EQ_STR(back.review.user, "u-7");
+    CHECK_EQ_INT(back.review.day, 20272);
+    CHECK_EQ_INT(cr_audit_rec_write(&back, &b2), CR_OK);
+    CHECK_EQ_STR(b2.ptr, b.ptr);
+    r.review.seq = 12;                  /* never both */
+    cr_buf_reset(&b2);
+    CHECK_EQ_INT(cr_audit_rec_write(&r, &b2), CR_EINVAL);
+    r.review.user = NULL;
+    cr_buf_reset(&b);
+    cr_buf_reset(&b2);
     /* without a note */
     r.review.note = NULL;
     r.review.finding = CR_AUDIT_FINDING_INAPPROPRIATE;

@@ -925,6 +925,49 @@ TEST(alerts_show_their_review)
 
 /* The node's report (an open store, read by period through the indexes)
  * finds a review made after the period too. */
+/* An unusual-volume alert is reviewed by a review naming the member of
+ * staff and the UK day; one of another user or day does not count. */
+TEST(volume_alerts_show_their_review)
+{
+    struct cr_audit_report_opts o = { 0 };
+    struct cr_audit_report *r;
+    struct cr_audit_rec x;
+    int i;
+
+    o.volume_threshold = 2;
+    o.org = "RR8";
+    r = report(&o);
+    for (i = 0; i < 3; i++) {           /* u1 and u2 over it on 3 July */
+        x = rec(at(2025, 7, 3, 10, i), "u1", "RR8", "direct-care", pid(i));
+        add(r, 1 + i, &x);
+        x = rec(at(2025, 7, 3, 11, i), "u2", "RR8", "direct-care", pid(i));
+        add(r, 10 + i, &x);
+    }
+    x = review(at(2025, 7, 4, 9, 0), "po1", "RR8", 0,
+               CR_AUDIT_FINDING_EXPLAINED, "ward round");
+    x.review.user = "u1";
+    x.review.day = cr_civil_days_from(2025, 7, 3);
+    add(r, 20, &x);
+    x.review.day = cr_civil_days_from(2025, 7, 2);     /* another day */
+    x.review.user = "u2";
+    add(r, 21, &x);
+    x.review.day = cr_civil_days_from(2025, 7, 3);     /* a later one */
+    x.review.user = "u1";
+    x.review.finding = CR_AUDIT_FINDING_INAPPROPRIATE;
+    add(r, 22, &x);
+    finish(r, NULL);
+    CHECK_EQ_INT(r->nvolume, 2);
+    CHECK_EQ_INT(r->nvolume_reviewed, 1);
+    CHECK_EQ_STR(r->volume[0].sub, "u1");
+    CHECK_EQ_INT(r->volume[0].review.seq, 20);
+    CHECK_EQ_INT(r->volume[0].review.finding, CR_AUDIT_FINDING_EXPLAINED);
+    CHECK_EQ_STR(r->volume[0].review.note, "ward round");
+    CHECK_EQ_STR(r->volume[1].sub, "u2");
+    CHECK_EQ_INT(r->volume[1].review.seq, 0);
+    CHECK_EQ_INT(r->nalerts, 0);
+    cr_audit_report_destroy(r);
+}
+
 TEST(store_report_finds_reviews_after_the_period)
 {
     const char *dir = cr_unit_tmpdir();

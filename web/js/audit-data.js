@@ -307,14 +307,22 @@ export async function trailPage(criteria, from) {
 
 // ---- $audit-review ------------------------------------------------------------
 
-// Record the review of an alert (its record number): POST
-// /fhir/$audit-review. Resolves to the review as the report gives it
-// ({ outcome, record, time, user, userName, note }) once recorded; throws
-// ApiError otherwise (409: already reviewed).
-export async function reviewAlert(alert, outcome, note) {
-  const parameter = [{ name: 'record', valueInteger: alert.record }, { name: 'outcome', valueCode: outcome }];
+// Record the review of an alert (its record number, or for unusual
+// volume the member of staff and the UK day): POST /fhir/$audit-review.
+// Resolves to the review as the report gives it ({ outcome, record, time,
+// user, userName, note }) once recorded; throws ApiError otherwise (409:
+// already reviewed).
+export function reviewParameters(alert, outcome, note) {
+  const parameter = alert.isVolume
+    ? [{ name: 'user', valueString: alert.user }, { name: 'day', valueDate: alert.day }]
+    : [{ name: 'record', valueInteger: alert.record }];
+  parameter.push({ name: 'outcome', valueCode: outcome });
   if (note) parameter.push({ name: 'note', valueString: note });
-  const { json } = await request('$audit-review', { method: 'POST', body: { resourceType: 'Parameters', parameter } });
+  return { resourceType: 'Parameters', parameter };
+}
+export async function reviewAlert(alert, outcome, note) {
+  const body = reviewParameters(alert, outcome, note);
+  const { json } = await request('$audit-review', { method: 'POST', body });
   const top = (name) => partValue((json?.parameter || []).find((p) => p.name === name));
   const ref = top('review') || '';
   return {

@@ -50,7 +50,7 @@ async function main() {
   renderAlerts(report, f, trail);
   app.append(trail.box);
   renderUsage(report);
-  const open = report.alerts.filter((a) => !a.review && !a.isVolume).length;
+  const open = report.alerts.filter((a) => !a.review).length;
   status(`${open} alert${open === 1 ? '' : 's'} to review`);
 }
 
@@ -69,7 +69,7 @@ function summary(r) {
   const period = r.since || r.until
     ? `${r.since ? `from ${fmtDate(r.since)}` : ''}${r.since && r.until ? ' ' : ''}${r.until ? `to ${fmtDate(r.until)}` : ''}`
     : 'the whole audit log';
-  const open = r.alerts.filter((a) => !a.review && !a.isVolume).length;
+  const open = r.alerts.filter((a) => !a.review).length;
   return h('div', { id: 'report-summary' },
     h('p', null, `Accesses by the staff of ${r.organization || 'your organisation'}, ${period}: `,
       h('strong', null, `${r.records} audit records`), `, ${r.alerts.length} alert${r.alerts.length === 1 ? '' : 's'}, `,
@@ -86,7 +86,6 @@ const patientLabel = (ref) => (ref || '').replace(/^Patient\//, '');
 const alertPatient = (a) => patientLabel(a.patient) || (a.nhs ? `NHS ${a.nhs}` : '');
 
 function statusCell(a) {
-  if (a.isVolume) return 'To review (in the trail)';
   if (!a.review) return 'To review';
   const rv = a.review;
   return h('span', null, h('strong', null, `Reviewed: ${outcomeLabel(rv.outcome)}`),
@@ -96,7 +95,7 @@ function statusCell(a) {
 
 function renderAlerts(report, f, trail) {
   const { alerts } = report;
-  const open = alerts.filter((a) => !a.review && !a.isVolume);
+  const open = alerts.filter((a) => !a.review);
   const codes = [...new Set(alerts.flatMap((a) => a.codes))].sort();
   const filter = h('select', { id: 'alert-filter' }, h('option', { value: '' }, 'All alerts'),
     codes.map((c) => h('option', { value: c }, ALERT_LABELS[c] || c)));
@@ -106,7 +105,7 @@ function renderAlerts(report, f, trail) {
 
   const draw = () => {
     clear(tbody);
-    heading.textContent = `Alerts to review (${alerts.filter((a) => !a.review && !a.isVolume).length})`;
+    heading.textContent = `Alerts to review (${alerts.filter((a) => !a.review).length})`;
     for (const a of alerts) {
       if (filter.value && !a.codes.includes(filter.value)) continue;
       if (!showReviewed.checked && a.review) continue;
@@ -124,7 +123,7 @@ function renderAlerts(report, f, trail) {
             type: 'button', class: 'button secondary small', 'data-trail': a.id,
             onclick: () => trail.show(trailCriteria(a), a),
           }, 'Audit trail', h('span', { class: 'visually-hidden' }, ` for alert ${a.id}`)) : null,
-          !a.review && !a.isVolume
+          !a.review
             ? h('button', {
               type: 'button', class: 'button small', disabled: !f.review, 'data-review': a.id,
               title: f.review ? null : 'Recording reviews is not available on this node',
@@ -141,7 +140,7 @@ function renderAlerts(report, f, trail) {
     heading,
     !f.review ? h('p', { class: 'hint', id: 'review-unavailable' }, 'Recording the outcome of a review is not available on this node.') : null,
     alerts.some((a) => a.isVolume) ? h('p', { class: 'hint', id: 'volume-note' },
-      `Unusual volume (more than ${report.volumeThreshold} patients by one person in one day) is worked out from the log each time, so it is not marked as reviewed: its audit trail shows that day's accesses.`) : null,
+      `Unusual volume is more than ${report.volumeThreshold} patients by one person in one day; its audit trail shows that day's accesses, and marking it reviewed covers that person's day.`) : null,
     h('div', { class: 'filters' },
       h('div', { class: 'field inline' }, h('label', { for: 'alert-filter' }, 'Show'), filter),
       h('div', { class: 'check' }, showReviewed, h('label', { for: 'show-reviewed' }, 'Include reviewed alerts'))),
@@ -245,7 +244,9 @@ function markReviewed(alert, redraw) {
   const problem = h('div', { id: 'review-problem' });
   const form = h('form', { method: 'dialog', novalidate: true },
     h('h2', { id: titleId }, 'Mark the alert as reviewed'),
-    h('p', null, `${codesLabel(alert)}: ${alert.userName || alert.user} (${alert.user}) opened the record of patient ${alertPatient(alert) || '(none named)'} on ${fmtDateTime(alert.time)}.`),
+    h('p', null, alert.isVolume
+      ? `${codesLabel(alert)}: ${alert.userName || alert.user} (${alert.user}) opened the records of ${alert.patients} patients on ${fmtDate(alert.day)}.`
+      : `${codesLabel(alert)}: ${alert.userName || alert.user} (${alert.user}) opened the record of patient ${alertPatient(alert) || '(none named)'} on ${fmtDateTime(alert.time)}.`),
     alert.reason ? h('p', null, `Reason given: ${alert.reason}`) : null,
     h('fieldset', { 'aria-describedby': errId },
       h('legend', null, 'Outcome of the review'),
@@ -276,7 +277,7 @@ function markReviewed(alert, redraw) {
       dlg.close();
       redraw();
       status('The review was recorded');
-      notice($('#alerts-section'), 'info', `The review of alert ${alert.id} was recorded in the audit log.`);
+      notice($('#alerts-section'), 'info', `The review of ${alert.isVolume ? `the unusual volume of ${alert.userName || alert.user} on ${fmtDate(alert.day)}` : `alert ${alert.id}`} was recorded in the audit log.`);
     } catch (e) {
       save.disabled = false;
       showProblem(problem, e, { what: 'Recording the review' });
