@@ -144,6 +144,7 @@ struct page {
     const char *mode;
     bool is_iterate_cut;      /* :iterate stopped before running dry */
     int nshown;               /* matches and includes shown */
+    int nmatched;             /* ... of which matches */
 };
 
 static struct cr_buf *
@@ -256,6 +257,8 @@ add_entry(void *ctx, const char *type, const char *id,
     if (show == CR_POLICY_WITHHOLD)
         return CR_OK;
     pg->nshown++;
+    if (strcmp(pg->mode, "match") == 0)
+        pg->nmatched++;
     cr_api_touch(pg->x, type, id, meta->version);
     ids = round_ids(pg, type);
     if (ids) {
@@ -520,7 +523,10 @@ cr_api_search(struct ctx *x)
 
     if (!may_search(x, g, &plan))
         return;
-    if (plan.total != CR_TOTAL_NONE || plan.is_summary_count) {
+    /* The total of a search whose first page holds every match is what
+     * that page shows (each match decided once); otherwise every match is
+     * decided again to count it. */
+    if (plan.is_summary_count) {
         rc = count_visible(x, &plan, &total, &err);
         if (rc != CR_OK) {
             cr_api_fail(x, &err);
@@ -546,6 +552,15 @@ cr_api_search(struct ctx *x)
             else
                 cr_api_fail(x, &err);
             return;
+        }
+        if (plan.total != CR_TOTAL_NONE) {
+            if (plan.cursor == NULL && plan.count > 0 && next[0] == '\0')
+                total = pg.nmatched;
+            else if ((rc = count_visible(x, &plan, &total, &err)) != CR_OK) {
+                cr_buf_free(&entries);
+                cr_api_fail(x, &err);
+                return;
+            }
         }
     }
     if (pg.is_iterate_cut) {
