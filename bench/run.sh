@@ -411,6 +411,9 @@ access_side() {
   # a second of warm-up, not counted: both sides start from a fresh node
   wrk -t"$threads" -c"$conns" -d1s -H "$auth" -H "X-Access-Reason: $claim" "$base/Patient/$pid0" > /dev/null 2>&1 || true
   wrk_run "acc_read_${side}_$rnd" -s "$bench/report.lua" -H "$auth" -H "X-Access-Reason: $claim" "$base/Patient/$pid0"
+  # the same with 128 connections: commits of the audit log then hold
+  # more records each, which is what the cost of a record depends on
+  wrk_run "acc_read128_${side}_$rnd" -c128 -s "$bench/report.lua" -H "$auth" -H "X-Access-Reason: $claim" "$base/Patient/$pid0"
   [ ! -s "$run/everything.ids" ] ||
     rotate "acc_everything_${side}_$rnd" "/fhir/Patient/{id}/\$everything" "$run/everything.ids"
   rotate "acc_search_${side}_$rnd" "/fhir/Observation?patient=Patient/{id}&code=$code" "$run/search.ids"
@@ -437,7 +440,7 @@ access_part() {
     access_side off "$bin_off" "$r"
     r=$((r + 1))
   done
-  for part in read everything search; do
+  for part in read read128 everything search; do
     median "acc_${part}_on"
     median "acc_${part}_off"
     put "acc_${part}_ratio" "$(awk -v a="$(get "$size" "acc_${part}_on_rps")" -v b="$(get "$size" "acc_${part}_off_rps")" \
@@ -994,6 +997,8 @@ row() { # label target then one value per size (from a command)
   row "  read, ratio on / off"                ">= 0.85"       'get $s acc_read_ratio'
   row "  read, node CPU/request on / off (us)" ""            'pair $s acc_read_on_cpu_us acc_read_off_cpu_us'
   row "  read p99 on / off (ms)"              ""              'pair $s acc_read_on_p99 acc_read_off_p99'
+  row "  read, 128 conns, on / off (req/s)"   ""              'pair $s acc_read128_on_rps acc_read128_off_rps'
+  row "  read, 128 conns, ratio on / off"     ""              'get $s acc_read128_ratio'
   row "  \$everything on / off (req/s)"       ""              'pair $s acc_everything_on_rps acc_everything_off_rps'
   row "  \$everything, ratio on / off"        ">= 0.85"       'get $s acc_everything_ratio'
   row "  \$everything p99 on / off (ms)"      ""              'pair $s acc_everything_on_p99 acc_everything_off_p99'
@@ -1114,6 +1119,7 @@ dirty=$(cd "$root" && git status --porcelain --untracked-files=no -- src CMakeLi
     if want access; then
       printf '      "access": {"rounds": %s, "binary_off": %s, "target_ratio": 0.85, "other_work_cores_before": %s,\n' "$rounds" "$(jstr "$bin_off")" "$(jnum "$s" acc_others_cores)"
       printf '        "read": %s,\n' "$(acc "$s" read)"
+      printf '        "read_128_connections": %s,\n' "$(acc "$s" read128)"
       printf '        "everything": %s,\n' "$(acc "$s" everything)"
       printf '        "search": %s},\n' "$(acc "$s" search)"
     fi
