@@ -473,9 +473,8 @@ bench_size() {
   fi
 
   # 1. synthetic London, cached per size and seed. The cache also records a
-  # fingerprint of the generator (the bytes of a 20-patient world with the
-  # same seed; adding people never changes earlier ones), so data made by
-  # an older generator is regenerated.
+  # fingerprint of the generator (the bytes of a 2,000-person world with
+  # the same seed), so data made by an older generator is regenerated.
   if [ -f "$synth/manifest.json" ] && [ -z "${BENCH_REGEN:-}" ] &&
      grep -q "\"patients\": *$size," "$synth/manifest.json" &&
      grep -q "\"seed\": *$seed," "$synth/manifest.json" &&
@@ -922,8 +921,10 @@ fed_json() { # the "federation" member, appended to the JSON in $1
   } >> "$1"
 }
 
-# the generator's fingerprint (see bench_size)
-"$bin" synth --patients 20 --seed "$seed" --out "$run/fp" -q > /dev/null ||
+# the generator's fingerprint (see bench_size): a world of 2,000 people,
+# large enough to hold every kind of record the generator makes (care
+# plans are made for about one person in a hundred), in ~0.2 s
+"$bin" synth --patients 2000 --seed "$seed" --out "$run/fp" -q > /dev/null ||
   die "carerecord synth does not work"
 fingerprint=$(cat "$run/fp"/*/*.ndjson | cksum | awk '{ print $1 "-" $2 }')
 rm -rf "$run/fp"
