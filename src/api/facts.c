@@ -41,7 +41,8 @@
 #define ACT_REASON "http://terminology.hl7.org/CodeSystem/v3-ActReason"
 
 #define FACTS_TTL_MS 60000
-#define CACHE_SLOTS 8192          /* patients; a multiple of WAYS */
+#define CACHE_SLOTS 4096          /* patients (~2.6 KB each); a multiple
+                                     of WAYS */
 #define USER_SLOTS 1024           /* users; a multiple of WAYS */
 
 /* ---- codes worth a closer look (item facts) ---- */
