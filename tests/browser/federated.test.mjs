@@ -23,7 +23,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  launchBrowser, newPage, closePage, assertNoErrors, shot, signInAs, ODS, ORG,
+  launchBrowser, pageRunner, text, openByNhs as openByNhsAt, shot, signInAs, ODS, ORG,
 } from './world.mjs';
 import {
   startNode, fhir, mintToken, prepareNodes, peerConfig, sleep, NHS_SYSTEM,
@@ -152,24 +152,8 @@ after(async () => {
   for (const id of IDS) await nodes[id]?.close();
 });
 
-async function withPage(fn) {
-  const page = await newPage(browser);
-  try {
-    await fn(page);
-    assertNoErrors(page);
-  } finally {
-    await closePage(page);
-  }
-}
-
-const text = (page, sel) => page.locator(sel).innerText();
-
-async function openByNhs(page, node) {
-  await page.goto(`${node.base}/ui/`);
-  await page.fill('#nhs', NHS);
-  await page.click('#nhs-form button[type=submit]');
-  await page.waitForLoadState('networkidle');
-}
+const withPage = pageRunner(() => browser);
+const openByNhs = (page, node) => openByNhsAt(page, node, NHS);
 
 // The source cell (organisation and node) of the row of section 'sec'
 // that mentions 'what'.

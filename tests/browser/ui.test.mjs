@@ -12,7 +12,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  buildWorld, launchBrowser, newPage, closePage, assertNoErrors, shot, signInAs, axe, editMetadata, NHS, ORG,
+  buildWorld, launchBrowser, pageRunner, text, openByNhs as openByNhsAt, shot, signInAs, axe, editMetadata, NHS, ORG,
   GP_CLAIMS, planBundleFor, savePlanBundle, currentPlanBundle,
 } from './world.mjs';
 import { fhir, NHS_SYSTEM } from '../integration/lib.mjs';
@@ -32,24 +32,8 @@ after(async () => {
 });
 
 // Run 'fn' with a fresh page; screenshots and console checks follow.
-async function withPage(fn) {
-  const page = await newPage(browser);
-  try {
-    await fn(page);
-    assertNoErrors(page);
-  } finally {
-    await closePage(page);
-  }
-}
-
-const text = (page, sel) => page.locator(sel).innerText();
-
-async function openByNhs(page, nhs) {
-  await page.goto(`${node.base}/ui/`);
-  await page.fill('#nhs', nhs);
-  await page.click('#nhs-form button[type=submit]');
-  await page.waitForLoadState('networkidle');
-}
+const withPage = pageRunner(() => browser);
+const openByNhs = (page, nhs) => openByNhsAt(page, node, nhs);
 
 test('the node serves the UI: / redirects to /ui/, and metadata needs no token', async () => {
   await withPage(async (page) => {

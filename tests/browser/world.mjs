@@ -365,6 +365,30 @@ export function assertNoErrors(page) {
   assert.deepEqual(page.errors, [], `console errors on ${page.url()}`);
 }
 
+// A test's page runner: withPage(fn) runs fn with a fresh page of the
+// browser getBrowser() gives, then checks the console and closes it.
+export function pageRunner(getBrowser) {
+  return async (fn) => {
+    const page = await newPage(getBrowser());
+    try {
+      await fn(page);
+      assertNoErrors(page);
+    } finally {
+      await closePage(page);
+    }
+  };
+}
+
+export const text = (page, sel) => page.locator(sel).innerText();
+
+// Find a person by NHS number from the record page of 'node'.
+export async function openByNhs(page, node, nhs) {
+  await page.goto(`${node.base}/ui/`);
+  await page.fill('#nhs', nhs);
+  await page.click('#nhs-form button[type=submit]');
+  await page.waitForLoadState('networkidle');
+}
+
 export async function shot(page, name) {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
