@@ -35,7 +35,7 @@ cr_api_create(struct cr_store *store, struct cr_keys *keys,
         free(a);
         return err ? err->rc : CR_ENOMEM;
     }
-    if (cr_audit_open(store, &a->audit, err) != CR_OK) {
+    if (cr_audit_open(store, &cfg->audit, &a->audit, err) != CR_OK) {
         cr_api_facts_free(a);
         cr_policy_destroy(a->policy);
         free(a);

@@ -9,6 +9,7 @@
 #define CR_API_API_H
 
 #include "access/token.h"
+#include "audit/audit.h"
 #include "core/err.h"
 #include "federation/federation.h"
 #include "http/http.h"
@@ -36,6 +37,9 @@ struct cr_api_config {
     struct cr_fed *fed;       /* this node's federation (borrowed, must
                                  outlive the API), or NULL for a node
                                  without peers */
+    struct cr_audit_opts audit;   /* the audit journal (audit/audit.h);
+                                     all zero: none, every record is
+                                     committed before the answer leaves */
 };
 
 /* An API over 'store', verifying tokens with 'keys'. Both are borrowed and

@@ -381,6 +381,13 @@ cr_api_audit_in_txn(struct ctx *x, struct cr_store_txn *txn,
 void
 cr_api_audited_send(struct ctx *x);
 
+/* Before reading the audit log: wait until every record journaled so far
+ * is in the table, so the reader sees every access made before the
+ * request. false when that failed: the answer (an OperationOutcome) is
+ * made. */
+bool
+cr_api_audit_settle(struct ctx *x);
+
 /* outcome.c: the HTTP status for an error. */
 unsigned
 cr_api_status_for(const struct cr_err *err);

@@ -131,6 +131,8 @@ cr_api_audit_report_op(struct ctx *x)
     o.org = own;
     if (!options(x, &p, &o))
         return;
+    if (!cr_api_audit_settle(x))
+        return;
     cr_err_clear(&err);
     if (cr_audit_report_store(x->api->store, &o, &r, &err) != CR_OK) {
         cr_api_fail(x, &err);

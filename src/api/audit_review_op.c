@@ -667,7 +667,7 @@ cr_api_audit_review_op(struct ctx *x)
         return;
     }
     j->x = x;
-    if (!read_body(x, j))
+    if (!read_body(x, j) || !cr_api_audit_settle(x))
         return;
     /* What was reviewed is named in this request's record, refused or
      * not (an unusual volume is named in the review itself). */

@@ -1643,6 +1643,8 @@ cr_api_auditevent(struct ctx *x)
     if (is_get || strcmp(x->req->method, "HEAD") == 0) {
         x->has_action = true;
         x->action = CR_AUDIT_AUDIT_READ;
+        if (!cr_api_audit_settle(x))
+            return;
     }
     switch (x->route.kind) {
     case R_TYPE:

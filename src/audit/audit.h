@@ -219,15 +219,60 @@ cr_audit_rec_parse(const char *body, size_t len, struct cr_arena *a,
 
 struct cr_audit;   /* opaque: the audit log of one open store */
 
-/* Open the log of store 's'. Close it with cr_audit_close before
- * cr_store_close. Thread-safe. */
-cr_rc
-cr_audit_open(struct cr_store *s, struct cr_audit **out, struct cr_err *err);
+/* Told, on the log's own thread, that records could not be moved from the
+ * journal into the table ('msg' says why; it lives for the call). */
+typedef void (*cr_audit_warn_fn)(void *warn_ctx, const char *msg);
 
-/* Close the log; no append may be running or made after. NULL is a
- * no-op. */
+/* How the log keeps the records of requests that wrote nothing (reads,
+ * denials, failures). With a journal, cr_audit_append_journal copies a
+ * record into the journal file in 'journal_dir' (the operating system
+ * has it: a killed node loses none) and returns; the log's own thread
+ * moves journaled records into the hash-chained table, durable, in one
+ * commit per batch, at most 'move_ms' after they came (sooner when it is
+ * idle). See docs/internals/audit.md, "The journal". */
+struct cr_audit_opts {
+    const char *journal_dir;    /* the data directory; NULL: no journal,
+                                   every record is committed before the
+                                   caller hears of it */
+    int move_ms;                /* <= 0: 10 */
+    size_t journal_bytes;       /* ring size of a new journal; 0: 8 MiB */
+    cr_audit_warn_fn warn;      /* may be NULL */
+    void *warn_ctx;
+};
+
+/* Open the log of store 's' ('opts' NULL: no journal). With a journal,
+ * the records a stopped or killed node left in it are moved into the
+ * table now, before the log is used; if they cannot be, the log is not
+ * opened (CR_EIO: nothing may be served without its record). Close it
+ * with cr_audit_close before cr_store_close. Thread-safe. */
+cr_rc
+cr_audit_open(struct cr_store *s, const struct cr_audit_opts *opts,
+              struct cr_audit **out, struct cr_err *err);
+
+/* Close the log: journaled records are moved into the table first (any
+ * that cannot be stay in the journal for the next open). No append may
+ * be running or made after. NULL is a no-op. */
 void
 cr_audit_close(struct cr_audit *log);
+
+/* Record 'rec' in the journal (it may go away on return). CR_OK: the
+ * record is in the journal, and the answer it describes may be sent; it
+ * reaches the table as the options say. CR_EUNAVAILABLE: not journaled
+ * (no journal, the journal is full, or moving records has been failing):
+ * use cr_audit_append_async, which waits for the commit. Anything else
+ * (CR_EINVAL: a bad record, CR_ENOMEM): nothing was recorded, the data
+ * must not be returned (fail closed); err says why. Thread-safe. */
+cr_rc
+cr_audit_append_journal(struct cr_audit *log, const struct cr_audit_rec *rec,
+                        struct cr_err *err);
+
+/* Return once every record journaled before the call is in the table
+ * (CR_OK at once without a journal): for reading the log, so that a
+ * query sees every access made before it. CR_EIO (detail in err) when
+ * the move failed; CR_EUNAVAILABLE when the log is closing. Blocks;
+ * thread-safe. */
+cr_rc
+cr_audit_flush(struct cr_audit *log, struct cr_err *err);
 
 /* Inside a write transaction (a cr_store_txn_fn, on the writer thread):
  * append 'rec' so that it commits, or is undone, with the rest of the

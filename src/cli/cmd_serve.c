@@ -46,7 +46,11 @@ static const char usage[] =
     "                      docs/federation.md), personas (the demo\n"
     "                      personas file for the UI's sign-in page;\n"
     "                      default DATA/demo.json when present:\n"
-    "                      docs/ui.md)\n"
+    "                      docs/ui.md), audit ({\"journal\": true,\n"
+    "                      \"journal_ms\": 10, \"journal_kb\": 8192}: records\n"
+    "                      of reads reach the audit table through a\n"
+    "                      journal file; false: each answer waits for\n"
+    "                      its record's commit; docs/internals/audit.md)\n"
     "  --node-id ID        this node's id (default 'local')\n"
     "  --personas FILE     demo personas for the UI's sign-in page\n"
     "  --quiet             no per-request log lines\n"
@@ -54,6 +58,13 @@ static const char usage[] =
     "\n"
     "Logs go to stderr, one JSON object per line. SIGINT or SIGTERM stops\n"
     "the node after the requests in flight finish.\n";
+
+static void
+warn_audit(void *ctx, const char *msg)
+{
+    (void)ctx;
+    cr_log("error", "audit journal: %s", msg);
+}
 
 /* mkdir -p for the data directory. */
 static int
@@ -213,6 +224,12 @@ cr_cli_serve(int argc, char **argv)
     ac.max_count = cfg.max_count;
     ac.policy = cfg.policy;
     ac.mpi = cfg.mpi;
+    if (cfg.audit_journal) {
+        ac.audit.journal_dir = cfg.data_dir;
+        ac.audit.move_ms = cfg.audit_journal_ms;
+        ac.audit.journal_bytes = cfg.audit_journal_bytes;
+        ac.audit.warn = warn_audit;
+    }
     memset(&uo, 0, sizeof uo);
     uo.personas_path = cfg.personas;
     if (cr_api_create(store, keys, &ac, &api, &err) != CR_OK ||

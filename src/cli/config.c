@@ -23,6 +23,9 @@ cr_config_defaults(struct cr_config *c)
     c->max_count = 1000;
     c->log_requests = true;
     c->deadline_ms = 2000;
+    c->audit_journal = true;
+    c->audit_journal_ms = 10;
+    c->audit_journal_bytes = (size_t)8 << 20;
 }
 
 void
@@ -208,6 +211,43 @@ get_peers(struct cr_config *c, json_t *v, const char *dir, struct cr_err *err)
     return CR_OK;
 }
 
+/* "audit": {"journal": true|false, "journal_ms": N, "journal_kb": N}. */
+static cr_rc
+get_audit(struct cr_config *c, json_t *v, struct cr_err *err)
+{
+    const char *key;
+    json_t *e;
+    long long n = 0;
+    cr_rc rc = CR_OK;
+
+    if (!json_is_object(v))
+        return cr_err_set(err, CR_EINVAL, "value", "audit",
+                          "config: 'audit' must be an object (see "
+                          "docs/internals/audit.md, \"The journal\")");
+    json_object_foreach(v, key, e) {
+        if (strcmp(key, "journal") == 0) {
+            if (!json_is_boolean(e))
+                return cr_err_set(err, CR_EINVAL, "value", "audit.journal",
+                                  "config: 'audit.journal' must be true or "
+                                  "false");
+            c->audit_journal = json_is_true(e);
+        } else if (strcmp(key, "journal_ms") == 0) {
+            rc = get_int(e, "audit.journal_ms", 1, 1000, &n, err);
+            c->audit_journal_ms = (int)n;
+        } else if (strcmp(key, "journal_kb") == 0) {
+            rc = get_int(e, "audit.journal_kb", 64, 1 << 20, &n, err);
+            c->audit_journal_bytes = (size_t)n << 10;
+        } else {
+            return cr_err_set(err, CR_EINVAL, "structure", "audit",
+                              "config: unknown setting 'audit.%s' (it "
+                              "takes journal, journal_ms, journal_kb)", key);
+        }
+        if (rc != CR_OK)
+            return rc;
+    }
+    return CR_OK;
+}
+
 /* "locator": {"role": true} or {"node": "<peer id>"}. */
 static cr_rc
 get_locator(struct cr_config *c, json_t *v, struct cr_err *err)
@@ -311,6 +351,8 @@ cr_config_load(struct cr_config *c, const char *path, struct cr_err *err)
             if (slash == path)
                 snprintf(dir, sizeof dir, "/");
             rc = get_peers(c, v, dir, err);
+        } else if (strcmp(key, "audit") == 0) {
+            rc = get_audit(c, v, err);
         } else if (strcmp(key, "locator") == 0) {
             rc = get_locator(c, v, err);
         } else if (strcmp(key, "deadline_ms") == 0) {

@@ -49,6 +49,11 @@ struct cr_config {
     enum cr_config_locator locator;
     char locator_node[33];
     int deadline_ms;        /* federated reads; default 2000 */
+    /* the "audit" section (docs/internals/audit.md, "The journal") */
+    bool audit_journal;     /* records of reads through the journal;
+                               default true */
+    int audit_journal_ms;   /* at most this long in it; default 10 */
+    size_t audit_journal_bytes;     /* its size; default 8 MiB */
 };
 
 /* Free what 'c' owns (the policy and mpi sections, the peers). */

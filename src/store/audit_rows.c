@@ -616,3 +616,67 @@ cr_store_txn_audit_query(struct cr_store_txn *txn,
 {
     return query_conn(txn->c, q, fn, ctx, out_next, err);
 }
+
+/* ---- the journal's position ---- */
+
+static const char journal_get_sql[] =
+    "SELECT jseq,pos FROM audit_journal WHERE one=1";
+
+static cr_rc
+journal_get_db(sqlite3 *db, int64_t *out_jseq, uint64_t *out_pos,
+               struct cr_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    cr_rc rc = CR_OK;
+    int r;
+
+    *out_jseq = 0;
+    *out_pos = 0;
+    if (sqlite3_prepare_v2(db, journal_get_sql, -1, &st, NULL) != SQLITE_OK)
+        return cr_err_set(err, CR_EIO, "exception", NULL,
+                          "store: reading the audit journal's position: %s",
+                          sqlite3_errmsg(db));
+    r = sqlite3_step(st);
+    if (r == SQLITE_ROW) {
+        *out_jseq = sqlite3_column_int64(st, 0);
+        *out_pos = (uint64_t)sqlite3_column_int64(st, 1);
+    } else if (r != SQLITE_DONE) {
+        rc = cr_err_set(err, CR_EIO, "exception", NULL,
+                        "store: reading the audit journal's position: %s",
+                        sqlite3_errmsg(db));
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+cr_rc
+cr_store_audit_journal_get(struct cr_store_txn *txn, int64_t *out_jseq,
+                           uint64_t *out_pos, struct cr_err *err)
+{
+    return journal_get_db(txn->c->db, out_jseq, out_pos, err);
+}
+
+cr_rc
+cr_store_audit_journal_set(struct cr_store_txn *txn, int64_t jseq,
+                           uint64_t pos, struct cr_err *err)
+{
+    static const char sql[] =
+        "INSERT OR REPLACE INTO audit_journal(one,jseq,pos) VALUES(1,?1,?2)";
+    sqlite3_stmt *st = NULL;
+    int r;
+
+    if (pos > INT64_MAX)
+        return cr_err_set(err, CR_EINVAL, "invalid", NULL,
+                          "audit journal position out of range");
+    if (sqlite3_prepare_v2(txn->c->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return cr_store_sqlerr(txn->c, "recording the audit journal's "
+                               "position", err);
+    sqlite3_bind_int64(st, 1, jseq);
+    sqlite3_bind_int64(st, 2, (int64_t)pos);
+    r = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (r != SQLITE_DONE)
+        return cr_store_sqlerr(txn->c, "recording the audit journal's "
+                               "position", err);
+    return CR_OK;
+}

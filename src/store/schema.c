@@ -181,6 +181,14 @@ static const char *const migrations[] = {
     "  a TEXT NOT NULL, b TEXT NOT NULL, same INTEGER NOT NULL,"
     "  since INTEGER NOT NULL, PRIMARY KEY(a, b)) WITHOUT ROWID;"
     "CREATE INDEX mpi_decision_b ON mpi_decision(b);",
+
+    /* 7: the audit journal's position (audit/journal.c): the jseq and
+     * the journal position just past the last record moved into the
+     * audit table, written in the transaction that moves them, so a
+     * record is moved exactly once whatever stops the node. One row. */
+    "CREATE TABLE audit_journal("
+    "  one INTEGER PRIMARY KEY CHECK(one = 1), jseq INTEGER NOT NULL,"
+    "  pos INTEGER NOT NULL);",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

@@ -736,4 +736,17 @@ cr_store_txn_audit_query(struct cr_store_txn *txn,
                          cr_store_audit_fn fn, void *ctx, int64_t *out_next,
                          struct cr_err *err);
 
+/* The audit journal's position (audit/journal.c): the jseq of the last
+ * record moved from the journal into the table and the journal position
+ * just past it; 0 and 0 when nothing was ever moved. _get and _set run
+ * inside a write transaction (a cr_store_txn_fn), so the position moves
+ * with the records it covers. */
+cr_rc
+cr_store_audit_journal_get(struct cr_store_txn *txn, int64_t *out_jseq,
+                           uint64_t *out_pos, struct cr_err *err);
+
+cr_rc
+cr_store_audit_journal_set(struct cr_store_txn *txn, int64_t jseq,
+                           uint64_t pos, struct cr_err *err);
+
 #endif

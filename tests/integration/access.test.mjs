@@ -16,10 +16,9 @@
 //   P3  is a restricted patient (meta.security R)
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startNode, fhir, runBin, entryRefs, tempDir, NHS_SYSTEM } from './lib.mjs';
+import { startNode, fhir, runBin, entryRefs, tempDir, NHS_SYSTEM, sqlite } from './lib.mjs';
 import { SCT, NHS1, NHS2, patient, obs, buildWorld } from './access_world.mjs';
 
 let node;
@@ -35,11 +34,7 @@ const STUDENT = { org: 'H1', role: 'R8004' };
 const PATIENT1 = { org: 'G1', role: 'R8000', purpose: 'patient-access', patient: NHS1, sub: 'patient-1' };
 const CLAIM = { 'X-Access-Reason': 'self-claimed: covering the ward for a colleague' };
 
-function sql(statement) {
-  const r = spawnSync('sqlite3', [path.join(node.dataDir, 'carerecord.db'), statement], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`sqlite3: ${r.stderr}`);
-  return r.stdout.trim();
-}
+const sql = (statement) => sqlite(node.dataDir, statement);
 const lastAudit = () => JSON.parse(sql('SELECT body FROM audit ORDER BY seq DESC LIMIT 1'));
 
 const ids = (bundle, mode = 'match') => entryRefs(bundle, mode).sort();

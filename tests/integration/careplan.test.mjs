@@ -16,9 +16,7 @@
 //   H2   a hospital with no relationship to anyone
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import path from 'node:path';
-import { startNode, fhir, entryRefs, NHS_SYSTEM } from './lib.mjs';
+import { startNode, fhir, entryRefs, NHS_SYSTEM, sqlite } from './lib.mjs';
 import {
   SCT, SD, day, uuid, ext, param, params, part, planBundle,
 } from './careplan_plan.mjs';
@@ -45,11 +43,7 @@ const EMERGENCY = { 'X-Access-Reason': 'emergency: life-threatening found collap
 const tok = (claims) => node.token({ role: 'R8000', purpose: 'direct-care', name: 'Test User', ...claims });
 const as = (claims, headers = {}) => ({ token: tok(claims), headers });
 
-function sql(statement) {
-  const r = spawnSync('sqlite3', [path.join(node.dataDir, 'carerecord.db'), statement], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`sqlite3: ${r.stderr}`);
-  return r.stdout.trim();
-}
+const sql = (statement) => sqlite(node.dataDir, statement);
 const lastAudit = () => JSON.parse(sql('SELECT body FROM audit ORDER BY seq DESC LIMIT 1'));
 const auditCount = () => Number(sql('SELECT count(*) FROM audit'));
 

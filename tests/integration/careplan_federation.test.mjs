@@ -19,11 +19,7 @@
 // RRU is the ambulance service (emergency access only).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import path from 'node:path';
-import {
-  startNode, fhir, mintToken, prepareNodes, peerConfig, sleep, NHS_SYSTEM,
-} from './lib.mjs';
+import { startNode, fhir, mintToken, prepareNodes, peerConfig, sleep, NHS_SYSTEM, sqlite } from './lib.mjs';
 import { SCT, DAY, param, params, part, planBundle } from './careplan_plan.mjs';
 
 const ODS = 'https://fhir.nhs.uk/Id/ods-organization-code';
@@ -69,11 +65,7 @@ const nodeIssues = (s) => params(s, 'nodeIssue').map((p) => ({
 }));
 const planUrl = (at, id, v) => `http://127.0.0.1:${world.ports[at]}/fhir/CarePlan/${id}/_history/${v}`;
 
-function sql(at, statement) {
-  const r = spawnSync('sqlite3', [path.join(world.dirs[at], 'carerecord.db'), statement], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`sqlite3: ${r.stderr}`);
-  return r.stdout.trim();
-}
+const sql = (at, statement) => sqlite(world.dirs[at], statement);
 const lastAudit = (at, sub) =>
   JSON.parse(sql(at, `SELECT body FROM audit WHERE principal_sub = '${sub}' ORDER BY seq DESC LIMIT 1`));
 

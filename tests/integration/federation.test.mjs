@@ -18,15 +18,11 @@
 // its own data, asks the peers the locator names and merges the answers.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import {
-  startNode, fhir, tempDir, mintToken, craftToken, keyId, sleep,
-  runBin, prepareNodes, peerConfig, NHS_SYSTEM,
-} from './lib.mjs';
+import { startNode, fhir, tempDir, mintToken, craftToken, keyId, sleep, runBin, prepareNodes, peerConfig, NHS_SYSTEM, sqlite } from './lib.mjs';
 
 const ODS = 'https://fhir.nhs.uk/Id/ods-organization-code';
 const SCT = 'http://snomed.info/sct';
@@ -137,11 +133,7 @@ function nodeToken(dir, claims, { exp } = {}) {
   });
 }
 
-function sql(dataDir, statement) {
-  const r = spawnSync('sqlite3', [path.join(dataDir, 'carerecord.db'), statement], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`sqlite3: ${r.stderr}`);
-  return r.stdout.trim();
-}
+const sql = sqlite;
 
 const config = (id, extraPeers = []) =>
   peerConfig(id, IDS, { dirs, ports }, { locator: 'ncl', deadline_ms: DEADLINE, extraPeers });

@@ -715,12 +715,50 @@ export async function putResources(node, resources) {
 // ---- the audit log ---------------------------------------------------------
 
 // Run one SQL statement on the database file in 'dataDir' with the sqlite3
-// command (make test installs it) and resolve to its output, trimmed.
-// Throws with sqlite3's message when the statement fails.
+// command (make test installs it) and return its output, trimmed. Throws
+// with sqlite3's message when the statement fails. A statement that names
+// the audit table first waits until the node has moved every record of
+// an answer already given from its journal into the table (auditSettled).
 export function sqlite(dataDir, statement) {
+  if (/\baudit\b/.test(statement)) auditSettled(dataDir);
+  return sqliteNow(dataDir, statement);
+}
+
+// As sqlite, without waiting for the journal.
+export function sqliteNow(dataDir, statement) {
   const r = spawnSync('sqlite3', [path.join(dataDir, 'carerecord.db'), statement], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`sqlite3: ${r.stderr}`);
   return r.stdout.trim();
+}
+
+// The jseq of the last record put in the node's audit journal (its
+// header, docs/internals/audit.md "The journal"), and of the last one
+// moved into the table; null and 0 when the data directory has no journal.
+export function journalPosition(dataDir) {
+  let put = null;
+  try {
+    const fd = fs.openSync(path.join(dataDir, 'audit-journal'), 'r');
+    const b = Buffer.alloc(8);
+    fs.readSync(fd, b, 0, 8, 16);
+    fs.closeSync(fd);
+    put = Number(b.readBigUInt64LE(0));
+  } catch { /* no journal */ }
+  const moved = Number(sqliteNow(dataDir, 'SELECT coalesce(max(jseq), 0) FROM audit_journal') || 0);
+  return { put, moved };
+}
+
+// Wait (at most 'timeout' ms) until every record the node put in its
+// journal is in the audit table. A node answers a read once its record
+// is in the journal and moves it within moments (audit.journal_ms).
+export function auditSettled(dataDir, { timeout = 15000 } = {}) {
+  const until = Date.now() + timeout;
+  for (;;) {
+    const { put, moved } = journalPosition(dataDir);
+    if (put === null || moved >= put) return;
+    if (Date.now() > until)
+      throw new Error(`audit journal of ${dataDir}: ${moved} of ${put} records moved after ${timeout} ms`);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+  }
 }
 
 // The parameters (or the parts of one) named 'name' in a Parameters list,

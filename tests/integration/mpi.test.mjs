@@ -14,9 +14,7 @@
 //       Encounter and an Observation: the duplicate that gets merged
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import path from 'node:path';
-import { startNode, fhir, entryRefs, assertOutcome, runBin, tempDir, NHS_SYSTEM } from './lib.mjs';
+import { startNode, fhir, entryRefs, assertOutcome, runBin, tempDir, NHS_SYSTEM, sqlite } from './lib.mjs';
 import fs from 'node:fs';
 
 const ODS = 'https://fhir.nhs.uk/Id/ods-organization-code';
@@ -63,11 +61,7 @@ const ids = (bundle, mode = 'match') => entryRefs(bundle, mode).sort();
 const params = (...parameter) => ({ resourceType: 'Parameters', parameter });
 const ref = (name, id) => ({ name, valueReference: { reference: `Patient/${id}` } });
 
-function sql(statement) {
-  const r = spawnSync('sqlite3', [path.join(node.dataDir, 'carerecord.db'), statement], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`sqlite3: ${r.stderr}`);
-  return r.stdout.trim();
-}
+const sql = (statement) => sqlite(node.dataDir, statement);
 const lastAudit = () => JSON.parse(sql('SELECT body FROM audit ORDER BY seq DESC LIMIT 1'));
 
 function denied(r, rule) {

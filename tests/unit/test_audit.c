@@ -39,7 +39,7 @@ open_log(struct cr_store *s)
     struct cr_err err;
 
     cr_err_clear(&err);
-    if (cr_audit_open(s, &log, &err) != CR_OK)
+    if (cr_audit_open(s, NULL, &log, &err) != CR_OK)
         cr_unit_fail(__FILE__, __LINE__, "audit open: %s", err.msg);
     return log;
 }

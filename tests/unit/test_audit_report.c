@@ -769,7 +769,7 @@ TEST(report_from_a_data_directory)
     CHECK_EQ_INT(cr_audit_report_dir(dir, NULL, &r, &err), CR_ENOTFOUND);
     CHECK(r == NULL);
     CHECK_EQ_INT(cr_store_open(dir, &so, &s, &err), CR_OK);
-    CHECK_EQ_INT(cr_audit_open(s, &log, &err), CR_OK);
+    CHECK_EQ_INT(cr_audit_open(s, NULL, &log, &err), CR_OK);
     for (i = 0; i < 4; i++) {
         x = rec(at(2025, 5, 1, 9, i), i < 2 ? "u1" : "u2", "RR8",
                 "direct-care", pid(i));
@@ -981,7 +981,7 @@ TEST(store_report_finds_reviews_after_the_period)
 
     cr_err_clear(&err);
     CHECK_EQ_INT(cr_store_open(dir, &so, &s, &err), CR_OK);
-    CHECK_EQ_INT(cr_audit_open(s, &log, &err), CR_OK);
+    CHECK_EQ_INT(cr_audit_open(s, NULL, &log, &err), CR_OK);
     x = rec(at(2025, 5, 1, 9, 0), "u1", "RR8", "direct-care", "p1");
     x.alerts = CR_AUDIT_ALERT_RESTRICTED;
     CHECK_EQ_INT(cr_audit_append(log, &x, NULL, &err), CR_OK);      /* 1 */
