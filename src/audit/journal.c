@@ -408,10 +408,35 @@ damaged:
                       j->path, (unsigned long long)from);
 }
 
+/* Give back the memory of the whole pages in ring offsets [from, to):
+ * their bytes stay in the file (the page cache keeps what is not yet
+ * written back), only the node's mapping of them goes, so the node's
+ * resident size holds what is pending, not the whole ring. */
+static void
+release_pages(struct cr_audit_journal *j, size_t from, size_t to)
+{
+    size_t page = 4096, a = (from + page - 1) & ~(page - 1),
+           b = to & ~(page - 1);
+
+    if (b > a)
+        madvise(ring(j) + a, b - a, MADV_DONTNEED);
+}
+
 void
 cr_audit_journal_consume(struct cr_audit_journal *j, uint64_t to,
                          int64_t last_jseq)
 {
+    size_t from_off = (size_t)(j->tail % j->cap),
+           to_off = (size_t)(to % j->cap);
+
+    if (to - j->tail >= j->cap) {
+        release_pages(j, 0, j->cap);
+    } else if (to_off >= from_off) {
+        release_pages(j, from_off, to_off);
+    } else {
+        release_pages(j, from_off, j->cap);
+        release_pages(j, 0, to_off);
+    }
     j->tail = to;
     j->tail_jseq = last_jseq;
 }
