@@ -48,6 +48,9 @@ struct cr_audit {
     void *warn_ctx;
 };
 
+static cr_rc
+settle(struct cr_audit *log, struct cr_store_txn *txn, struct cr_err *err);
+
 /* 'rec' with the log's defaults filled in: the time and the node. */
 static void
 complete(const struct cr_audit *log, const struct cr_audit_rec *rec,
@@ -105,6 +108,9 @@ cr_audit_append_txn(struct cr_audit *log, struct cr_store_txn *txn,
     rc = cr_audit_rec_write(&r, &log->scratch);
     if (rc != CR_OK)
         return body_error(rc, err);
+    rc = settle(log, txn, err);
+    if (rc != CR_OK)
+        return rc;
     row_of(&r, cr_buf_str(&log->scratch), &row);
     return cr_store_audit_append_txn(txn, log->rows, &row, out_seq, NULL,
                                      err);
@@ -120,7 +126,10 @@ static cr_rc
 blocking_in_txn(struct cr_store_txn *txn, void *ctx, struct cr_err *err)
 {
     struct blocking *b = ctx;
+    cr_rc rc = settle(b->log, txn, err);
 
+    if (rc != CR_OK)
+        return rc;
     return cr_store_audit_append_txn(txn, b->log->rows, &b->row, &b->seq,
                                      NULL, err);
 }
@@ -164,6 +173,19 @@ cr_audit_async_release(struct cr_audit_async *req)
     if (req == NULL)
         return;
     cr_buf_free(&req->data);
+}
+
+/* The journal's records first, then this one (settle_in_txn). */
+static cr_rc
+async_in_txn(struct cr_store_txn *txn, void *ctx, struct cr_err *err)
+{
+    struct cr_audit_async *req = ctx;
+    cr_rc rc = settle(req->log, txn, err);
+
+    if (rc != CR_OK)
+        return rc;
+    return cr_store_audit_append_txn(txn, req->log->rows, &req->st.row,
+                                     &req->st.seq, req->st.hash, err);
 }
 
 static void
@@ -225,26 +247,34 @@ cr_audit_append_async(struct cr_audit *log, const struct cr_audit_rec *rec,
     req->st.row.patient = at(&req->data, patient);
     req->st.row.principal_sub = at(&req->data, sub);
     req->st.row.principal_org = at(&req->data, org);
-    req->st.err = &req->err;
-    req->st.done = async_done;
-    req->st.done_ctx = req;
+    req->log = log;
     req->done = done;
     req->done_ctx = done_ctx;
-    return cr_store_audit_append_async(log->rows, &req->st);
+    req->st.seq = 0;
+    req->st.hash[0] = '\0';
+    req->st.job.fn = async_in_txn;
+    req->st.job.ctx = req;
+    req->st.job.err = &req->err;
+    req->st.job.done = async_done;
+    req->st.job.done_ctx = req;
+    return cr_store_write_async(log->store, &req->st.job);
 }
 
 /* ---- the journal ---- */
 
-/* One move: the journaled records of [from, to) into the table, in the
- * writer's transaction, with the journal's position. Run only by the one
- * thread moving (the mover, or open and close when there is none), so
- * two moves never take the same records. */
+/* Moving journaled records into the table. A move reads how far the table
+ * is (its audit_journal row, inside the transaction, so a batch undone
+ * undoes the move with it), chains every record put since, in the order
+ * they were put, and records the new position in the same transaction.
+ * Every append to the table makes one first (settle_in_txn), so a record
+ * put in the journal before a write's record is ahead of it in the chain:
+ * the chain's order is the order the requests were recorded in. */
 struct move {
     struct cr_audit *log;
     struct cr_store_txn *txn;
     struct cr_err *err;
-    uint64_t from, to;
-    int64_t last;
+    uint64_t to;                /* the position reached */
+    int64_t last;               /* the jseq of the last record moved */
 };
 
 static cr_rc
@@ -266,33 +296,74 @@ move_one(void *ctx, const struct cr_audit_jrec *r)
                                      m->err);
 }
 
+/* Inside a write transaction (writer thread): move what is pending; m->to
+ * and m->last say how far the table then is. */
+static cr_rc
+settle_in_txn(struct cr_audit *log, struct cr_store_txn *txn,
+              struct move *m, struct cr_err *err)
+{
+    uint64_t tail, head, at;
+    int64_t put, moved;
+    cr_rc rc;
+
+    m->log = log;
+    m->txn = txn;
+    m->err = err;
+    rc = cr_store_audit_journal_get(txn, &moved, &at, err);
+    if (rc != CR_OK)
+        return rc;
+    pthread_mutex_lock(&log->lock);
+    cr_audit_journal_pending(log->journal, &tail, &head, &put);
+    pthread_mutex_unlock(&log->lock);
+    if (at < tail || at > head)
+        return cr_err_set(err, CR_EIO, "exception", NULL,
+                          "audit: the log says it holds the journal up to "
+                          "position %llu, outside what the journal holds "
+                          "(%llu to %llu)", (unsigned long long)at,
+                          (unsigned long long)tail,
+                          (unsigned long long)head);
+    m->to = at;
+    m->last = moved;
+    if (at == head)
+        return CR_OK;
+    rc = cr_audit_journal_walk(log->journal, at, head, move_one, m, err);
+    if (rc == CR_OK)
+        rc = cr_store_audit_journal_set(txn, put, head, err);
+    if (rc == CR_OK) {
+        m->to = head;
+        m->last = put;
+    }
+    return rc;
+}
+
+/* Before any record is appended to the table: the journal's first. */
+static cr_rc
+settle(struct cr_audit *log, struct cr_store_txn *txn, struct cr_err *err)
+{
+    struct move m;
+
+    if (log->journal == NULL)
+        return CR_OK;
+    return settle_in_txn(log, txn, &m, err);
+}
+
 static cr_rc
 move_in_txn(struct cr_store_txn *txn, void *ctx, struct cr_err *err)
 {
     struct move *m = ctx;
-    cr_rc rc;
 
-    /* A batch may be run again: take what is pending now, every time. */
-    pthread_mutex_lock(&m->log->lock);
-    cr_audit_journal_pending(m->log->journal, &m->from, &m->to, &m->last);
-    pthread_mutex_unlock(&m->log->lock);
-    if (m->from == m->to)
-        return CR_OK;
-    m->txn = txn;
-    m->err = err;
-    rc = cr_audit_journal_walk(m->log->journal, m->from, m->to, move_one, m,
-                               err);
-    if (rc == CR_OK)
-        rc = cr_store_audit_journal_set(txn, m->last, m->to, err);
-    return rc;
+    return settle_in_txn(m->log, txn, m, err);
 }
 
-/* Move what is pending now; on success the journal's space is free again
- * and flushers waiting for it are told. Called without the lock. */
+/* Move what is pending now; on success the journal's space up to where
+ * the table is is free again, and flushers waiting for it are told.
+ * Called without the lock, by one thread at a time (the mover; open and
+ * close when there is none): the space is freed only here. */
 static cr_rc
 move(struct cr_audit *log, struct cr_err *err)
 {
     struct move m;
+    uint64_t tail;
     cr_rc rc;
 
     memset(&m, 0, sizeof m);
@@ -300,7 +371,8 @@ move(struct cr_audit *log, struct cr_err *err)
     rc = cr_store_write(log->store, move_in_txn, &m, err);
     pthread_mutex_lock(&log->lock);
     if (rc == CR_OK) {
-        if (m.from != m.to)
+        cr_audit_journal_pending(log->journal, &tail, NULL, NULL);
+        if (m.to > tail)
             cr_audit_journal_consume(log->journal, m.to, m.last);
         if (m.last > log->moved_jseq)
             log->moved_jseq = m.last;

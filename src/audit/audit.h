@@ -307,6 +307,7 @@ struct cr_audit_async {
     int64_t seq;                /* the record's place, when rc == CR_OK */
     struct cr_err err;          /* what went wrong, when rc != CR_OK */
     /* private */
+    struct cr_audit *log;
     cr_audit_done_fn done;
     void *done_ctx;
     struct cr_buf data;         /* the body and the column strings */
