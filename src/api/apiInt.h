@@ -54,6 +54,8 @@ struct cr_api_facts_cache {
     struct user_slot *users;
     const char **codes;         /* codes worth a parse, sorted */
     size_t ncodes;
+    _Atomic uint64_t *items;    /* item flags by version (seq), see
+                                   cr_api_item_flags_of */
 };
 
 /* Item facts (cr_api_item_flags). */
@@ -173,6 +175,14 @@ cr_api_user_facts(struct cr_api *api, const char *sub, char surname[128],
 /* CR_API_ITEM_* of a stored resource's bytes. Thread-safe. */
 unsigned
 cr_api_item_flags(const struct cr_api *api, const char *json, size_t len);
+
+/* As cr_api_item_flags for the stored version whose change sequence
+ * number is 'seq' (cr_store_meta.seq; a version's bytes never change, so
+ * its flags are kept, in a cache of the last 65,536 versions looked at);
+ * seq <= 0 is not cached. Thread-safe, lock-free. */
+unsigned
+cr_api_item_flags_of(const struct cr_api *api, int64_t seq, const char *json,
+                     size_t len);
 
 /* ---- view.c: the policy applied to one request ---- */
 

@@ -44,6 +44,8 @@
 #define CACHE_SLOTS 4096          /* patients (~2.6 KB each); a multiple
                                      of WAYS */
 #define USER_SLOTS 1024           /* users; a multiple of WAYS */
+#define ITEM_SLOTS 65536          /* item flags by version (512 KB); a
+                                     power of two */
 
 /* ---- codes worth a closer look (item facts) ---- */
 
@@ -144,7 +146,8 @@ cr_api_facts_init(struct cr_api *api, struct cr_err *err)
 
     fc->patients = calloc(CACHE_SLOTS, sizeof *fc->patients);
     fc->users = calloc(USER_SLOTS, sizeof *fc->users);
-    if (fc->patients == NULL || fc->users == NULL)
+    fc->items = calloc(ITEM_SLOTS, sizeof *fc->items);
+    if (fc->patients == NULL || fc->users == NULL || fc->items == NULL)
         goto oom;
     pthread_mutex_init(&fc->lock, NULL);
     fc->has_lock = true;
@@ -182,6 +185,7 @@ cr_api_facts_free(struct cr_api *api)
         pthread_mutex_destroy(&fc->lock);
     free(fc->patients);
     free(fc->users);
+    free((void *)fc->items);
     free(fc->codes);
     memset(fc, 0, sizeof *fc);
 }
@@ -799,5 +803,28 @@ cr_api_item_flags(const struct cr_api *api, const char *json, size_t len)
         return CR_API_ITEM_SENSITIVE;   /* cannot tell: fail closed */
     walk(api->policy, root, false, 0, &flags);
     json_decref(root);
+    return flags;
+}
+
+/* An entry holds seq << 4 | flags (flags fit in 3 bits; seq > 0), so one
+ * atomic word says both which version it is of and what it found: no
+ * lock, and a torn entry cannot happen. */
+unsigned
+cr_api_item_flags_of(const struct cr_api *api, int64_t seq, const char *json,
+                     size_t len)
+{
+    _Atomic uint64_t *e;
+    uint64_t v;
+    unsigned flags;
+
+    if (seq <= 0 || (uint64_t)seq >= (UINT64_C(1) << 59))
+        return cr_api_item_flags(api, json, len);
+    e = &api->facts.items[(uint64_t)seq & (ITEM_SLOTS - 1)];
+    v = atomic_load_explicit(e, memory_order_relaxed);
+    if (v >> 4 == (uint64_t)seq)
+        return (unsigned)(v & 0xf);
+    flags = cr_api_item_flags(api, json, len);
+    atomic_store_explicit(e, (uint64_t)seq << 4 | (flags & 0xf),
+                          memory_order_relaxed);
     return flags;
 }

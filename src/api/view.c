@@ -245,7 +245,7 @@ cr_api_view_directory(struct ctx *x)
 /* The answer for one row; NONE reason when shown. */
 static enum cr_policy_show
 decide(struct ctx *x, const char *type, const char *org,
-       const char *patient, const char *json, size_t len,
+       const char *patient, int64_t seq, const char *json, size_t len,
        enum cr_policy_withhold *why, const char **rule)
 {
     struct view *v = view_of(x);
@@ -274,7 +274,7 @@ decide(struct ctx *x, const char *type, const char *org,
         *rule = d->code;
         return CR_POLICY_WITHHOLD;
     }
-    flags = cr_api_item_flags(x->api, json, len);
+    flags = cr_api_item_flags_of(x->api, seq, json, len);
     item.type = type;
     item.org = org;
     item.patient = patient;
@@ -315,8 +315,8 @@ cr_api_view_item(struct ctx *x, const char *type,
     (void)show;
     return CR_POLICY_SHOW;
 #else
-    show = decide(x, type, meta->org, meta->patient, json, len, &why,
-                  &rule);
+    show = decide(x, type, meta->org, meta->patient, meta->seq, json, len,
+                  &why, &rule);
     if (out_why)
         *out_why = show == CR_POLICY_WITHHOLD ? why : CR_POLICY_WITHHOLD_NONE;
     if (v == NULL)
@@ -501,8 +501,8 @@ cr_api_view_visible(struct ctx *x, const char *type,
 #ifdef CR_BENCH_NO_ACCESS
     return true;
 #endif
-    return decide(x, type, meta->org, meta->patient, json, len, &why,
-                  &rule) != CR_POLICY_WITHHOLD;
+    return decide(x, type, meta->org, meta->patient, meta->seq, json, len,
+                  &why, &rule) != CR_POLICY_WITHHOLD;
 }
 
 static bool
@@ -512,7 +512,8 @@ hop_visible(void *ctx, const char *type, const char *org,
     enum cr_policy_withhold why;
     const char *rule;
 
-    return decide(ctx, type, org, patient, json, len, &why, &rule) !=
+    /* no version here: the item's flags are not cached */
+    return decide(ctx, type, org, patient, 0, json, len, &why, &rule) !=
            CR_POLICY_WITHHOLD;
 }
 
