@@ -358,6 +358,9 @@ struct cr_audit_verdict {
                                                       genesis value */
     int64_t broken_seq;         /* where the chain breaks, when not intact */
     char what[384];             /* what is wrong there, a sentence */
+    int64_t njournaled;         /* cr_audit_verify_dir: records in the
+                                   node's journal, not yet in the chain
+                                   (moved when the node next runs) */
 };
 
 /* Walk every record of the store in directory 'dir' (read-only; a running

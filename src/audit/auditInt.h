@@ -109,6 +109,15 @@ void
 cr_audit_journal_consume(struct cr_audit_journal *j, uint64_t to,
                          int64_t last_jseq);
 
+/* How many records the journal in 'dir' holds after the position the
+ * table recorded (moved_jseq, moved_pos), reading the file only (a
+ * running node may go on putting and moving). 0 when there is no
+ * journal. CR_EIO when it cannot be read. */
+cr_rc
+cr_audit_journal_count_dir(const char *dir, int64_t moved_jseq,
+                           uint64_t moved_pos, int64_t *out_n,
+                           struct cr_err *err);
+
 /* The ring's size in bytes. */
 size_t
 cr_audit_journal_cap(const struct cr_audit_journal *j);

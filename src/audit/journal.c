@@ -446,3 +446,44 @@ cr_audit_journal_cap(const struct cr_audit_journal *j)
 {
     return j->cap;
 }
+
+cr_rc
+cr_audit_journal_count_dir(const char *dir, int64_t moved_jseq,
+                           uint64_t moved_pos, int64_t *out_n,
+                           struct cr_err *err)
+{
+    struct cr_audit_journal j;
+    struct ehdr h;
+    uint64_t pos = moved_pos;
+    int64_t jseq = moved_jseq + 1;
+    cr_rc rc = CR_OK;
+
+    *out_n = 0;
+    memset(&j, 0, sizeof j);
+    snprintf(j.path, sizeof j.path, "%s/%s", dir, CR_AUDIT_JOURNAL_FILE);
+    j.fd = open(j.path, O_RDONLY | O_CLOEXEC);
+    if (j.fd < 0)
+        return errno == ENOENT ? CR_OK : io_error(err, "cannot open it",
+                                                   j.path);
+    j.cap = existing_cap(j.fd);
+    if (j.cap == 0 || moved_pos % ALIGN != 0)
+        goto out;
+    j.map = mmap(NULL, CR_AUDIT_JOURNAL_HEADER + j.cap, PROT_READ,
+                 MAP_SHARED, j.fd, 0);
+    if (j.map == MAP_FAILED) {
+        j.map = NULL;
+        rc = io_error(err, "cannot map it", j.path);
+        goto out;
+    }
+    while (pos - moved_pos < j.cap && is_whole(&j, pos, jseq, &h)) {
+        pos += h.size;
+        if (h.magic == MAGIC_ENTRY) {
+            jseq++;
+            (*out_n)++;
+        }
+    }
+    munmap(j.map, CR_AUDIT_JOURNAL_HEADER + j.cap);
+out:
+    close(j.fd);
+    return rc;
+}

@@ -34,6 +34,10 @@ static const char usage_text[] =
     "  audit log intact: N records, last hash H          (exit status 0)\n"
     "or\n"
     "  audit log broken at record SEQ: <what is wrong>   (exit status 1)\n"
+    "An intact log whose node left records in its journal (records of\n"
+    "answers given, not yet chained: the node was killed, or is moving\n"
+    "them) adds a line saying how many; the node chains them when it\n"
+    "next runs.\n"
     "\n"
     "A chain alone cannot show that records were cut off its end, or that\n"
     "the whole file was rewritten: keep the 'N:H' of a verify (or of the\n"
@@ -190,6 +194,10 @@ verify(int argc, char **argv)
     }
     printf("audit log intact: %lld records, last hash %s\n",
            (long long)v.nrecords, v.last_hash);
+    if (v.njournaled > 0)
+        printf("%lld more in the node's journal, not yet in the chain: a "
+               "running node moves them within moments, a stopped one when "
+               "it next starts\n", (long long)v.njournaled);
     return fflush(stdout) == 0 ? 0 : 1;
 }
 

@@ -680,3 +680,23 @@ cr_store_audit_journal_set(struct cr_store_txn *txn, int64_t jseq,
                                "position", err);
     return CR_OK;
 }
+
+cr_rc
+cr_store_audit_journal_dir(const char *dir, int64_t *out_jseq,
+                           uint64_t *out_pos, struct cr_err *err)
+{
+    sqlite3 *db = NULL;
+    bool has_table = false;
+    cr_rc rc;
+
+    *out_jseq = 0;
+    *out_pos = 0;
+    rc = cr_store_open_dir_ro(dir, &db, err);
+    if (rc != CR_OK)
+        return rc;
+    rc = cr_store_has_table(db, "audit_journal", &has_table, err);
+    if (rc == CR_OK && has_table)
+        rc = journal_get_db(db, out_jseq, out_pos, err);
+    sqlite3_close(db);
+    return rc;
+}

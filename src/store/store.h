@@ -749,4 +749,10 @@ cr_rc
 cr_store_audit_journal_set(struct cr_store_txn *txn, int64_t jseq,
                            uint64_t pos, struct cr_err *err);
 
+/* As cr_store_audit_journal_get on the store in directory 'dir' opened
+ * read-only (a running node may go on writing). */
+cr_rc
+cr_store_audit_journal_dir(const char *dir, int64_t *out_jseq,
+                           uint64_t *out_pos, struct cr_err *err);
+
 #endif

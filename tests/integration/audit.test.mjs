@@ -149,6 +149,12 @@ test('journal: records of answers given survive kill -9 and reach the log once',
     assert.ok(before < N, `records were waiting in the journal (${before} of ${N} in the table)`);
     await node.kill9();
     assert.equal(node.exitSignal, 'SIGKILL');
+    // verify, before the node runs again, counts them as waiting
+    const waiting = runBin(['audit', 'verify', '--data', node.dataDir]);
+    assert.equal(waiting.status, 0, waiting.stdout + waiting.stderr);
+    const m = /\n(\d+) more in the node's journal, not yet in the chain/.exec(waiting.stdout);
+    assert.ok(m, waiting.stdout);
+    assert.equal(Number(m[1]) + count(), N, 'every read is in the chain or in the journal');
     await node.start();
     // Moved when the node opened, before it answered anything.
     assert.equal(count(), N);
@@ -161,6 +167,7 @@ test('journal: records of answers given survive kill -9 and reach the log once',
     const v = runBin(['audit', 'verify', '--data', node.dataDir]);
     assert.equal(v.status, 0, v.stdout + v.stderr);
     assert.match(v.stdout, new RegExp(`intact: ${N + 1} records`));
+    assert.doesNotMatch(v.stdout, /in the node's journal/);
   } finally {
     await node.close();
   }

@@ -165,6 +165,19 @@ TEST(journal_pending_entries_are_found_again_after_a_crash)
     /* The table says the first ten were moved: the other twenty are
      * pending, and a new entry follows them as the 31st. */
     at10 = pos_after(dir, 10);
+    /* Counted from outside, reading only: 20 after the tenth, none for a
+     * directory without a journal. */
+    {
+        int64_t n = -1;
+        CHECK_EQ_INT(cr_audit_journal_count_dir(dir, 10, at10, &n, NULL),
+                     CR_OK);
+        CHECK_EQ_INT(n, 20);
+        CHECK_EQ_INT(cr_audit_journal_count_dir(dir, 0, 0, &n, NULL), CR_OK);
+        CHECK_EQ_INT(n, 30);
+        CHECK_EQ_INT(cr_audit_journal_count_dir("/nonexistent-dir", 0, 0, &n,
+                                                NULL), CR_OK);
+        CHECK_EQ_INT(n, 0);
+    }
     j = jopen(dir, 0, 10, at10);
     s = walk_pending(j);
     CHECK_EQ_INT(s.n, 20);
