@@ -48,7 +48,8 @@ test('carerecord demo: five nodes, personas, the whole record from each node, cl
   const file = path.join(dir, 'demo.json');
   let demo;
   try {
-    for (let i = 0; i < 1200 && !fs.existsSync(file); i++) {
+    // demo.json is written, then the line saying so printed: wait for both
+    for (let i = 0; i < 1200 && !(fs.existsSync(file) && /demo running: /.test(out)); i++) {
       if (proc.exitCode !== null) break;
       await sleep(100);
     }
