@@ -56,8 +56,10 @@ struct cr_audit_journal;
  * recorded of the last move (0 and 0 for a log that never had a
  * journal): the entries after it that are whole and in sequence are
  * pending again (cr_audit_journal_pending), and new ones follow them. The
- * space is allocated on disk now, so a put never meets a full disk.
- * CR_EIO (detail in err) when the file cannot be made or mapped. */
+ * space is allocated on disk now, so a put never meets a full disk. The
+ * file is locked (flock) while open: CR_EUNAVAILABLE when another open
+ * journal (another node on the same directory) holds it. CR_EIO (detail
+ * in err) when the file cannot be made or mapped. */
 cr_rc
 cr_audit_journal_open(const char *dir, size_t cap, int64_t moved_jseq,
                       uint64_t moved_pos, struct cr_audit_journal **out,

@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -243,6 +244,18 @@ cr_audit_journal_open(const char *dir, size_t cap, int64_t moved_jseq,
     j->fd = open(j->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (j->fd < 0) {
         rc = io_error(err, "cannot open it", j->path);
+        goto fail;
+    }
+    /* One node per data directory: two putting into one ring would
+     * overwrite each other's records. The lock goes with the file
+     * descriptor, so a node that dies releases it. */
+    if (flock(j->fd, LOCK_EX | LOCK_NB) != 0) {
+        rc = errno == EWOULDBLOCK
+                 ? cr_err_set(err, CR_EUNAVAILABLE, "transient", NULL,
+                              "%s is in use: another carerecord node runs "
+                              "on this data directory; stop it, or give "
+                              "this one its own --data", j->path)
+                 : io_error(err, "cannot lock it", j->path);
         goto fail;
     }
     have = existing_cap(j->fd);

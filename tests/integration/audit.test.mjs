@@ -243,3 +243,19 @@ test('a transaction leaves one record naming every resource it wrote', async () 
     await node.close();
   }
 });
+
+test('one node per data directory: a second one on it refuses to start and says why', async () => {
+  const node = await startNode();
+  try {
+    const c = await fhir(node, 'POST', 'Patient', { body: sampleResource('Patient') });
+    assert.equal(c.status, 201);
+    const second = runBin(['serve', '--data', node.dataDir, '--listen', '127.0.0.1:0', '--quiet'], { timeout: 15000 });
+    assert.notEqual(second.status, 0, 'the second node did not start');
+    assert.equal(second.signal, null, 'it stopped by itself, not by the timeout');
+    assert.match(second.stderr, /another carerecord node runs on this data directory/);
+    // the first goes on as before
+    assert.equal((await fhir(node, 'GET', `Patient/${c.json.id}`)).status, 200);
+  } finally {
+    await node.close();
+  }
+});

@@ -504,3 +504,26 @@ TEST(log_without_a_journal_says_so)
     cr_audit_close(log);
     cr_store_close(s);
 }
+
+TEST(journal_one_node_per_directory)
+{
+    const char *dir = cr_unit_tmpdir();
+    struct cr_audit_journal *j = jopen(dir, 0, 0, 0), *k = NULL;
+    struct cr_err err;
+
+    cr_err_clear(&err);
+    CHECK_EQ_INT(cr_audit_journal_open(dir, 0, 0, 0, &k, &err),
+                 CR_EUNAVAILABLE);
+    CHECK(k == NULL);
+    CHECK(strstr(err.msg, "another carerecord node") != NULL);
+    /* Counting from outside still works while it is held. */
+    {
+        int64_t n = -1;
+        CHECK_EQ_INT(put_n(j, 0, 3), 3);
+        CHECK_EQ_INT(cr_audit_journal_count_dir(dir, 0, 0, &n, NULL), CR_OK);
+        CHECK_EQ_INT(n, 3);
+    }
+    cr_audit_journal_close(j);
+    k = jopen(dir, 0, 0, 0);     /* free again once closed */
+    cr_audit_journal_close(k);
+}
