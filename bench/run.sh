@@ -968,7 +968,7 @@ row() { # label target then one value per size (from a command)
   row "import (resources/s)"                 ">= 50000"      'get $s import_rps'
   row "store on disk (MB)"                   ""              'get $s db_mb'
   row "other work before load (cores)"       "0"             'get $s others_cores'
-  row "nginx static file (req/s)"            "(~40k)"        'get $s nginx_rps'
+  row "nginx static file (req/s)"            "(72-87k)"      'get $s nginx_rps'
   row "read by id (req/s)"                   ""              'get $s read_rps'
   row "read / nginx"                         ">= 0.70"       'ratio $s'
   row "read p50 / p99 (ms)"                  ""              'pair $s read_p50 read_p99'

@@ -580,6 +580,8 @@ cr_audit_append_journal(struct cr_audit *log, const struct cr_audit_rec *rec,
     if (log->journal == NULL)
         return CR_EUNAVAILABLE;
     complete(log, rec, &r);
+    /* most records are under 1 KiB: one allocation, not three */
+    cr_buf_reserve(&body, 1024 + r.resources.len);
     rc = cr_audit_rec_write(&r, &body);
     if (rc != CR_OK) {
         rc = body_error(rc, err);
