@@ -4,10 +4,10 @@
  * with the write), blocking (the caller waits for the commit),
  * asynchronous (a callback when durable, for requests that suspend rather
  * than hold a thread), and through the journal (auditInt.h): the record is
- * copied into a memory-mapped file and the caller goes on at once, while
- * this file's mover thread moves journaled records into the table in one
- * transaction per batch, with the journal's position, so each is moved
- * exactly once. Bodies are serialised on the caller's thread where
+ * copied into a memory-mapped file and the caller goes on at once; mover.c
+ * moves journaled records into the table. Every append to the table moves
+ * them first (cr_audit_settle_txn), so the chain keeps the order records
+ * were made in. Bodies are serialised on the caller's thread where
  * possible, so the single writer thread only hashes and inserts.
  * Depends on store/, core/ and pthreads. */
 #include "audit/audit.h"
@@ -16,40 +16,12 @@
 #include "core/clock.h"
 
 #include <pthread.h>
-#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define ALERT_MASK ((1u << CR_AUDIT_ALERT__COUNT) - 1)
-#define DEFAULT_MOVE_MS 10
-#define DEFAULT_JOURNAL_BYTES ((size_t)8 << 20)
 
-struct cr_audit {
-    struct cr_store *store;
-    struct cr_store_audit *rows;
-    struct cr_buf scratch;      /* writer thread only: append_txn bodies */
-    /* The journal; NULL: none. Everything below is under 'lock'. */
-    struct cr_audit_journal *journal;
-    pthread_mutex_t lock;
-    pthread_cond_t wake;        /* the mover waits here */
-    pthread_cond_t moved;       /* flushers wait here */
-    pthread_t mover;
-    bool has_mover;
-    bool is_stopping;
-    bool is_mover_idle;         /* waiting with nothing to move: a put
-                                   wakes it */
-    bool is_flush_wanted;
-    bool is_failing;            /* the last move failed */
-    int64_t moved_jseq;         /* the last record in the table */
-    uint64_t nmoves;            /* moves tried */
-    int move_ms;
-    cr_audit_warn_fn warn;
-    void *warn_ctx;
-};
 
-static cr_rc
-settle(struct cr_audit *log, struct cr_store_txn *txn, struct cr_err *err);
 
 /* 'rec' with the log's defaults filled in: the time and the node. */
 static void
@@ -108,7 +80,7 @@ cr_audit_append_txn(struct cr_audit *log, struct cr_store_txn *txn,
     rc = cr_audit_rec_write(&r, &log->scratch);
     if (rc != CR_OK)
         return body_error(rc, err);
-    rc = settle(log, txn, err);
+    rc = cr_audit_settle_txn(log, txn, err);
     if (rc != CR_OK)
         return rc;
     row_of(&r, cr_buf_str(&log->scratch), &row);
@@ -126,7 +98,7 @@ static cr_rc
 blocking_in_txn(struct cr_store_txn *txn, void *ctx, struct cr_err *err)
 {
     struct blocking *b = ctx;
-    cr_rc rc = settle(b->log, txn, err);
+    cr_rc rc = cr_audit_settle_txn(b->log, txn, err);
 
     if (rc != CR_OK)
         return rc;
@@ -180,7 +152,7 @@ static cr_rc
 async_in_txn(struct cr_store_txn *txn, void *ctx, struct cr_err *err)
 {
     struct cr_audit_async *req = ctx;
-    cr_rc rc = settle(req->log, txn, err);
+    cr_rc rc = cr_audit_settle_txn(req->log, txn, err);
 
     if (rc != CR_OK)
         return rc;
@@ -260,276 +232,6 @@ cr_audit_append_async(struct cr_audit *log, const struct cr_audit_rec *rec,
     return cr_store_write_async(log->store, &req->st.job);
 }
 
-/* ---- the journal ---- */
-
-/* Moving journaled records into the table. A move reads how far the table
- * is (its audit_journal row, inside the transaction, so a batch undone
- * undoes the move with it), chains every record put since, in the order
- * they were put, and records the new position in the same transaction.
- * Every append to the table makes one first (settle_in_txn), so a record
- * put in the journal before a write's record is ahead of it in the chain:
- * the chain's order is the order the requests were recorded in. */
-struct move {
-    struct cr_audit *log;
-    struct cr_store_txn *txn;
-    struct cr_err *err;
-    uint64_t to;                /* the position reached */
-    int64_t last;               /* the jseq of the last record moved */
-};
-
-static cr_rc
-move_one(void *ctx, const struct cr_audit_jrec *r)
-{
-    struct move *m = ctx;
-    struct cr_store_audit_row row;
-
-    row.time_ms = r->time_ms;
-    row.patient = r->patient;
-    row.principal_sub = r->sub;
-    row.principal_org = r->org;
-    row.action = r->action;
-    row.outcome = r->outcome;
-    row.alerts = r->alerts;
-    row.body = r->body;
-    row.len = r->len;
-    return cr_store_audit_append_txn(m->txn, m->log->rows, &row, NULL, NULL,
-                                     m->err);
-}
-
-/* Inside a write transaction (writer thread): move what is pending; m->to
- * and m->last say how far the table then is. */
-static cr_rc
-settle_in_txn(struct cr_audit *log, struct cr_store_txn *txn,
-              struct move *m, struct cr_err *err)
-{
-    uint64_t tail, head, at;
-    int64_t put, moved;
-    cr_rc rc;
-
-    m->log = log;
-    m->txn = txn;
-    m->err = err;
-    rc = cr_store_audit_journal_get(txn, &moved, &at, err);
-    if (rc != CR_OK)
-        return rc;
-    pthread_mutex_lock(&log->lock);
-    cr_audit_journal_pending(log->journal, &tail, &head, &put);
-    pthread_mutex_unlock(&log->lock);
-    if (at < tail || at > head)
-        return cr_err_set(err, CR_EIO, "exception", NULL,
-                          "audit: the log says it holds the journal up to "
-                          "position %llu, outside what the journal holds "
-                          "(%llu to %llu)", (unsigned long long)at,
-                          (unsigned long long)tail,
-                          (unsigned long long)head);
-    m->to = at;
-    m->last = moved;
-    if (at == head)
-        return CR_OK;
-    rc = cr_audit_journal_walk(log->journal, at, head, move_one, m, err);
-    if (rc == CR_OK)
-        rc = cr_store_audit_journal_set(txn, put, head, err);
-    if (rc == CR_OK) {
-        m->to = head;
-        m->last = put;
-    }
-    return rc;
-}
-
-/* Before any record is appended to the table: the journal's first. */
-static cr_rc
-settle(struct cr_audit *log, struct cr_store_txn *txn, struct cr_err *err)
-{
-    struct move m;
-
-    if (log->journal == NULL)
-        return CR_OK;
-    return settle_in_txn(log, txn, &m, err);
-}
-
-static cr_rc
-move_in_txn(struct cr_store_txn *txn, void *ctx, struct cr_err *err)
-{
-    struct move *m = ctx;
-
-    return settle_in_txn(m->log, txn, m, err);
-}
-
-/* Move what is pending now; on success the journal's space up to where
- * the table is is free again, and flushers waiting for it are told.
- * Called without the lock, by one thread at a time (the mover; open and
- * close when there is none): the space is freed only here. */
-static cr_rc
-move(struct cr_audit *log, struct cr_err *err)
-{
-    struct move m;
-    uint64_t tail;
-    cr_rc rc;
-
-    memset(&m, 0, sizeof m);
-    m.log = log;
-    rc = cr_store_write(log->store, move_in_txn, &m, err);
-    pthread_mutex_lock(&log->lock);
-    if (rc == CR_OK) {
-        cr_audit_journal_pending(log->journal, &tail, NULL, NULL);
-        if (m.to > tail)
-            cr_audit_journal_consume(log->journal, m.to, m.last);
-        if (m.last > log->moved_jseq)
-            log->moved_jseq = m.last;
-    }
-    log->is_failing = rc != CR_OK;
-    log->nmoves++;
-    pthread_cond_broadcast(&log->moved);
-    pthread_mutex_unlock(&log->lock);
-    return rc;
-}
-
-static void
-deadline_after(struct timespec *ts, int ms)
-{
-    clock_gettime(CLOCK_MONOTONIC, ts);
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
-}
-
-static bool
-is_past(const struct timespec *ts)
-{
-    struct timespec now;
-
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return now.tv_sec > ts->tv_sec ||
-           (now.tv_sec == ts->tv_sec && now.tv_nsec >= ts->tv_nsec);
-}
-
-/* The mover: records wait at most move_ms after the previous move (so
- * a busy node commits them in batches, a quiet one at once), and no
- * time at all when someone flushes or the log closes. */
-static void *
-mover_main(void *arg)
-{
-    struct cr_audit *log = arg;
-    struct timespec due = { 0, 0 };
-
-    pthread_mutex_lock(&log->lock);
-    for (;;) {
-        uint64_t from, to;
-        struct cr_err err;
-        bool was_failing;
-        cr_rc rc;
-
-        cr_audit_journal_pending(log->journal, &from, &to, NULL);
-        if (from == to) {
-            if (log->is_stopping)
-                break;
-            log->is_flush_wanted = false;
-            log->is_mover_idle = true;
-            pthread_cond_wait(&log->wake, &log->lock);
-            log->is_mover_idle = false;
-            continue;
-        }
-        if (!log->is_stopping && !log->is_flush_wanted && !is_past(&due)) {
-            pthread_cond_timedwait(&log->wake, &log->lock, &due);
-            continue;
-        }
-        log->is_flush_wanted = false;
-        was_failing = log->is_failing;
-        pthread_mutex_unlock(&log->lock);
-        cr_err_clear(&err);
-        rc = move(log, &err);
-        /* Once when it starts failing (it is tried again every move_ms),
-         * once when it works again. */
-        if (rc != CR_OK && !was_failing && log->warn)
-            log->warn(log->warn_ctx, err.msg[0] ? err.msg
-                                                : "moving audit records "
-                                                  "failed");
-        if (rc == CR_OK && was_failing && log->warn)
-            log->warn(log->warn_ctx, "audit records are moved into the log "
-                                     "again");
-        deadline_after(&due, log->move_ms);
-        pthread_mutex_lock(&log->lock);
-        if (rc != CR_OK && log->is_stopping)
-            break;      /* they stay in the journal for the next open */
-    }
-    pthread_mutex_unlock(&log->lock);
-    return NULL;
-}
-
-struct position {
-    int64_t jseq;
-    uint64_t pos;
-};
-
-static cr_rc
-position_in_txn(struct cr_store_txn *txn, void *ctx, struct cr_err *err)
-{
-    struct position *p = ctx;
-
-    return cr_store_audit_journal_get(txn, &p->jseq, &p->pos, err);
-}
-
-static cr_rc
-open_journal(struct cr_audit *log, const struct cr_audit_opts *opts,
-             struct cr_err *err)
-{
-    size_t bytes = opts->journal_bytes ? opts->journal_bytes
-                                       : DEFAULT_JOURNAL_BYTES;
-    struct position p = { 0, 0 };
-    pthread_condattr_t ca;
-    cr_rc rc;
-
-    log->move_ms = opts->move_ms > 0 ? opts->move_ms : DEFAULT_MOVE_MS;
-    log->warn = opts->warn;
-    log->warn_ctx = opts->warn_ctx;
-    rc = cr_store_write(log->store, position_in_txn, &p, err);
-    if (rc == CR_OK)
-        rc = cr_audit_journal_open(opts->journal_dir, bytes, p.jseq, p.pos,
-                                   &log->journal, err);
-    if (rc != CR_OK)
-        return rc;
-    log->moved_jseq = p.jseq;
-    pthread_mutex_init(&log->lock, NULL);
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&log->wake, &ca);
-    pthread_condattr_destroy(&ca);
-    pthread_cond_init(&log->moved, NULL);
-    /* What a stopped or killed node left: into the table before anything
-     * else is served. */
-    rc = move(log, err);
-    if (rc == CR_OK)
-        rc = cr_audit_journal_resize(log->journal, bytes, err);
-    if (rc == CR_OK && pthread_create(&log->mover, NULL, mover_main, log) != 0)
-        rc = cr_err_set(err, CR_EIO, "exception", NULL,
-                        "audit: cannot start the journal's thread");
-    log->has_mover = rc == CR_OK;
-    return rc;
-}
-
-static void
-close_journal(struct cr_audit *log)
-{
-    if (log->journal == NULL)
-        return;
-    if (log->has_mover) {
-        pthread_mutex_lock(&log->lock);
-        log->is_stopping = true;
-        pthread_cond_signal(&log->wake);
-        pthread_cond_broadcast(&log->moved);
-        pthread_mutex_unlock(&log->lock);
-        pthread_join(log->mover, NULL);
-    }
-    cr_audit_journal_close(log->journal);
-    log->journal = NULL;
-    pthread_cond_destroy(&log->wake);
-    pthread_cond_destroy(&log->moved);
-    pthread_mutex_destroy(&log->lock);
-}
-
 cr_rc
 cr_audit_open(struct cr_store *s, const struct cr_audit_opts *opts,
               struct cr_audit **out, struct cr_err *err)
@@ -547,7 +249,7 @@ cr_audit_open(struct cr_store *s, const struct cr_audit_opts *opts,
     log->store = s;
     log->scratch = cr_buf_make(0);
     if (opts != NULL && opts->journal_dir != NULL) {
-        rc = open_journal(log, opts, err);
+        rc = cr_audit_mover_start(log, opts, err);
         if (rc != CR_OK) {
             cr_audit_close(log);
             return rc;
@@ -562,7 +264,7 @@ cr_audit_close(struct cr_audit *log)
 {
     if (log == NULL)
         return;
-    close_journal(log);
+    cr_audit_mover_stop(log);
     cr_store_audit_close(log->rows);
     cr_buf_free(&log->scratch);
     free(log);
@@ -608,38 +310,5 @@ cr_audit_append_journal(struct cr_audit *log, const struct cr_audit_rec *rec,
     pthread_mutex_unlock(&log->lock);
 out:
     cr_buf_free(&body);
-    return rc;
-}
-
-cr_rc
-cr_audit_flush(struct cr_audit *log, struct cr_err *err)
-{
-    int64_t target;
-    uint64_t start;
-    cr_rc rc = CR_OK;
-
-    if (log->journal == NULL)
-        return CR_OK;
-    pthread_mutex_lock(&log->lock);
-    cr_audit_journal_pending(log->journal, NULL, NULL, &target);
-    start = log->nmoves;
-    while (log->moved_jseq < target) {
-        if (log->is_stopping) {
-            rc = cr_err_set(err, CR_EUNAVAILABLE, "transient", NULL,
-                            "the server is shutting down; try again "
-                            "shortly");
-            break;
-        }
-        if (log->nmoves > start + 1 && log->is_failing) {
-            rc = cr_err_set(err, CR_EIO, "exception", NULL,
-                            "audit: records could not be moved into the "
-                            "log; tell the node's operator");
-            break;
-        }
-        log->is_flush_wanted = true;
-        pthread_cond_signal(&log->wake);
-        pthread_cond_wait(&log->moved, &log->lock);
-    }
-    pthread_mutex_unlock(&log->lock);
     return rc;
 }

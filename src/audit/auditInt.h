@@ -1,23 +1,31 @@
-/* auditInt.h: audit/'s private interfaces: the journal (journal.c).
+/* auditInt.h: audit/'s private interfaces: the log object shared by
+ * audit.c (appends) and mover.c (the journal's life), and the journal
+ * itself (journal.c).
  *
  * The journal is a file in the data directory, memory-mapped and used as
  * a ring: records of requests that wrote nothing are copied into it
  * before their answers leave, and moved from it into the hash-chained
- * table in batches (audit.c). A record copied into a shared file mapping
+ * table in batches (mover.c). A record copied into a shared file mapping
  * is in the operating system's page cache: a killed node loses none; the
  * move commits it to the table (synchronous=FULL) within the configured
  * interval. Each entry carries a journal sequence number (jseq, 1, 2,
  * 3 ...) and a checksum, so after a crash the entries not yet moved are
  * found again from the last position the table recorded, and a torn
  * entry ends the scan. See docs/internals/audit.md, "The journal".
- * Depends on core/, xxhash and POSIX. Not thread-safe by itself: audit.c
- * holds its lock around every call but cr_audit_journal_walk, which reads
- * only entries no other call changes until they are consumed. */
+ * journal.c depends on core/, xxhash and POSIX. It is not thread-safe by
+ * itself: the log holds its lock around every call but
+ * cr_audit_journal_walk, which reads only entries no other call changes
+ * until they are consumed. */
 #ifndef CR_AUDIT_AUDITINT_H
 #define CR_AUDIT_AUDITINT_H
 
+#include "audit/audit.h"
+#include "core/buf.h"
 #include "core/err.h"
+#include "store/store.h"
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -123,5 +131,52 @@ cr_audit_journal_count_dir(const char *dir, int64_t moved_jseq,
 /* The ring's size in bytes. */
 size_t
 cr_audit_journal_cap(const struct cr_audit_journal *j);
+
+/* ---- the log (audit.c, mover.c) ---- */
+
+/* The audit log of one open store. audit.c appends; mover.c runs the
+ * journal. */
+struct cr_audit {
+    struct cr_store *store;
+    struct cr_store_audit *rows;
+    struct cr_buf scratch;      /* writer thread only: append_txn bodies */
+    /* The journal; NULL: none. Everything below is under 'lock'. */
+    struct cr_audit_journal *journal;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;        /* the mover waits here */
+    pthread_cond_t moved;       /* flushers wait here */
+    pthread_t mover;
+    bool has_mover;
+    bool is_stopping;
+    bool is_mover_idle;         /* waiting with nothing to move: a put
+                                   wakes it */
+    bool is_flush_wanted;
+    bool is_failing;            /* the last move failed */
+    int64_t moved_jseq;         /* the last record in the table */
+    uint64_t nmoves;            /* moves tried */
+    int move_ms;
+    cr_audit_warn_fn warn;
+    void *warn_ctx;
+};
+
+/* Open the journal in opts->journal_dir, move what it holds past the
+ * table's position, and start the mover thread (audit_open). CR_EIO or
+ * CR_EUNAVAILABLE (detail in err) when any of it fails: the journal is
+ * then not usable and cr_audit_mover_stop releases what was made. */
+cr_rc
+cr_audit_mover_start(struct cr_audit *log, const struct cr_audit_opts *opts,
+                     struct cr_err *err);
+
+/* Stop the mover (moving what is pending first) and close the journal.
+ * A log without a journal: nothing. */
+void
+cr_audit_mover_stop(struct cr_audit *log);
+
+/* Inside a write transaction (writer thread): move into the table every
+ * record put in the journal and not yet in it, before the caller appends
+ * its own record. CR_OK at once without a journal. */
+cr_rc
+cr_audit_settle_txn(struct cr_audit *log, struct cr_store_txn *txn,
+                    struct cr_err *err);
 
 #endif
