@@ -4,7 +4,8 @@
 // written, no data is returned (fail closed).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startNode, fhir, runBin, sampleResource, sqlite, sqliteNow, journalPosition, sleep } from './lib.mjs';
+import fs from 'node:fs';
+import { startNode, fhir, runBin, sampleResource, sqlite, sqliteNow, journalPosition, sleep, tempDir } from './lib.mjs';
 
 const sql = sqlite;
 
@@ -257,5 +258,23 @@ test('one node per data directory: a second one on it refuses to start and says 
     assert.equal((await fhir(node, 'GET', `Patient/${c.json.id}`)).status, 200);
   } finally {
     await node.close();
+  }
+});
+
+test('a bad "audit" section stops the node at start, naming the setting', () => {
+  const dir = tempDir();
+  for (const [audit, says] of [
+    [{ journal: 'yes' }, /'audit\.journal' must be true or false/],
+    [{ journal_ms: 0 }, /'audit\.journal_ms' must be a whole number from 1 to 1000/],
+    [{ journal_kb: 8 }, /'audit\.journal_kb' must be a whole number from 64/],
+    [{ jounral: true }, /unknown setting 'audit\.jounral'/],
+    ['on', /'audit' must be an object/],
+  ]) {
+    const cfg = `${dir}/bad.json`;
+    fs.writeFileSync(cfg, JSON.stringify({ audit }));
+    const r = runBin(['serve', '--listen', '127.0.0.1:0', '--data', `${dir}/data`, '--config', cfg]);
+    assert.notEqual(r.status, 0, JSON.stringify(audit));
+    assert.equal(r.signal, null, 'it stopped by itself');
+    assert.match(r.stderr, says);
   }
 });
