@@ -444,9 +444,12 @@ cr_store_audit_scan(struct cr_store *s, int64_t after_seq,
     return rc;
 }
 
-cr_rc
-cr_store_audit_scan_dir(const char *dir, int64_t after_seq,
-                        cr_store_audit_fn fn, void *ctx, struct cr_err *err)
+/* Open the store in 'dir' read-only and call 'read' on it if it has
+ * 'table' (a store whose schema predates the table: nothing to read). */
+static cr_rc
+read_dir(const char *dir, const char *table,
+         cr_rc (*read)(sqlite3 *db, void *ctx, struct cr_err *err),
+         void *ctx, struct cr_err *err)
 {
     sqlite3 *db = NULL;
     bool has_table = false;
@@ -455,11 +458,34 @@ cr_store_audit_scan_dir(const char *dir, int64_t after_seq,
     rc = cr_store_open_dir_ro(dir, &db, err);
     if (rc != CR_OK)
         return rc;
-    rc = cr_store_has_table(db, "audit", &has_table, err);
+    rc = cr_store_has_table(db, table, &has_table, err);
     if (rc == CR_OK && has_table)
-        rc = scan_db(db, after_seq, fn, ctx, err);
+        rc = read(db, ctx, err);
     sqlite3_close(db);
     return rc;
+}
+
+struct scan_args {
+    int64_t after_seq;
+    cr_store_audit_fn fn;
+    void *ctx;
+};
+
+static cr_rc
+scan_read(sqlite3 *db, void *ctx, struct cr_err *err)
+{
+    struct scan_args *a = ctx;
+
+    return scan_db(db, a->after_seq, a->fn, a->ctx, err);
+}
+
+cr_rc
+cr_store_audit_scan_dir(const char *dir, int64_t after_seq,
+                        cr_store_audit_fn fn, void *ctx, struct cr_err *err)
+{
+    struct scan_args a = { after_seq, fn, ctx };
+
+    return read_dir(dir, "audit", scan_read, &a, err);
 }
 
 cr_rc
@@ -681,22 +707,26 @@ cr_store_audit_journal_set(struct cr_store_txn *txn, int64_t jseq,
     return CR_OK;
 }
 
+struct position_args {
+    int64_t *jseq;
+    uint64_t *pos;
+};
+
+static cr_rc
+position_read(sqlite3 *db, void *ctx, struct cr_err *err)
+{
+    struct position_args *a = ctx;
+
+    return journal_get_db(db, a->jseq, a->pos, err);
+}
+
 cr_rc
 cr_store_audit_journal_dir(const char *dir, int64_t *out_jseq,
                            uint64_t *out_pos, struct cr_err *err)
 {
-    sqlite3 *db = NULL;
-    bool has_table = false;
-    cr_rc rc;
+    struct position_args a = { out_jseq, out_pos };
 
     *out_jseq = 0;
     *out_pos = 0;
-    rc = cr_store_open_dir_ro(dir, &db, err);
-    if (rc != CR_OK)
-        return rc;
-    rc = cr_store_has_table(db, "audit_journal", &has_table, err);
-    if (rc == CR_OK && has_table)
-        rc = journal_get_db(db, out_jseq, out_pos, err);
-    sqlite3_close(db);
-    return rc;
+    return read_dir(dir, "audit_journal", position_read, &a, err);
 }
