@@ -74,8 +74,13 @@ add_entry(void *ctx, const char *type, const char *id,
     cr_api_touch(w->x, type, id, meta->version);
     if (w->n++)
         cr_buf_addc(w->b, ',');
-    cr_buf_addf(w->b, "{\"fullUrl\":\"%s/%s/%s\",\"resource\":",
-                w->x->api->base_url, type, id);
+    cr_buf_adds(w->b, "{\"fullUrl\":\"");
+    cr_buf_adds(w->b, w->x->api->base_url);
+    cr_buf_addc(w->b, '/');
+    cr_buf_adds(w->b, type);
+    cr_buf_addc(w->b, '/');
+    cr_buf_adds(w->b, id);
+    cr_buf_adds(w->b, "\",\"resource\":");
     cr_api_fed_add(w->x, w->b, show, json, len, meta->org);
     cr_buf_adds(w->b, ",\"search\":{\"mode\":\"match\"}}");
     return w->b->rc;

@@ -260,8 +260,10 @@ cr_audit_refs_add(struct cr_buf *refs, const char *type, const char *id,
     add_escaped(refs, type, strlen(type));
     cr_buf_addc(refs, '/');
     add_escaped(refs, id, strlen(id));
-    if (version > 0)
-        cr_buf_addf(refs, "/_history/%lld", (long long)version);
+    if (version > 0) {
+        cr_buf_adds(refs, "/_history/");
+        cr_buf_add_int(refs, version);
+    }
     cr_buf_addc(refs, '"');
 }
 

@@ -64,17 +64,35 @@ void
 cr_buf_addf(struct cr_buf *b, const char *fmt, ...)
 {
     va_list ap;
+    size_t room;
     int n;
 
     if (b->rc != CR_OK)
         return;
+    /* One pass when the text fits in what is already allocated (the
+     * usual case); measure and format again only when it does not. */
+    room = b->cap > b->len ? b->cap - b->len : 0;
     va_start(ap, fmt);
-    n = vsnprintf(NULL, 0, fmt, ap);
+    n = vsnprintf(room ? b->ptr + b->len : NULL, room, fmt, ap);
     va_end(ap);
     if (n < 0) {
+        if (room)
+            b->ptr[b->len] = '\0';
         b->rc = CR_EINVAL;
         return;
     }
+    if ((size_t)n < room) {
+        size_t limit = b->limit ? b->limit : SIZE_MAX / 2;
+        if ((size_t)n > limit || b->len > limit - (size_t)n) {
+            b->ptr[b->len] = '\0';
+            b->rc = CR_ETOOBIG;
+            return;
+        }
+        b->len += (size_t)n;
+        return;
+    }
+    if (room)
+        b->ptr[b->len] = '\0';
     cr_buf_reserve(b, (size_t)n);
     if (b->rc != CR_OK)
         return;
@@ -82,6 +100,22 @@ cr_buf_addf(struct cr_buf *b, const char *fmt, ...)
     vsnprintf(b->ptr + b->len, (size_t)n + 1, fmt, ap);
     va_end(ap);
     b->len += (size_t)n;
+}
+
+void
+cr_buf_add_int(struct cr_buf *b, long long v)
+{
+    char tmp[24], *p = tmp + sizeof tmp;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v
+                                 : (unsigned long long)v;
+
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--p = '-';
+    cr_buf_add(b, p, (size_t)(tmp + sizeof tmp - p));
 }
 
 void

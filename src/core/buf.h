@@ -45,6 +45,10 @@ void
 cr_buf_addf(struct cr_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Append a decimal integer (what "%lld" prints), without printf. */
+void
+cr_buf_add_int(struct cr_buf *b, long long v);
+
 /* Append 'len' bytes of UTF-8 as the inside of a JSON string (no quotes):
  * quotes, backslashes and control characters escaped. */
 void

@@ -1122,16 +1122,20 @@ cr_store_everything(struct cr_store *s, const struct cr_store_everything *e,
                               "made; start again from the first page");
         }
     }
-    qs(&q, "SELECT type,id,version,last_updated,seq,deleted,patient,org,"
-           "node,json,grp FROM (");
+    /* Sort and page the keys only, then fetch each row's bytes by rowid:
+     * sorting whole rows would copy every resource's JSON through the
+     * sorter. CROSS JOIN keeps the sorted keys the outer loop, so the
+     * rows come out in their order. */
+    qs(&q, "SELECT k.type,k.id,r.version,r.last_updated,r.seq,r.deleted,"
+           "r.patient,r.org,r.node,r.json,k.grp FROM (SELECT rid,type,id,grp "
+           "FROM (");
     for (pass = 0; pass < 2; pass++) {
         /* the compartment: rows of the pseudo-parameter _compartment that
          * name the patient (rows.c) */
         const char *comp = "SELECT c.rid FROM ix_ref c WHERE c.ht=";
         if (pass) {
-            qs(&q, " UNION ALL SELECT r2.type,r2.id,r2.version,"
-                   "r2.last_updated,r2.seq,r2.deleted,r2.patient,r2.org,"
-                   "r2.node,r2.json,2 AS grp FROM resources r2 WHERE "
+            qs(&q, " UNION ALL SELECT r2.rid,r2.type,r2.id,2 AS grp FROM "
+                   "resources r2 WHERE "
                    "r2.deleted=0 AND +r2.type IN ('Practitioner',"
                    "'Organization','Location','Medication') AND "
                    "r2.h IN (SELECT x.ht FROM ix_ref x WHERE x.rid IN (");
@@ -1141,9 +1145,8 @@ cr_store_everything(struct cr_store *s, const struct cr_store_everything *e,
             bi(&q, cr_store_hash2("*", CR_STORE_COMPARTMENT_PARAM));
             qs(&q, "))");
         } else {
-            qs(&q, "SELECT r.type,r.id,r.version,r.last_updated,r.seq,"
-                   "r.deleted,r.patient,r.org,r.node,r.json,CASE WHEN "
-                   "r.type='Patient' AND r.id=");
+            qs(&q, "SELECT r.rid,r.type,r.id,CASE WHEN r.type='Patient' "
+                   "AND r.id=");
             bt(&q, e->patient_id);
             qs(&q, " THEN 0 ELSE 1 END AS grp FROM resources r WHERE "
                    "r.deleted=0 AND r.rid IN (");
@@ -1187,6 +1190,7 @@ cr_store_everything(struct cr_store *s, const struct cr_store_everything *e,
     }
     qs(&q, " ORDER BY grp,type,id LIMIT ");
     bi(&q, (int64_t)e->count + 1);
+    qs(&q, ") k CROSS JOIN resources r ON r.rid=k.rid");
     rc = stream(s, &q, fn, ctx, e->count, out_next, err);
     json_decref(cur);
     q_free(&q);

@@ -9,6 +9,9 @@
 #include "core/err.h"
 #include "core/u64map.h"
 
+#include <stdio.h>
+#include <string.h>
+
 TEST(buf_appends_and_terminates)
 {
     struct cr_buf b = cr_buf_make(0);
@@ -31,6 +34,54 @@ TEST(buf_limit_is_sticky)
     CHECK_EQ_INT(b.rc, CR_ETOOBIG);
     CHECK_EQ_STR(b.ptr, "1234");
     CHECK(cr_buf_take(&b, NULL) == NULL);
+}
+
+/* Formatted text that fits in the room already allocated is written in
+ * one pass; text that does not grows the buffer; neither may pass the
+ * limit, and a refused append leaves the contents as they were. */
+TEST(buf_addf_fits_grows_and_keeps_the_limit)
+{
+    struct cr_buf b = cr_buf_make(0), l = cr_buf_make(300);
+    char big[600];
+    size_t cap;
+
+    cr_buf_adds(&b, "a");
+    cap = b.cap;
+    cr_buf_addf(&b, "%s/%d", "xy", -7);
+    CHECK_EQ_STR(b.ptr, "axy/-7");
+    CHECK(b.cap == cap);
+    memset(big, 'q', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    cr_buf_addf(&b, "[%s]", big);
+    CHECK_EQ_INT(b.rc, CR_OK);
+    CHECK_EQ_INT(b.len, 6 + 2 + 599);
+    CHECK(b.ptr[6] == '[' && b.ptr[b.len - 1] == ']' && b.ptr[b.len] == '\0');
+    cr_buf_free(&b);
+
+    cr_buf_adds(&l, "start");
+    cr_buf_reserve(&l, 290);        /* room past the limit: one pass */
+    cr_buf_addf(&l, "%.296s", big); /* 301 bytes in all */
+    CHECK_EQ_INT(l.rc, CR_ETOOBIG);
+    CHECK_EQ_STR(l.ptr, "start");
+    cr_buf_free(&l);
+}
+
+TEST(buf_add_int_prints_like_lld)
+{
+    struct cr_buf b = cr_buf_make(0);
+    long long v[] = { 0, 7, -1, 1234567890123LL, -9223372036854775807LL - 1,
+                      9223372036854775807LL };
+    char want[256] = "";
+    size_t i;
+
+    for (i = 0; i < sizeof v / sizeof v[0]; i++) {
+        cr_buf_add_int(&b, v[i]);
+        cr_buf_addc(&b, ' ');
+        snprintf(want + strlen(want), sizeof want - strlen(want), "%lld ",
+                 v[i]);
+    }
+    CHECK_EQ_STR(b.ptr, want);
+    cr_buf_free(&b);
 }
 
 TEST(buf_json_escape)
