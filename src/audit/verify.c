@@ -2,13 +2,15 @@
  *
  * A walk in seq order recomputes each record's hash from its stored body
  * and its prev_hash, checks each prev_hash against the hash of the record
- * before, checks that seqs run 1, 2, 3 ... without a gap and that the
- * indexed columns say what the hashed body says, and stops at the first
+ * before, checks that seqs run 1, 2, 3 ... without a gap, that the
+ * indexed columns say what the hashed body says and that audit_hour says
+ * where each record's hour starts, and stops at the first
  * break with the seq and a sentence. What a chain cannot show by itself
  * (records cut off the end, a rewrite of the whole file) needs an anchor
  * from outside: docs/internals/audit.md. Depends on store/, core/. */
 #include "audit/audit.h"
 #include "audit/auditInt.h"
+#include "core/u64map.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -23,6 +25,7 @@ struct walker {
     int64_t next_seq;                           /* the seq expected next */
     char prev[CR_STORE_AUDIT_HASH_LEN + 1];     /* the hash it must link to */
     bool is_broken;
+    struct cr_u64map hours;     /* hour -> seq of its first record */
     struct cr_err *err;
 };
 
@@ -84,6 +87,36 @@ column_mismatch(const struct cr_store_audit_entry *e, struct cr_err *why)
     return bad;
 }
 
+/* Searches from a time start at the first record of that time's hour
+ * (audit_hour): an entry that is missing or names a later record would
+ * hide records from them, although the chain is whole. */
+static cr_rc
+check_hour(struct walker *w, const struct cr_store_audit_entry *e)
+{
+    uint64_t *first;
+    bool is_new = false;
+
+    if (e->hour_first_seq < 0)
+        return CR_OK;           /* a store from before audit_hour */
+    first = cr_u64map_slot(&w->hours, (uint64_t)(e->time_ms / 3600000),
+                           &is_new);
+    if (first == NULL)
+        return cr_err_set(w->err, CR_ENOMEM, "exception", NULL,
+                          "audit verify: out of memory");
+    if (is_new)
+        *first = (uint64_t)e->seq;
+    if (e->hour_first_seq == 0)
+        return broken(w, e->seq, "unindexed: its hour has no entry in "
+                      "audit_hour, so searches by date miss it (the table "
+                      "was altered)");
+    if ((uint64_t)e->hour_first_seq != *first)
+        return broken(w, e->seq, "unindexed: audit_hour says its hour "
+                      "starts at record %lld, not %lld, so searches by date "
+                      "can miss records (the table was altered)",
+                      (long long)e->hour_first_seq, (long long)*first);
+    return CR_OK;
+}
+
 static cr_rc
 check_one(void *ctx, const struct cr_store_audit_entry *e)
 {
@@ -139,6 +172,9 @@ check_one(void *ctx, const struct cr_store_audit_entry *e)
         return broken(w, e->seq, "not the record expected: its hash is not "
                       "%s (the log was rewritten up to here)",
                       w->expect->hash);
+    rc = check_hour(w, e);
+    if (rc != CR_OK)
+        return rc;
     w->out->nrecords++;
     w->out->last_seq = e->seq;
     memcpy(w->out->last_hash, e->hash, sizeof w->out->last_hash);
@@ -159,6 +195,7 @@ start(struct walker *w, const struct cr_audit_anchor *expect,
     w->out = out;
     w->next_seq = 1;
     memcpy(w->prev, CR_STORE_AUDIT_GENESIS, sizeof w->prev);
+    w->hours = cr_u64map_make();
     w->err = err;
 }
 
@@ -167,6 +204,7 @@ finish(struct walker *w, cr_rc rc)
 {
     const struct cr_audit_anchor *x = w->expect;
 
+    cr_u64map_free(&w->hours);
     if (rc == STOP && w->is_broken)
         return CR_OK;
     if (rc != CR_OK)

@@ -44,6 +44,13 @@ static const char relink_sql[] =
 static const char head_sql[] =
     "SELECT seq,hash FROM audit ORDER BY seq DESC LIMIT 1";
 
+/* The first record of an hour: kept by the first append in that hour
+ * (seqs only grow, so a later one never lowers it). */
+static const char hour_sql[] =
+    "INSERT OR IGNORE INTO audit_hour(hour,first_seq) VALUES(?1,?2)";
+
+#define HOUR_MS 3600000
+
 struct cr_store_audit {
     struct cr_store *store;
     /* Writer thread only (statements live on the writer's connection). */
@@ -51,7 +58,13 @@ struct cr_store_audit {
     sqlite3_stmt *insert;
     sqlite3_stmt *before;
     sqlite3_stmt *relink;
+    sqlite3_stmt *hour;
     bool has_head;
+    /* The hour the last append found in audit_hour (or put there), so
+     * appends within it skip the INSERT; trusted only while the head is
+     * (a rollback that undid the row undid the cache's reason too). */
+    bool has_hour;
+    int64_t hour_known;
     int64_t head_seq;
     char head_hash[CR_STORE_AUDIT_HASH_LEN + 1];
     EVP_MD_CTX *md_ctx;
@@ -132,7 +145,8 @@ finalize_stmts(struct cr_store_audit *a)
     sqlite3_finalize(a->insert);
     sqlite3_finalize(a->before);
     sqlite3_finalize(a->relink);
-    a->insert = a->before = a->relink = NULL;
+    sqlite3_finalize(a->hour);
+    a->insert = a->before = a->relink = a->hour = NULL;
     a->db = NULL;
 }
 
@@ -175,7 +189,9 @@ prepare(struct cr_store_audit *a, struct conn *c, struct cr_err *err)
         sqlite3_prepare_v3(c->db, before_sql, -1, SQLITE_PREPARE_PERSISTENT,
                            &a->before, NULL) != SQLITE_OK ||
         sqlite3_prepare_v3(c->db, relink_sql, -1, SQLITE_PREPARE_PERSISTENT,
-                           &a->relink, NULL) != SQLITE_OK) {
+                           &a->relink, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v3(c->db, hour_sql, -1, SQLITE_PREPARE_PERSISTENT,
+                           &a->hour, NULL) != SQLITE_OK) {
         cr_rc rc = cr_store_sqlerr(c, "preparing the audit statements", err);
         finalize_stmts(a);
         return rc;
@@ -302,6 +318,28 @@ relink(struct cr_store_audit *a, struct conn *c, int64_t seq,
     return CR_OK;
 }
 
+/* Make sure audit_hour has 'hour', whose first record may be 'seq'. */
+static cr_rc
+note_hour(struct cr_store_audit *a, struct conn *c, int64_t hour, int64_t seq,
+          struct cr_err *err)
+{
+    sqlite3_stmt *st = a->hour;
+    int r;
+
+    if (a->has_hour && a->hour_known == hour)
+        return CR_OK;
+    sqlite3_bind_int64(st, 1, hour);
+    sqlite3_bind_int64(st, 2, seq);
+    r = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (r != SQLITE_DONE)
+        return cr_store_sqlerr(c, "writing where an hour of the audit log "
+                               "starts", err);
+    a->hour_known = hour;
+    a->has_hour = true;
+    return CR_OK;
+}
+
 cr_rc
 cr_store_audit_append_txn(struct cr_store_txn *txn, struct cr_store_audit *a,
                           const struct cr_store_audit_row *row,
@@ -324,10 +362,15 @@ cr_store_audit_append_txn(struct cr_store_txn *txn, struct cr_store_audit *a,
         rc = hash_row(a, row, hash, err);
     if (rc == CR_OK)
         rc = insert(a, txn->c, row, hash, &seq, err);
-    if (rc == CR_OK && seq != a->head_seq + 1)
+    if (rc == CR_OK && seq != a->head_seq + 1) {
+        a->has_hour = false;
         rc = relink(a, txn->c, seq, row, hash, err);
+    }
+    if (rc == CR_OK)
+        rc = note_hour(a, txn->c, row->time_ms / HOUR_MS, seq, err);
     if (rc != CR_OK) {
         a->has_head = false;
+        a->has_hour = false;
         return rc;
     }
     a->head_seq = seq;
@@ -386,6 +429,9 @@ entry_from_row(sqlite3_stmt *st, struct cr_store_audit_entry *e)
         e->prev_hash = "";
     if (e->hash == NULL)
         e->hash = "";
+    /* column 11, in scans of a store that has audit_hour */
+    e->hour_first_seq = sqlite3_column_count(st) > 11
+                            ? sqlite3_column_int64(st, 11) : -1;
 }
 
 /* Step 'st' (already bound) and hand each row to fn. */
@@ -413,14 +459,25 @@ walk(sqlite3 *db, sqlite3_stmt *st, cr_store_audit_fn fn, void *ctx,
 static const char scan_sql[] =
     "SELECT " AUDIT_COLS " FROM audit WHERE seq>?1 ORDER BY seq";
 
+/* The same with where each record's hour starts (0: nowhere), for verify:
+ * a store from before audit_hour is scanned without it. */
+static const char scan_hour_sql[] =
+    "SELECT " AUDIT_COLS ",ifnull(first_seq,0) FROM audit LEFT JOIN "
+    "audit_hour ON hour=time/3600000 WHERE seq>?1 ORDER BY seq";
+
 static cr_rc
 scan_db(sqlite3 *db, int64_t after_seq, cr_store_audit_fn fn, void *ctx,
         struct cr_err *err)
 {
     sqlite3_stmt *st = NULL;
+    bool has_hour = false;
     cr_rc rc;
 
-    if (sqlite3_prepare_v2(db, scan_sql, -1, &st, NULL) != SQLITE_OK)
+    rc = cr_store_has_table(db, "audit_hour", &has_hour, err);
+    if (rc != CR_OK)
+        return rc;
+    if (sqlite3_prepare_v2(db, has_hour ? scan_hour_sql : scan_sql, -1, &st,
+                           NULL) != SQLITE_OK)
         return cr_err_set(err, CR_EIO, "exception", NULL,
                           "store: reading the audit log: %s",
                           sqlite3_errmsg(db));
@@ -536,12 +593,18 @@ query_conn(struct conn *c, const struct cr_store_audit_query *q,
            struct cr_err *err)
 {
     /* The SQL is assembled from these constant pieces only, by which
-     * filters are set; every value is bound. Each equality filter has an
-     * index whose entries end in the rowid (seq), so "ORDER BY seq DESC"
-     * with one of them set needs no sort. */
+     * filters are set; every value is bound. The patient index's entries
+     * end in the rowid (seq), so "ORDER BY seq DESC" needs no sort with
+     * or without it; other filters are checked on a walk by seq.
+     * A lower time bound also bounds seq: no record from ?6 on comes
+     * before the first record of the hours from ?6's on (audit_hour), so
+     * the walk stops there instead of at the first record of the log.
+     * One statement, one snapshot. */
     static const char *const conds[] = {
         " AND patient=?1", " AND principal_sub=?2", " AND principal_org=?3",
-        " AND action=?4", " AND outcome=?5", " AND time>=?6",
+        " AND action=?4", " AND outcome=?5",
+        " AND time>=?6 AND seq>=(SELECT ifnull(min(first_seq),"
+        "9223372036854775807) FROM audit_hour WHERE hour>=?11)",
         " AND time<?7", " AND seq>?10",
     };
     struct cr_store_audit_entry e;
@@ -586,8 +649,10 @@ query_conn(struct conn *c, const struct cr_store_audit_query *q,
         sqlite3_bind_text(st, 4, q->action, -1, SQLITE_STATIC);
     if (is_on[4])
         sqlite3_bind_text(st, 5, q->outcome, -1, SQLITE_STATIC);
-    if (is_on[5])
+    if (is_on[5]) {
         sqlite3_bind_int64(st, 6, q->since_ms);
+        sqlite3_bind_int64(st, 11, q->since_ms / HOUR_MS);
+    }
     if (is_on[6])
         sqlite3_bind_int64(st, 7, q->until_ms);
     sqlite3_bind_int64(st, 8, q->before_seq > 0 ? q->before_seq : INT64_MAX);

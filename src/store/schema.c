@@ -189,6 +189,18 @@ static const char *const migrations[] = {
     "CREATE TABLE audit_journal("
     "  one INTEGER PRIMARY KEY CHECK(one = 1), jseq INTEGER NOT NULL,"
     "  pos INTEGER NOT NULL);",
+
+    /* 8: where each hour of the audit log starts. For every UTC hour
+     * (time / 3,600,000) that has records, the seq of the first record
+     * appended with a time in it (audit_rows.c keeps it on append; it
+     * never changes after). A query from a time T then starts its walk
+     * at the smallest such seq of the hours from T's on, instead of the
+     * first record of the log. Filled here from the records already
+     * there. */
+    "CREATE TABLE audit_hour("
+    "  hour INTEGER PRIMARY KEY, first_seq INTEGER NOT NULL);"
+    "INSERT INTO audit_hour SELECT time / 3600000, min(seq) FROM audit "
+    "GROUP BY 1;",
 };
 
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

@@ -604,6 +604,11 @@ struct cr_store_audit_entry {
     size_t len;
     const char *prev_hash;
     const char *hash;
+    /* Scans only: where audit_hour says this record's hour (time /
+     * 3,600,000) starts, which must be the seq of the first record of
+     * the hour; 0 when it has no entry; -1 when not read (queries, or a
+     * store from before audit_hour). */
+    int64_t hour_first_seq;
 };
 
 /* Called for each row a scan or query yields. Return CR_OK to go on;

@@ -18,6 +18,8 @@ static const char *const subs[] = { "u0", "u1" };
 static const char *const orgs[] = { "RR8", "A81001" };
 
 #define T0 1700000000000LL
+#define HOUR 3600000LL
+#define H0 (T0 / HOUR * HOUR)   /* the start of T0's hour */
 
 static struct cr_store *
 open_store(const char *dir)
@@ -970,7 +972,9 @@ TEST(rollback_of_a_batch_keeps_the_chain)
     CHECK_EQ_INT(v.nrecords, 5);
 }
 
-/* One job: record A; in a savepoint record B and undo it; record C. */
+/* One job: record A; in a savepoint record B, the first of a later hour,
+ * and undo it (the hour's audit_hour entry goes too); record C in that
+ * hour (which must make the entry again). */
 static cr_rc
 savepoint_job(struct cr_store_txn *txn, void *ctx, struct cr_err *err)
 {
@@ -985,11 +989,13 @@ savepoint_job(struct cr_store_txn *txn, void *ctx, struct cr_err *err)
     if ((rc = cr_store_txn_begin(txn, err)) != CR_OK)
         return rc;
     r.patient = "B";
+    r.time_ms = H0 + 7 * HOUR;
     if ((rc = cr_audit_append_txn(log, txn, &r, NULL, err)) != CR_OK)
         return rc;
     if ((rc = cr_store_txn_end(txn, false, err)) != CR_OK)
         return rc;
     r.patient = "C";
+    r.time_ms = H0 + 7 * HOUR + 1;
     return cr_audit_append_txn(log, txn, &r, NULL, err);
 }
 
@@ -1016,6 +1022,12 @@ TEST(rollback_of_a_savepoint_keeps_the_chain)
     CHECK_EQ_INT(c.n, 2);
     CHECK_EQ_STR(c.patients[0], "C");
     CHECK_EQ_STR(c.patients[1], "A");
+    q.since_ms = H0 + 7 * HOUR;
+    memset(&c, 0, sizeof c);
+    CHECK_EQ_INT(cr_store_audit_query(s, &q, collect_row, &c, &next, &err),
+                 CR_OK);
+    CHECK_EQ_INT(c.n, 1);
+    CHECK_EQ_STR(c.patients[0], "C");
     cr_audit_close(log);
     cr_store_close(s);
 }
@@ -1194,6 +1206,170 @@ TEST(query_by_patient_agent_time_outcome_with_cursor)
     CHECK_EQ_INT(c.seqs[0], 7);
     cr_audit_close(log);
     cr_store_close(s);
+}
+
+/* ---- where each hour starts (audit_hour) ---- */
+
+/* Append one record per time in 'times' (record i gets patient p(i%3)). */
+static void
+append_at(struct cr_audit *log, const int64_t *times, int n)
+{
+    struct cr_audit_rec r;
+    struct cr_err err;
+    int i;
+
+    for (i = 0; i < n; i++) {
+        mkrec(&r, i);
+        r.time_ms = times[i];
+        cr_err_clear(&err);
+        if (cr_audit_append(log, &r, NULL, &err) != CR_OK)
+            cr_unit_fail(__FILE__, __LINE__, "append %d: %s", i, err.msg);
+    }
+}
+
+/* How many records a query from 'since' (and before 'until' if not 0)
+ * finds, and how many of 'times' it should. */
+static void
+check_since(struct cr_store *s, const int64_t *times, int n, int64_t since,
+            int64_t until, const char *patient)
+{
+    struct cr_store_audit_query q;
+    struct cr_err err;
+    struct collect c;
+    int64_t next = 0;
+    int want = 0, got = 0, i;
+
+    for (i = 0; i < n; i++)
+        if (times[i] >= since && (until == 0 || times[i] < until) &&
+            (patient == NULL || strcmp(patient, patients[i % 3]) == 0))
+            want++;
+    memset(&q, 0, sizeof q);
+    q.since_ms = since;
+    q.until_ms = until;
+    q.patient = patient;
+    q.limit = 7;
+    cr_err_clear(&err);
+    do {
+        memset(&c, 0, sizeof c);
+        q.before_seq = next;
+        CHECK_EQ_INT(cr_store_audit_query(s, &q, collect_row, &c, &next,
+                                          &err),
+                     CR_OK);
+        got += c.n;
+    } while (next != 0);
+    if (got != want)
+        cr_unit_fail(__FILE__, __LINE__, "since %lld until %lld patient %s: "
+                     "%d records, want %d", (long long)(since - H0),
+                     (long long)(until ? until - H0 : 0),
+                     patient ? patient : "-", got, want);
+}
+
+/* Records out of time order too: one stamped in the first hour but
+ * appended after the third hour began (a long request's record), and a
+ * clock that stepped back. Every search from a time finds exactly the
+ * records at or after it, whatever their place in the log. */
+TEST(query_from_a_time_finds_records_appended_out_of_order)
+{
+    struct cr_store *s = open_store(cr_unit_tmpdir());
+    struct cr_audit *log = open_log(s);
+    const int64_t times[] = {
+        H0 + 10, H0 + 1000, H0 + HOUR - 1, H0 + HOUR, H0 + HOUR + 5,
+        H0 + 2 * HOUR + 7, H0 + 500,           /* late: the first hour */
+        H0 + 2 * HOUR + 9, H0 + 3 * HOUR,
+        H0 + HOUR + 50,                         /* the clock stepped back */
+        H0 + 3 * HOUR + 1, H0 + 5 * HOUR,
+    };
+    const int n = (int)(sizeof times / sizeof times[0]);
+    const int64_t since[] = { 0, H0, H0 + 11, H0 + 501, H0 + HOUR - 1,
+                              H0 + HOUR, H0 + HOUR + 6, H0 + 2 * HOUR,
+                              H0 + 3 * HOUR, H0 + 4 * HOUR, H0 + 5 * HOUR,
+                              H0 + 5 * HOUR + 1, H0 + 9 * HOUR };
+    size_t i;
+
+    append_at(log, times, n);
+    for (i = 0; i < sizeof since / sizeof since[0]; i++) {
+        check_since(s, times, n, since[i], 0, NULL);
+        check_since(s, times, n, since[i], since[i] + HOUR, NULL);
+        check_since(s, times, n, since[i], 0, "p0");
+        check_since(s, times, n, since[i], 0, "p1");
+    }
+    cr_audit_close(log);
+    cr_store_close(s);
+}
+
+/* The search from a time starts where audit_hour says: an entry moved
+ * later hides records from it, and verify names the first record that
+ * shows it; an entry removed likewise. */
+TEST(verify_finds_an_altered_hour_entry)
+{
+    const char *dir = cr_unit_tmpdir();
+    const int64_t times[] = { H0 + 1, H0 + 2, H0 + HOUR + 1, H0 + 3 };
+    struct cr_store *s = open_store(dir);
+    struct cr_audit *log = open_log(s);
+    struct cr_audit_verdict v;
+    char sql[160];
+
+    append_at(log, times, 4);
+    cr_audit_close(log);
+    cr_store_close(s);
+    v = verify_dir(dir, NULL);
+    CHECK(v.is_intact);
+    CHECK_EQ_INT(v.nrecords, 4);
+
+    snprintf(sql, sizeof sql, "UPDATE audit_hour SET first_seq=2 WHERE "
+             "hour=%lld", (long long)(H0 / HOUR));
+    exec_sql(dir, sql);
+    s = open_store(dir);
+    {
+        struct cr_store_audit_query q;
+        struct cr_err err;
+        struct collect c;
+
+        memset(&q, 0, sizeof q);
+        q.since_ms = H0;
+        memset(&c, 0, sizeof c);
+        cr_err_clear(&err);
+        CHECK_EQ_INT(cr_store_audit_query(s, &q, collect_row, &c, NULL,
+                                          &err),
+                     CR_OK);
+        CHECK_EQ_INT(c.n, 3);       /* record 1 is hidden */
+        CHECK_EQ_INT(c.seqs[2], 2);
+    }
+    cr_store_close(s);
+    v = verify_dir(dir, NULL);
+    CHECK_BROKEN(v, 1, "audit_hour says its hour starts at record 2");
+
+    snprintf(sql, sizeof sql, "DELETE FROM audit_hour WHERE hour=%lld",
+             (long long)(H0 / HOUR + 1));
+    exec_sql(dir, "UPDATE audit_hour SET first_seq=1");
+    exec_sql(dir, sql);
+    v = verify_dir(dir, NULL);
+    CHECK_BROKEN(v, 3, "its hour has no entry in audit_hour");
+}
+
+/* A store from before audit_hour (schema 7) gets it filled from its
+ * records when opened. */
+TEST(hour_entries_are_made_for_an_older_store)
+{
+    const char *dir = cr_unit_tmpdir();
+    const int64_t times[] = { H0 + 1, H0 + HOUR, H0 + 2, H0 + 2 * HOUR };
+    struct cr_store *s = open_store(dir);
+    struct cr_audit *log = open_log(s);
+    struct cr_audit_verdict v;
+
+    append_at(log, times, 4);
+    cr_audit_close(log);
+    cr_store_close(s);
+    exec_sql(dir, "DROP TABLE audit_hour; PRAGMA user_version=7;");
+    v = verify_dir(dir, NULL);          /* read as it is: no hour check */
+    CHECK(v.is_intact);
+    s = open_store(dir);
+    check_since(s, times, 4, H0 + 2, 0, NULL);
+    check_since(s, times, 4, H0 + HOUR, 0, NULL);
+    cr_store_close(s);
+    v = verify_dir(dir, NULL);
+    CHECK(v.is_intact);
+    CHECK_EQ_INT(v.nrecords, 4);
 }
 
 TEST(verify_missing_store_and_empty_log)
