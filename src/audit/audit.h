@@ -266,6 +266,20 @@ cr_rc
 cr_audit_append_journal(struct cr_audit *log, const struct cr_audit_rec *rec,
                         struct cr_err *err);
 
+/* Take the lock of data directory 'dir' that a serving node holds (on
+ * its journal file, made if missing) for a command that writes the
+ * store of a stopped node (import, mpi rebuild): then no node can start
+ * on it meanwhile, and the command does not change a store under a
+ * running node's caches. CR_EUNAVAILABLE (err says what to do) when a
+ * node or another such command holds it. *out_fd is for
+ * cr_audit_dir_unlock (-1 on failure). */
+cr_rc
+cr_audit_dir_lock(const char *dir, int *out_fd, struct cr_err *err);
+
+/* Release a lock taken by cr_audit_dir_lock (-1: nothing). */
+void
+cr_audit_dir_unlock(int fd);
+
 /* Return once every record journaled before the call is in the table
  * (CR_OK at once without a journal): for reading the log, so that a
  * query sees every access made before it. CR_EIO (detail in err) when

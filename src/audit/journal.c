@@ -169,6 +169,56 @@ io_error(struct cr_err *err, const char *what, const char *path)
                       strerror(errno));
 }
 
+/* Open the journal file at 'path' (made if missing) and take its lock,
+ * the data directory's: held by a serving node, or by a command that
+ * writes the store of a stopped node. The lock goes with the file
+ * descriptor, so a process that dies releases it. */
+static cr_rc
+lock_path(const char *path, int *out_fd, struct cr_err *err)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+    *out_fd = -1;
+    if (fd < 0)
+        return io_error(err, "cannot open it", path);
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        cr_rc rc = errno == EWOULDBLOCK
+                       ? cr_err_set(err, CR_EUNAVAILABLE, "transient", NULL,
+                                    "%s is in use: a carerecord node runs "
+                                    "on this data directory, or a command "
+                                    "is writing to it. Stop it first, or "
+                                    "use another --data (a running node "
+                                    "loads data through POST "
+                                    "/fhir/$import)", path)
+                       : io_error(err, "cannot lock it", path);
+        close(fd);
+        return rc;
+    }
+    *out_fd = fd;
+    return CR_OK;
+}
+
+cr_rc
+cr_audit_dir_lock(const char *dir, int *out_fd, struct cr_err *err)
+{
+    char path[4096];
+
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", dir,
+                         CR_AUDIT_JOURNAL_FILE) >= sizeof path) {
+        *out_fd = -1;
+        return cr_err_set(err, CR_EINVAL, "invalid", NULL,
+                          "the data directory's path is too long");
+    }
+    return lock_path(path, out_fd, err);
+}
+
+void
+cr_audit_dir_unlock(int fd)
+{
+    if (fd >= 0)
+        close(fd);
+}
+
 /* Give the file HEADER + cap bytes on disk and map it. */
 static cr_rc
 map_file(struct cr_audit_journal *j, size_t cap, bool is_new,
@@ -241,23 +291,11 @@ cr_audit_journal_open(const char *dir, size_t cap, int64_t moved_jseq,
                         (unsigned long long)moved_pos);
         goto fail;
     }
-    j->fd = open(j->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (j->fd < 0) {
-        rc = io_error(err, "cannot open it", j->path);
-        goto fail;
-    }
     /* One node per data directory: two putting into one ring would
-     * overwrite each other's records. The lock goes with the file
-     * descriptor, so a node that dies releases it. */
-    if (flock(j->fd, LOCK_EX | LOCK_NB) != 0) {
-        rc = errno == EWOULDBLOCK
-                 ? cr_err_set(err, CR_EUNAVAILABLE, "transient", NULL,
-                              "%s is in use: another carerecord node runs "
-                              "on this data directory; stop it, or give "
-                              "this one its own --data", j->path)
-                 : io_error(err, "cannot lock it", j->path);
+     * overwrite each other's records. */
+    rc = lock_path(j->path, &j->fd, err);
+    if (rc != CR_OK)
         goto fail;
-    }
     have = existing_cap(j->fd);
     rc = map_file(j, have ? have : round_cap(cap), have == 0, err);
     if (rc != CR_OK)

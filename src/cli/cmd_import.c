@@ -10,6 +10,7 @@
 #include "access/token.h"
 #include "api/api.h"
 #include "api/import.h"
+#include "audit/audit.h"
 #include "cli/config.h"
 #include "core/clock.h"
 #include "store/store.h"
@@ -191,7 +192,7 @@ cr_cli_import(int argc, char **argv)
     struct cr_config cfg;
     struct cr_err err;
     struct stat sb;
-    int c, i, status = 0;
+    int c, i, status = 0, lock = -1;
     char *end;
 
     memset(&pr, 0, sizeof pr);
@@ -237,7 +238,9 @@ cr_cli_import(int argc, char **argv)
     memset(&so, 0, sizeof so);
     so.node_id = node;
     so.is_bulk = true;
-    if (cr_token_keys_open(data, &keys, &err) != CR_OK ||
+    /* not under a running node: a bulk load drops its search indexes */
+    if (cr_audit_dir_lock(data, &lock, &err) != CR_OK ||
+        cr_token_keys_open(data, &keys, &err) != CR_OK ||
         cr_store_open(data, &so, &store, &err) != CR_OK)
         goto fail;
     memset(&ac, 0, sizeof ac);
@@ -296,5 +299,6 @@ out:
     cr_api_destroy(api);
     cr_store_close(store);
     cr_token_keys_close(keys);
+    cr_audit_dir_unlock(lock);
     return status;
 }

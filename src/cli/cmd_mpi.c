@@ -13,6 +13,7 @@
  * Depends on mpi/, store/, synth/, cli/config, core/, jansson. */
 #include "cli/cmd_mpi.h"
 
+#include "audit/audit.h"
 #include "cli/config.h"
 #include "core/clock.h"
 #include "core/err.h"
@@ -100,13 +101,14 @@ rebuild(const char *data, const char *config)
     struct cr_store_opts so;
     struct cr_err err;
     int64_t rows = 0, patients = 0;
-    int status = 1;
+    int status = 1, lock = -1;
 
     if (load_config(config, &mc) != 0)
         return 1;
     cr_err_clear(&err);
     memset(&so, 0, sizeof so);
-    if (cr_store_open(data, &so, &store, &err) != CR_OK ||
+    if (cr_audit_dir_lock(data, &lock, &err) != CR_OK ||
+        cr_store_open(data, &so, &store, &err) != CR_OK ||
         cr_mpi_create(store, &mc, &m, &err) != CR_OK ||
         cr_mpi_rebuild(m, on_progress, NULL, &err) != CR_OK ||
         cr_store_mpi_counts(store, &rows, &patients, &err) != CR_OK) {
@@ -120,6 +122,7 @@ rebuild(const char *data, const char *config)
 out:
     cr_mpi_destroy(m);
     cr_store_close(store);
+    cr_audit_dir_unlock(lock);
     return status;
 }
 

@@ -291,3 +291,33 @@ test('import command line: --help, no files, a missing file, progress lines with
   assert.doesNotMatch(r.stderr, /\r/, 'no bar redrawing when stderr is not a terminal');
   assert.match(r.stderr, /\d+ stored/);
 });
+
+test('not under a running node: import and mpi rebuild refuse its data directory, saying what to do; after it stops, import works', async () => {
+  const node = await startNode();
+  try {
+    const patients = nel.Patient.slice(0, 3);
+    const file = path.join(work, 'three-patients.ndjson');
+    fs.writeFileSync(file, patients.map((p) => JSON.stringify(p)).join('\n') + '\n');
+    const before = await fhir(node, 'GET', 'Patient?_summary=count');
+    assert.equal(before.status, 200);
+    for (const args of [['import', '--data', node.dataDir, file], ['mpi', 'rebuild', '--data', node.dataDir]]) {
+      const r = runBin(args, { timeout: 60000 });
+      assert.equal(r.status, 1, `${args[0]}: ${r.stderr}`);
+      assert.match(r.stderr, /in use: a carerecord node runs on this data directory/, args[0]);
+      assert.match(r.stderr, /POST \/fhir\/\$import/, args[0]);
+    }
+    const after = await fhir(node, 'GET', 'Patient?_summary=count');
+    assert.equal(after.json.total, before.json.total, 'nothing was imported under the node');
+    // read as the publishing organisation's own system, which sees it
+    const org = publisherOf(patients[0]);
+    const asPublisher = () => ({ token: mintToken(node.dataDir, { org, sub: `sys-${org}` }) });
+    assert.equal((await fhir(node, 'GET', `Patient/${patients[0].id}`, asPublisher())).status, 404);
+    await node.stop();
+    const r = runImport(node.dataDir, [file]);
+    assert.equal(r.status, 0, r.stderr);
+    await node.restart();
+    assert.equal((await fhir(node, 'GET', `Patient/${patients[0].id}`, asPublisher())).status, 200);
+  } finally {
+    await node.stop();
+  }
+});

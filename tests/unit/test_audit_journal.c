@@ -515,7 +515,7 @@ TEST(journal_one_node_per_directory)
     CHECK_EQ_INT(cr_audit_journal_open(dir, 0, 0, 0, &k, &err),
                  CR_EUNAVAILABLE);
     CHECK(k == NULL);
-    CHECK(strstr(err.msg, "another carerecord node") != NULL);
+    CHECK(strstr(err.msg, "a carerecord node runs") != NULL);
     /* Counting from outside still works while it is held. */
     {
         int64_t n = -1;
