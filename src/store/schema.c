@@ -5,6 +5,8 @@
  * carerecord is refused rather than guessed at. Depends on SQLite. */
 #include "store/storeInt.h"
 
+#include "core/log.h"
+
 #include <stdio.h>
 
 static const char *const migrations[] = {
@@ -288,6 +290,12 @@ cr_store_migrate(struct conn *c, struct cr_err *err)
                           "the store has schema version %d but this "
                           "carerecord knows only up to %d: use a newer "
                           "carerecord", version, NMIGRATIONS);
+    /* An existing store's upgrade may read every row of a table (the
+     * audit log's, for version 8): say so before the node goes quiet. */
+    if (version > 0 && version < NMIGRATIONS)
+        cr_log("info", "store: upgrading %s from schema version %d to %d "
+               "(a large store may take minutes)",
+               sqlite3_db_filename(c->db, "main"), version, NMIGRATIONS);
     for (v = version; v < NMIGRATIONS; v++) {
         if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
             SQLITE_OK)
