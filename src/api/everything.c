@@ -4,8 +4,10 @@
  * identifier=https://fhir.nhs.uk/Id/nhs-number|NNNNNNNNNN: the patient,
  * everything in their compartment, and the Practitioners, Organizations,
  * Locations and Medications those refer to; _since, _type, start, end,
- * _count, with next links. One indexed range scan streams the stored bytes
- * into the Bundle; every resource appears exactly once across the pages,
+ * _count, with next links. One query finds the compartment through the
+ * reference index, sorts and pages its keys, and streams each row's stored
+ * bytes (fetched by rowid) into the Bundle; every resource appears exactly
+ * once across the pages,
  * and nothing is capped. A patient this server does not hold is a 404,
  * never an empty 200. Depends on store/, fhir/, search/ (date parsing),
  * core/. */
