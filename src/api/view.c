@@ -54,7 +54,8 @@ struct view {
     bool has_user;
     struct cr_policy_decision dir;
     bool has_dir;
-    struct pdec *tab;             /* open addressing by patient id */
+    struct pdec **tab;            /* open addressing by patient id; the
+                                     decisions stay where they were made */
     size_t cap, n;
     const struct cr_policy_decision *first;   /* the first patient decided */
     unsigned alerts;
@@ -123,21 +124,35 @@ slot_of(const char *id, size_t cap)
 static bool
 grow(struct ctx *x, struct view *v)
 {
-    size_t cap = v->cap ? v->cap * 2 : 16, i;
-    struct pdec *t = cr_arena_calloc(x->req->arena, cap, sizeof *t);
+    size_t cap = v->cap ? v->cap * 2 : 8, i;
+    struct pdec **t = cr_arena_calloc(x->req->arena, cap, sizeof *t);
 
     if (t == NULL)
         return false;
     for (i = 0; i < v->cap; i++)
-        if (v->tab[i].id) {
-            size_t j = slot_of(v->tab[i].id, cap);
-            while (t[j].id)
+        if (v->tab[i]) {
+            size_t j = slot_of(v->tab[i]->id, cap);
+            while (t[j])
                 j = (j + 1) & (cap - 1);
             t[j] = v->tab[i];
         }
     v->tab = t;
     v->cap = cap;
     return true;
+}
+
+/* The decision already made about patient 'id' in this request, or NULL. */
+static struct pdec *
+find(const struct view *v, const char *id)
+{
+    size_t j;
+
+    if (v == NULL || v->tab == NULL)
+        return NULL;
+    for (j = slot_of(id, v->cap); v->tab[j]; j = (j + 1) & (v->cap - 1))
+        if (strcmp(v->tab[j]->id, id) == 0)
+            return v->tab[j];
+    return NULL;
 }
 
 /* A peer's node token may vouch that the user's organisation is caring
@@ -172,26 +187,24 @@ decide_patient(struct ctx *x, struct view *v, const char *id)
     const char *ids[CR_POLICY_MAX_IDS], *gps[CR_API_MAX_GP];
     struct cr_policy_rel rels[CR_API_MAX_RELS];
     struct cr_err err;
-    struct pdec *e;
+    struct pdec *e = find(v, id);
     size_t j;
 
-    if (v->cap && v->tab) {
-        j = slot_of(id, v->cap);
-        while (v->tab[j].id) {
-            if (strcmp(v->tab[j].id, id) == 0)
-                return &v->tab[j];
-            j = (j + 1) & (v->cap - 1);
-        }
-    }
+    if (e != NULL)
+        return e;
     if ((v->n + 1) * 2 > v->cap && !grow(x, v))
         return NULL;
-    j = slot_of(id, v->cap);
-    while (v->tab[j].id)
-        j = (j + 1) & (v->cap - 1);
-    e = &v->tab[j];
+    e = cr_arena_alloc(x->req->arena, sizeof *e);
+    if (e == NULL)
+        return NULL;
     e->id = cr_arena_strndup(x->req->arena, id, strlen(id));
     if (e->id == NULL)
         return NULL;
+    e->is_failed = false;
+    e->nhs[0] = '\0';
+    for (j = slot_of(id, v->cap); v->tab[j]; j = (j + 1) & (v->cap - 1))
+        ;
+    v->tab[j] = e;
     v->n++;
     user_facts(x, v);
     f = malloc(sizeof *f);
@@ -605,8 +618,8 @@ cr_api_view_care(struct ctx *x, const char *nhs)
     size_t i;
 
     for (i = 0; v && v->tab && i < v->cap; i++) {
-        const struct pdec *e = &v->tab[i];
-        if (e->id && !e->is_failed && e->d.is_allowed &&
+        const struct pdec *e = v->tab[i];
+        if (e && !e->is_failed && e->d.is_allowed &&
             strcmp(e->nhs, nhs) == 0 &&
             (e->d.basis == CR_POLICY_BASIS_REGISTERED_GP ||
              e->d.basis == CR_POLICY_BASIS_RELATIONSHIP))
@@ -642,18 +655,9 @@ cr_api_view_elsewhere(struct ctx *x, const char *nhs)
 const char *
 cr_api_view_nhs(struct ctx *x, const char *patient_id)
 {
-    struct view *v = x->view;
-    size_t j;
+    const struct pdec *e = find(x->view, patient_id);
 
-    if (v == NULL || v->tab == NULL)
-        return NULL;
-    j = slot_of(patient_id, v->cap);
-    while (v->tab[j].id) {
-        if (strcmp(v->tab[j].id, patient_id) == 0)
-            return v->tab[j].nhs[0] ? v->tab[j].nhs : NULL;
-        j = (j + 1) & (v->cap - 1);
-    }
-    return NULL;
+    return e && e->nhs[0] ? e->nhs : NULL;
 }
 
 const char *
@@ -663,8 +667,8 @@ cr_api_view_objection(struct ctx *x)
     size_t i;
 
     for (i = 0; v && v->tab && i < v->cap; i++) {
-        const struct pdec *e = &v->tab[i];
-        if (e->id && !e->is_failed && e->d.is_allowed && e->d.is_filtered)
+        const struct pdec *e = v->tab[i];
+        if (e && !e->is_failed && e->d.is_allowed && e->d.is_filtered)
             return e->d.objection_org;
     }
     return NULL;
