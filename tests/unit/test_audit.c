@@ -829,6 +829,28 @@ count_row(void *ctx, const struct cr_store_audit_entry *e)
     return CR_OK;
 }
 
+/* Every record 'q' finds, page by page ('q->limit' a page, newest first):
+ * how many, and in how many pages (*out_pages, may be NULL). */
+static int
+count_pages(struct cr_store *s, struct cr_store_audit_query *q,
+            int *out_pages)
+{
+    struct cr_err err;
+    int64_t next = 0;
+    int n = 0, pages = 0;
+
+    cr_err_clear(&err);
+    do {
+        q->before_seq = next;
+        CHECK_EQ_INT(cr_store_audit_query(s, q, count_row, &n, &next, &err),
+                     CR_OK);
+        pages++;
+    } while (next != 0);
+    if (out_pages)
+        *out_pages = pages;
+    return n;
+}
+
 TEST(eight_threads_append_concurrently)
 {
     const char *dir = cr_unit_tmpdir();
@@ -839,8 +861,7 @@ TEST(eight_threads_append_concurrently)
     struct cr_audit_verdict v;
     struct cr_err err;
     pthread_t th[8];
-    int64_t next = 1;
-    int i, n = 0, pages = 0;
+    int i, n, pages = 0;
     void *res;
 
     for (i = 0; i < 8; i++) {
@@ -857,13 +878,8 @@ TEST(eight_threads_append_concurrently)
     memset(&q, 0, sizeof q);
     q.principal_sub = "threaded";
     q.limit = 500;
+    n = count_pages(s, &q, &pages);
     cr_err_clear(&err);
-    while (next != 0) {
-        q.before_seq = pages ? next : 0;
-        CHECK_EQ_INT(cr_store_audit_query(s, &q, count_row, &n, &next, &err),
-                     CR_OK);
-        pages++;
-    }
     CHECK_EQ_INT(n, 8 * 320);
     CHECK_EQ_INT(pages, 6);
     CHECK_EQ_INT(cr_audit_verify(s, NULL, &v, &err), CR_OK);
@@ -1234,10 +1250,7 @@ check_since(struct cr_store *s, const int64_t *times, int n, int64_t since,
             int64_t until, const char *patient)
 {
     struct cr_store_audit_query q;
-    struct cr_err err;
-    struct collect c;
-    int64_t next = 0;
-    int want = 0, got = 0, i;
+    int want = 0, got, i;
 
     for (i = 0; i < n; i++)
         if (times[i] >= since && (until == 0 || times[i] < until) &&
@@ -1248,15 +1261,7 @@ check_since(struct cr_store *s, const int64_t *times, int n, int64_t since,
     q.until_ms = until;
     q.patient = patient;
     q.limit = 7;
-    cr_err_clear(&err);
-    do {
-        memset(&c, 0, sizeof c);
-        q.before_seq = next;
-        CHECK_EQ_INT(cr_store_audit_query(s, &q, collect_row, &c, &next,
-                                          &err),
-                     CR_OK);
-        got += c.n;
-    } while (next != 0);
+    got = count_pages(s, &q, NULL);
     if (got != want)
         cr_unit_fail(__FILE__, __LINE__, "since %lld until %lld patient %s: "
                      "%d records, want %d", (long long)(since - H0),
