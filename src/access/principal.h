@@ -67,12 +67,12 @@ cr_principal_role_valid(const char *s)
 {
     int i;
 
-    if (s == NULL || !(s[0] >= 'A' && s[0] <= 'Z'))
+    if (s == NULL || strlen(s) != 5 || !(s[0] >= 'A' && s[0] <= 'Z'))
         return false;
     for (i = 1; i < 5; i++)
         if (!(s[i] >= '0' && s[i] <= '9'))
             return false;
-    return s[5] == '\0';
+    return true;
 }
 
 /* True when 's' is an ODS organisation code: 1 to 31 upper-case letters
@@ -101,12 +101,12 @@ cr_principal_nhs_number_valid(const char *s)
 {
     int i;
 
-    if (s == NULL)
+    if (s == NULL || strlen(s) != 10)
         return false;
     for (i = 0; i < 10; i++)
         if (!(s[i] >= '0' && s[i] <= '9'))
             return false;
-    return s[10] == '\0';
+    return true;
 }
 
 #endif

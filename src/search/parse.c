@@ -641,9 +641,11 @@ parse_sort(struct parser *p, const char *value)
 
     if (n == 0)
         return oom(p);
-    if (n > CR_SEARCH_MAX_SORT)
-        return bad(p, "_sort", "not-supported", "_sort takes at most 4 "
-                   "keys%s%s", "", "");
+    /* A repeated _sort adds its keys to the ones before. */
+    if (n > CR_SEARCH_MAX_SORT - pl->nsort)
+        return bad(p, "_sort", "not-supported", "_sort takes at most %d "
+                   "keys in all, here %zu", CR_SEARCH_MAX_SORT,
+                   pl->nsort + n);
     for (i = 0; i < n; i++) {
         const char *k = parts[i];
         struct cr_search_sort *s = &pl->sort[pl->nsort];

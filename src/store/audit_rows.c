@@ -603,8 +603,8 @@ query_conn(struct conn *c, const struct cr_store_audit_query *q,
     static const char *const conds[] = {
         " AND patient=?1", " AND principal_sub=?2", " AND principal_org=?3",
         " AND action=?4", " AND outcome=?5",
-        " AND time>=?6 AND seq>=(SELECT ifnull(min(first_seq),"
-        "9223372036854775807) FROM audit_hour WHERE hour>=?11)",
+        (" AND time>=?6 AND seq>=(SELECT ifnull(min(first_seq),"
+         "9223372036854775807) FROM audit_hour WHERE hour>=?11)"),
         " AND time<?7", " AND seq>?10",
     };
     struct cr_store_audit_entry e;

@@ -518,6 +518,8 @@ const SORTS = [
   [`Patient?${PATIENTS}&_sort=-birthdate`, ['pd', 'pe', 'pb', 'pa', 'pc', 'pf']],
   [`Patient?${PATIENTS}&_sort=gender,-birthdate`, ['pa', 'pc', 'pb', 'pd', 'pe', 'pf']],
   [`Patient?${PATIENTS}&_sort=-gender,birthdate`, ['pe', 'pd', 'pb', 'pc', 'pa', 'pf']],
+  // a repeated _sort adds its keys to the ones before
+  [`Patient?${PATIENTS}&_sort=gender&_sort=-birthdate`, ['pa', 'pc', 'pb', 'pd', 'pe', 'pf']],
   [`Patient?${PATIENTS}&_sort=_id`, ['pa', 'pb', 'pc', 'pd', 'pe', 'pf']],
   // several values: ascending by the lowest, descending by the highest (pa: Zoë, Marie)
   ['Patient?_id=pa,pc,pd,pe&_sort=given', ['pc', 'pd', 'pa', 'pe']],
@@ -551,6 +553,19 @@ for (const [query, want] of SORTS) {
     assert.deepEqual(ids, want, `${query} two at a time`);
   });
 }
+
+test('sort: more than four keys, in one _sort or over several, are refused', async () => {
+  for (const q of ['_sort=family,given,birthdate,gender,_id',
+                   '_sort=family,given&_sort=birthdate,gender&_sort=_id',
+                   '_sort=family,given&_sort=birthdate,gender&_sort=_id,-family&_sort=given,name']) {
+    const r = await fhir(node, 'GET', `Patient?${PATIENTS}&${q}`);
+    assertOutcome(r, 400);
+    assert.match(r.text, /_sort takes at most 4 keys in all/, q);
+  }
+  // the node still answers, and four keys over two _sort are fine
+  const b = assertSearchset(await fhir(node, 'GET', `Patient?${PATIENTS}&_sort=gender,family&_sort=given,_id`), 'four keys');
+  assert.equal(entryRefs(b).length, 6);
+});
 
 // ---- _include and _revinclude ------------------------------------------------
 
