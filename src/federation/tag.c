@@ -106,10 +106,15 @@ cr_fed_tag(struct cr_buf *out, const char *json, size_t len,
     struct cr_fed_span all = { 0, len }, meta, after;
     size_t cut;
 
-    if (cr_fed_member(json, all, "meta", &meta) && json[meta.start] == '{') {
-        cr_buf_add(out, json, meta.start);
+    if (cr_fed_member(json, all, "meta", &meta)) {
+        struct cr_fed_span value = meta;
+        /* a meta that is not an object (not FHIR) is replaced, not
+         * joined by a second "meta" */
+        if (json[meta.start] != '{')
+            meta.start = meta.end = 0;
+        cr_buf_add(out, json, value.start);
         add_meta(out, json, meta, org, node);
-        cr_buf_add(out, json + meta.end, len - meta.end);
+        cr_buf_add(out, json + value.end, len - value.end);
         return;
     }
     /* No meta: put one after id (or resourceType), where a server puts

@@ -111,6 +111,28 @@ TEST(tag_keeps_the_holding_node_and_makes_meta)
     free(text);
 }
 
+/* A meta that is not an object is replaced where it stands: the answer
+ * never holds two "meta" members (tagged() parses with
+ * JSON_REJECT_DUPLICATES). */
+TEST(tag_replaces_a_meta_that_is_not_an_object)
+{
+    static const char *const in[] = {
+        "{\"resourceType\":\"Patient\",\"id\":\"x\",\"meta\":[]}",
+        "{\"resourceType\":\"Patient\",\"meta\":\"v1\",\"id\":\"y\"}",
+        "{\"meta\":null}",
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof in / sizeof in[0]; i++) {
+        char *text;
+        json_t *j = tagged(in[i], "G1", "nel", &text);
+        CHECK_EQ_STR(tag(j, CR_FED_NODE_SYSTEM), "nel");
+        CHECK_EQ_STR(tag(j, CR_FED_PUBLISHER_SYSTEM), "G1");
+        json_decref(j);
+        free(text);
+    }
+}
+
 struct seen {
     char what[8][96];
     int n;
