@@ -252,8 +252,30 @@ cr_jsontext_items(const char *s, size_t len, cr_jsontext_item_fn fn,
 
 /* ---- validation --------------------------------------------------------- */
 
+/* The value of the four hex digits after the 'u' at u[at] into *out;
+ * false when they are not there. */
+static bool
+hex4(const unsigned char *u, size_t len, size_t at, unsigned *out)
+{
+    unsigned v = 0;
+    size_t k;
+
+    if (at + 4 >= len)
+        return false;
+    for (k = 1; k <= 4; k++) {
+        int h = cr_str_hexval((char)u[at + k]);
+        if (h < 0)
+            return false;
+        v = v * 16 + (unsigned)h;
+    }
+    *out = v;
+    return true;
+}
+
 /* The end of the string whose opening quote is at s[i], or 0 when it is
- * not a valid JSON string (escapes, no raw control characters, UTF-8). */
+ * not a valid JSON string (escapes, no raw control characters, UTF-8; a
+ * \u escape of half a surrogate pair only followed by its other half, as
+ * jansson and UTF-8 require). */
 static size_t
 valid_string(const char *s, size_t len, size_t i)
 {
@@ -271,12 +293,17 @@ valid_string(const char *s, size_t len, size_t i)
             if (++i >= len)
                 return 0;
             if (u[i] == 'u') {
-                if (i + 4 >= len)
+                unsigned v, w;
+                if (!hex4(u, len, i, &v) || (v >= 0xdc00 && v <= 0xdfff))
                     return 0;
-                for (k = 1; k <= 4; k++)
-                    if (cr_str_hexval((char)u[i + k]) < 0)
-                        return 0;
                 i += 4;
+                if (v >= 0xd800 && v <= 0xdbff) {
+                    if (i + 2 >= len || u[i + 1] != '\\' ||
+                        u[i + 2] != 'u' || !hex4(u, len, i + 2, &w) ||
+                        w < 0xdc00 || w > 0xdfff)
+                        return 0;
+                    i += 6;
+                }
             } else if (strchr("\"\\/bfnrt", u[i]) == NULL || u[i] == 0) {
                 return 0;
             }

@@ -66,6 +66,7 @@ TEST(valid_accepts_json_and_refuses_the_rest)
         "{}", "[]", " {\"a\":[1,-2.5e+3,0.0,true,false,null,\"x\"]} ",
         "\"\\u00e9\\n\"", "0", "-0", "1E9", "{\"a\":{\"b\":[[]]}}",
         "\"caf\xc3\xa9 \xf0\x9f\x98\x80\"", "[1,{\"k\":\"v\"}]",
+        "\"\\ud83d\\ude00\"", "\"a\\uD83D\\uDE00b\"", "\"\\ud7ff\\ue000\"",
     };
     static const char *const bad[] = {
         "", " ", "{", "}", "[1,]", "{\"a\":}", "{\"a\" 1}", "{a:1}",
@@ -73,6 +74,9 @@ TEST(valid_accepts_json_and_refuses_the_rest)
         "{\"a\":1,}", "\"abc", "\"\\x\"", "\"\\u12\"", "\"\x01\"",
         "\"\xc0\xaf\"", "\"\xed\xa0\x80\"", "\"\xff\"", "{} {}",
         "[1]]", "{\"a\":1}}",
+        /* half a surrogate pair (jansson refuses these too) */
+        "\"\\ud83d\"", "\"\\ude00\"", "\"\\ude00\\ud83d\"", "\"\\ud83d\\u0041\"",
+        "\"\\ud83dx\"", "\"\\ud83d\\ud83d\"", "\"\\ud83d\\ude0\"",
     };
     size_t i;
 
