@@ -273,9 +273,9 @@ hex4(const unsigned char *u, size_t len, size_t at, unsigned *out)
 }
 
 /* The end of the string whose opening quote is at s[i], or 0 when it is
- * not a valid JSON string (escapes, no raw control characters, UTF-8; a
- * \u escape of half a surrogate pair only followed by its other half, as
- * jansson and UTF-8 require). */
+ * not a valid JSON string (escapes, no raw control characters, UTF-8).
+ * As jansson reads strings: no \u0000, and a \u escape of half a
+ * surrogate pair only followed by its other half. */
 static size_t
 valid_string(const char *s, size_t len, size_t i)
 {
@@ -294,7 +294,8 @@ valid_string(const char *s, size_t len, size_t i)
                 return 0;
             if (u[i] == 'u') {
                 unsigned v, w;
-                if (!hex4(u, len, i, &v) || (v >= 0xdc00 && v <= 0xdfff))
+                if (!hex4(u, len, i, &v) || v == 0 ||
+                    (v >= 0xdc00 && v <= 0xdfff))
                     return 0;
                 i += 4;
                 if (v >= 0xd800 && v <= 0xdbff) {

@@ -55,7 +55,9 @@ cr_jsontext_items(const char *s, size_t len, cr_jsontext_item_fn fn,
 /* True when 'len' bytes of 's' are exactly one JSON value (RFC 8259) with
  * optional whitespace around it, nested at most 'max_depth' (1 to 256)
  * deep: strings properly escaped, without raw control characters, in valid
- * UTF-8 (no overlong forms or surrogates); numbers in JSON's grammar.
+ * UTF-8 (no overlong forms or surrogates); numbers in JSON's grammar. As
+ * strict as jansson (which reads every write) on strings: no \u0000, and
+ * no \u escape of half a surrogate pair without its other half.
  * Safe on any bytes; no allocation. Used before the scanners above are
  * trusted with text that no parser of ours has read (a peer's answer). */
 bool

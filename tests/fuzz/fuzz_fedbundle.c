@@ -67,8 +67,8 @@ on_entry(void *ctx, const char *bundle, const struct cr_fed_entry *e)
      * counts is up to the reader. */
     res = json_loadb(bundle + e->resource.start,
                      e->resource.end - e->resource.start,
-                     JSON_DECODE_INT_AS_REAL | JSON_ALLOW_NUL |
-                         JSON_REJECT_DUPLICATES, NULL);
+                     JSON_DECODE_INT_AS_REAL | JSON_REJECT_DUPLICATES,
+                     NULL);
     if (res == NULL)
         return true;        /* a number jansson cannot hold, or duplicates */
     if (!json_is_object(res))
@@ -78,8 +78,7 @@ on_entry(void *ctx, const char *bundle, const struct cr_fed_entry *e)
     if (b.rc == CR_OK) {
         if (!cr_jsontext_valid(b.ptr, b.len, MAX_DEPTH + 4))
             abort();
-        tagged = json_loadb(b.ptr, b.len,
-                            JSON_DECODE_INT_AS_REAL | JSON_ALLOW_NUL, NULL);
+        tagged = json_loadb(b.ptr, b.len, JSON_DECODE_INT_AS_REAL, NULL);
         if (!json_is_object(tagged))
             abort();
         json_object_foreach(res, key, v) {
@@ -109,8 +108,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (cr_jsontext_depth(text, size, MAX_DEPTH) > MAX_DEPTH)
         return 0;
     is_valid = cr_jsontext_valid(text, size, MAX_DEPTH);
-    j = json_loadb(text, size,
-                   JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL | JSON_ALLOW_NUL,
+    j = json_loadb(text, size, JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL,
                    &jerr);
     /* (jansson stops at a NUL byte, as if the text ended there) */
     if (j != NULL && !is_valid && memchr(text, '\0', size) == NULL)

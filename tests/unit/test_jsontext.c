@@ -74,7 +74,8 @@ TEST(valid_accepts_json_and_refuses_the_rest)
         "{\"a\":1,}", "\"abc", "\"\\x\"", "\"\\u12\"", "\"\x01\"",
         "\"\xc0\xaf\"", "\"\xed\xa0\x80\"", "\"\xff\"", "{} {}",
         "[1]]", "{\"a\":1}}",
-        /* half a surrogate pair (jansson refuses these too) */
+        /* as jansson: no NUL, no half of a surrogate pair */
+        "\"\\u0000\"", "{\"a\\u0000b\":1}",
         "\"\\ud83d\"", "\"\\ude00\"", "\"\\ude00\\ud83d\"", "\"\\ud83d\\u0041\"",
         "\"\\ud83dx\"", "\"\\ud83d\\ud83d\"", "\"\\ud83d\\ude0\"",
     };
