@@ -39,6 +39,7 @@ static const char usage[] =
     "                      max_body_bytes (default 8388608),\n"
     "                      max_response_bytes (67108864), max_json_depth\n"
     "                      (64), default_count (50), max_count (1000),\n"
+    "                      max_connections (1024),\n"
     "                      log_requests (true), policy (access\n"
     "                      rules: docs/access.md), mpi (patient\n"
     "                      matching weights: docs/mpi.md), peers,\n"
@@ -181,6 +182,7 @@ cr_cli_serve(int argc, char **argv)
     ho.host = cfg.host;
     ho.port = cfg.port;
     ho.max_body = cfg.max_body;
+    ho.max_connections = cfg.max_connections;
     if (cr_http_listen(&ho, &http, &err) != CR_OK)
         goto fail;
     if (cfg.base_url[0] == '\0')

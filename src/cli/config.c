@@ -19,6 +19,7 @@ cr_config_defaults(struct cr_config *c)
     c->max_body = 8u << 20;
     c->max_response = 64u << 20;
     c->max_json_depth = 64;
+    c->max_connections = 1024;
     c->default_count = 50;
     c->max_count = 1000;
     c->log_requests = true;
@@ -311,6 +312,9 @@ cr_config_load(struct cr_config *c, const char *path, struct cr_err *err)
         } else if (strcmp(key, "max_body_bytes") == 0) {
             rc = get_int(v, key, 1024, 1LL << 30, &n, err);
             c->max_body = (size_t)n;
+        } else if (strcmp(key, "max_connections") == 0) {
+            rc = get_int(v, key, 16, 1000000, &n, err);
+            c->max_connections = (unsigned)n;
         } else if (strcmp(key, "max_response_bytes") == 0) {
             rc = get_int(v, key, 1 << 20, 1LL << 32, &n, err);
             c->max_response = (size_t)n;

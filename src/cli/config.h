@@ -35,6 +35,7 @@ struct cr_config {
                                page; "" : DATA/demo.json (served only when
                                it exists) */
     size_t max_body;
+    unsigned max_connections;   /* open at once; default 1024 */
     size_t max_response;
     int max_json_depth;
     int default_count;

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -329,6 +330,43 @@ mhd_log(void *cls, const char *fmt, va_list ap)
     cr_log("warn", "http: %s", msg);
 }
 
+/* Descriptors the process needs besides its connections: the store's
+ * files and their connections, the journal, logs, federation sockets. */
+#define SPARE_FDS 128
+
+/* The connections this process can hold open: its limit on open files is
+ * raised toward what 'wanted' connections need (up to the hard limit, as
+ * nginx's worker_rlimit_nofile does), and the connection limit lowered,
+ * with a warning, if that is not enough. A connection accepted past the
+ * file limit would fail in accept() over and over. */
+static unsigned
+fit_connections(unsigned wanted)
+{
+    struct rlimit rl;
+    rlim_t need = (rlim_t)wanted + SPARE_FDS;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return wanted;
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+        rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > need
+                          ? need
+                          : rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+        unsigned fit = rl.rlim_cur > SPARE_FDS + 16
+                           ? (unsigned)(rl.rlim_cur - SPARE_FDS)
+                           : 16;
+        cr_log("warn", "http: the limit on open files (%llu) allows %u "
+               "connections, not the %u configured; raise it (ulimit -n, "
+               "or LimitNOFILE= under systemd)",
+               (unsigned long long)rl.rlim_cur, fit, wanted);
+        return fit;
+    }
+    return wanted;
+}
+
 cr_rc
 cr_http_listen(const struct cr_http_opts *opts, struct cr_http **out,
                struct cr_err *err)
@@ -343,7 +381,9 @@ cr_http_listen(const struct cr_http_opts *opts, struct cr_http **out,
         return cr_err_set(err, CR_ENOMEM, "exception", NULL, "out of memory");
     h->fd = -1;
     h->max_body = opts->max_body;
-    h->max_connections = opts->max_connections ? opts->max_connections : 1024;
+    h->max_connections = fit_connections(opts->max_connections
+                                             ? opts->max_connections
+                                             : 1024);
     h->timeout_s = opts->timeout_s ? opts->timeout_s : 60;
     if (opts->threads) {
         h->threads = opts->threads;
@@ -404,7 +444,12 @@ cr_rc
 cr_http_run(struct cr_http *h, cr_http_handler_fn handler, void *ctx,
             struct cr_err *err)
 {
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+    /* poll(), not epoll: with epoll and suspend/resume, libmicrohttpd
+     * 0.9.75 (Debian 12) stops noticing the connections of a thread that
+     * reached its share of the connection limit, so they are never closed
+     * and, once every thread is full, the node answers nothing again
+     * (docs/internals/http.md). */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
                      MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 
     if (h->is_ipv6)

@@ -5,7 +5,7 @@
  * one line per request. It knows nothing of FHIR: errors found here (a body
  * over the limit) are passed to the handler in req->transport_error so the
  * API layer answers them in its own format. A small pool of threads
- * (epoll) serves all connections, so handlers must not block for long: a
+ * (poll) serves all connections, so handlers must not block for long: a
  * request that waits (a write waiting for its commit) suspends itself and
  * is resumed when its answer is ready.
  * Depends on libmicrohttpd and core/. */
@@ -59,7 +59,9 @@ struct cr_http_opts {
     const char *host;            /* IPv4 or IPv6 literal to bind */
     uint16_t port;               /* 0: let the system choose */
     size_t max_body;             /* bytes */
-    unsigned max_connections;    /* default 1024 */
+    unsigned max_connections;    /* default 1024; lowered (with a
+                                    warning) when the limit on open files
+                                    cannot be raised to fit them */
     unsigned timeout_s;          /* idle connection timeout, default 60 */
     unsigned threads;            /* server threads; default 2 per core */
 };
