@@ -588,7 +588,12 @@ where(struct q *q, const struct cr_search_plan *plan)
     }
 }
 
-/* The sort key expression for sort 's' (NULLs last either way). */
+/* The sort key expression for sort 's' (NULLs last either way). Each is
+ * an aggregate over the resource's own index rows (k.rid=r.rid, the
+ * primary key's prefix). The aggregate's argument is never a bare column
+ * ('+k.num'): with one, SQLite may answer min()/max() by walking the
+ * (hp, value) index of every resource in value order until it meets this
+ * one, a walk per row (1.3 s instead of 13 ms over 5,900 Observations). */
 static void
 sort_key(struct q *q, const char *type, const struct cr_search_sort *s)
 {
@@ -618,13 +623,13 @@ sort_key(struct q *q, const char *type, const struct cr_search_sort *s)
     case CR_SP_DATE:
         cr_buf_addf(&q->sql, "ifnull((SELECT %s FROM %s k WHERE "
                              "k.rid=r.rid AND k.hp=",
-                    s->is_desc ? "max(k.hi)" : "min(k.lo)", t);
+                    s->is_desc ? "max(+k.hi)" : "min(+k.lo)", t);
         bi(q, cr_store_hash2(type, s->param));
         cr_buf_addf(&q->sql, "),%s)", s->is_desc ? "-9223372036854775807"
                                                  : "9223372036854775807");
         break;
     default:
-        cr_buf_addf(&q->sql, "ifnull((SELECT %s(k.num) FROM %s k WHERE "
+        cr_buf_addf(&q->sql, "ifnull((SELECT %s(+k.num) FROM %s k WHERE "
                              "k.rid=r.rid AND k.hp=", agg, t);
         bi(q, cr_store_hash2(type, s->param));
         cr_buf_addf(&q->sql, "),%s)", s->is_desc ? "-1e308" : "1e308");
@@ -1048,6 +1053,11 @@ out:
     return rc;
 }
 
+/* The reference rows of the page's resources come first (CROSS JOIN keeps
+ * that order): left to itself, SQLite may walk every resource of the
+ * included type in (type, id) order, to spare the sort, and probe the
+ * references for each, which costs a probe per resource of that type in
+ * the store for every round. */
 cr_rc
 cr_store_include(struct cr_store *s, const struct cr_search_include *inc,
                  const char *type, const char *ids_json, cr_store_row_fn fn,
@@ -1060,9 +1070,9 @@ cr_store_include(struct cr_store *s, const struct cr_search_include *inc,
     q.sql = cr_buf_make(65536);
     if (!inc->is_rev) {
         /* what the page's resources refer to */
-        qs(&q, "SELECT DISTINCT " INC_COLS " FROM ix_ref x JOIN resources "
-               "r2 ON r2.h=x.ht WHERE x.rid IN (SELECT rr.rid FROM resources "
-               "rr WHERE rr.type=");
+        qs(&q, "SELECT DISTINCT " INC_COLS " FROM ix_ref x CROSS JOIN "
+               "resources r2 ON r2.h=x.ht WHERE x.rid IN (SELECT rr.rid FROM "
+               "resources rr WHERE rr.type=");
         bt(&q, type);
         qs(&q, " AND rr.id IN (SELECT value FROM json_each(");
         bt(&q, ids_json);
@@ -1077,9 +1087,9 @@ cr_store_include(struct cr_store *s, const struct cr_search_include *inc,
         }
     } else {
         /* what refers to the page's resources */
-        qs(&q, "SELECT DISTINCT " INC_COLS " FROM ix_ref x JOIN resources "
-               "r2 ON r2.rid=x.rid WHERE x.ht IN (SELECT rr.h FROM resources "
-               "rr WHERE rr.type=");
+        qs(&q, "SELECT DISTINCT " INC_COLS " FROM ix_ref x CROSS JOIN "
+               "resources r2 ON r2.rid=x.rid WHERE x.ht IN (SELECT rr.h FROM "
+               "resources rr WHERE rr.type=");
         bt(&q, type);
         qs(&q, " AND rr.id IN (SELECT value FROM json_each(");
         bt(&q, ids_json);
