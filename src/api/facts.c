@@ -79,12 +79,17 @@ codes_has(const struct cr_api_facts_cache *fc, const char *s, size_t n)
 
 /* Both caches are set-associative: a key may sit in any of the WAYS
  * entries of its set (chosen by a hash of the key), and a new key takes
- * an unused entry of the set, else the one gathered longest ago. So two
- * people whose keys share a set do not keep pushing each other out. With
- * 4 ways, 1,000 people asked for in turn left about five sets holding
- * five of them, and those five missed every time (each new one pushing
- * out the next to be asked for); 8 ways make a set that full unlikely
- * until the cache is nearly full. */
+ * an unused entry of the set, else the one gathered longest ago if that
+ * one has expired, else one of the set picked at random. So two people
+ * whose keys share a set do not keep pushing each other out. With 4
+ * ways, 1,000 people asked for in turn left about five sets holding five
+ * of them, and those five missed every time (each new one pushing out
+ * the next to be asked for); 8 ways make a set that full unlikely until
+ * the cache is nearly full. Past that, a walk over more people than the
+ * cache holds (a search's total decides every match) would, replacing
+ * the oldest, miss every time for every set holding more than 8 of them
+ * (a third of 3,400 patients, 0.44 s for each repeat of such a search);
+ * a random victim keeps most of such a set's people between walks. */
 #define WAYS 8
 
 struct slot_head {
@@ -112,7 +117,7 @@ struct user_slot {
  * caller holds the cache's lock. */
 static struct slot_head *
 way_of(void *slots, size_t nslots, size_t stride, const char *key,
-       bool *is_held)
+       int64_t now, bool *is_held)
 {
     uint64_t h = 1469598103934665603u;          /* FNV-1a */
     const unsigned char *k;
@@ -134,6 +139,14 @@ way_of(void *slots, size_t nslots, size_t stride, const char *key,
             victim = e;
     }
     *is_held = false;
+    if (victim->is_used && now - victim->at_ms <= FACTS_TTL_MS &&
+        now >= victim->at_ms) {
+        /* a full set of live entries: any of them (the key's other hash
+         * bits and the time make the pick) */
+        uint64_t r = (h >> 32) ^ ((uint64_t)now * 0x9e3779b97f4a7c15u);
+        victim = (struct slot_head *)(set + (size_t)((r >> 29) % WAYS) *
+                                                stride);
+    }
     return victim;
 }
 
@@ -624,7 +637,7 @@ cr_api_patient_facts(struct cr_api *api, const char *id,
         return cr_err_set(err, CR_EINVAL, "value", NULL, "id too long");
     pthread_mutex_lock(&fc->lock);
     s = (struct patient_slot *)way_of(fc->patients, CACHE_SLOTS,
-                                      sizeof *s, id, &is_held);
+                                      sizeof *s, id, now, &is_held);
     if (is_held && fresh(api, s, now)) {
         *out = s->f;
         pthread_mutex_unlock(&fc->lock);
@@ -642,7 +655,7 @@ cr_api_patient_facts(struct cr_api *api, const char *id,
         gen += cr_store_generation(api->store, out->ids[i], NULL);
     pthread_mutex_lock(&fc->lock);
     s = (struct patient_slot *)way_of(fc->patients, CACHE_SLOTS,
-                                      sizeof *s, id, &is_held);
+                                      sizeof *s, id, now, &is_held);
     s->h.is_used = true;
     copy(s->h.key, sizeof s->h.key, id);
     s->h.at_ms = now;
@@ -700,7 +713,7 @@ cr_api_user_facts(struct cr_api *api, const char *sub, char surname[128],
 
     pthread_mutex_lock(&fc->lock);
     s = (struct user_slot *)way_of(fc->users, USER_SLOTS, sizeof *s, sub,
-                                   &is_held);
+                                   now, &is_held);
     if (is_held && s->gen == gen && now - s->h.at_ms <= FACTS_TTL_MS &&
         now >= s->h.at_ms) {
         copy(surname, 128, s->surname);
@@ -712,7 +725,7 @@ cr_api_user_facts(struct cr_api *api, const char *sub, char surname[128],
     gather_user(api, sub, surname, postcode);
     pthread_mutex_lock(&fc->lock);
     s = (struct user_slot *)way_of(fc->users, USER_SLOTS, sizeof *s, sub,
-                                   &is_held);
+                                   now, &is_held);
     s->h.is_used = true;
     copy(s->h.key, sizeof s->h.key, sub);
     s->h.at_ms = now;
