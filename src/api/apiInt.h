@@ -52,6 +52,7 @@ struct cr_api_facts_cache {
     bool has_lock;
     struct patient_slot *patients;
     struct user_slot *users;
+    struct org_slot *orgs;      /* Organization id -> ODS code */
     const char **codes;         /* codes worth a parse, sorted */
     size_t ncodes;
     _Atomic uint64_t *items;    /* item flags by version (seq), see

@@ -21,7 +21,9 @@
  * (cr_store_generation): any committed write in the patient's compartment
  * or to Organization or Practitioner data makes the entry stale, and
  * entries also expire after FACTS_TTL_MS (so a newly linked record is
- * seen within that time). Item facts are read from the resource's bytes:
+ * seen within that time). The ODS codes of the Organizations patients'
+ * encounters and episodes name are cached too, while no Organization is
+ * written. Item facts are read from the resource's bytes:
  * one fast scan for the few codes that matter, and a parse only when one
  * is there. Depends on access/, store/, fhir/, core/, jansson. */
 #include "api/apiInt.h"
@@ -45,6 +47,8 @@
                                      of WAYS */
 #define USER_SLOTS 1024           /* users; a multiple of WAYS */
 #define ITEM_SLOTS 65536          /* item flags by version (512 KB); a
+                                     power of two */
+#define ORG_SLOTS 1024            /* Organizations' ODS codes (100 KB); a
                                      power of two */
 
 /* ---- codes worth a closer look (item facts) ---- */
@@ -105,6 +109,15 @@ struct patient_slot {
     struct cr_api_facts f;
 };
 
+/* An Organization's ODS code as ref_ods found it; direct-mapped by id,
+ * good while no Organization has been written since (gen). */
+struct org_slot {
+    bool is_used;
+    uint64_t gen;                 /* Organization generation when read */
+    char id[65];
+    char ods[32];
+};
+
 struct user_slot {
     struct slot_head h;
     uint64_t gen;                 /* Practitioner generation */
@@ -160,7 +173,9 @@ cr_api_facts_init(struct cr_api *api, struct cr_err *err)
     fc->patients = calloc(CACHE_SLOTS, sizeof *fc->patients);
     fc->users = calloc(USER_SLOTS, sizeof *fc->users);
     fc->items = calloc(ITEM_SLOTS, sizeof *fc->items);
-    if (fc->patients == NULL || fc->users == NULL || fc->items == NULL)
+    fc->orgs = calloc(ORG_SLOTS, sizeof *fc->orgs);
+    if (fc->patients == NULL || fc->users == NULL || fc->items == NULL ||
+        fc->orgs == NULL)
         goto oom;
     pthread_mutex_init(&fc->lock, NULL);
     fc->has_lock = true;
@@ -198,6 +213,7 @@ cr_api_facts_free(struct cr_api *api)
         pthread_mutex_destroy(&fc->lock);
     free(fc->patients);
     free(fc->users);
+    free(fc->orgs);
     free((void *)fc->items);
     free(fc->codes);
     memset(fc, 0, sizeof *fc);
@@ -249,11 +265,15 @@ date_end(const char *s)
 static void
 ref_ods(struct cr_api *api, json_t *ref, char out[32])
 {
+    struct cr_api_facts_cache *fc = &api->facts;
     json_t *ident = json_object_get(ref, "identifier");
     const char *r = str_of(ref, "reference");
     struct cr_buf b = cr_buf_make(1 << 20);
     struct cr_err err;
     json_t *org = NULL, *ids, *id;
+    struct org_slot *slot;
+    const unsigned char *k;
+    uint64_t h = 1469598103934665603u, gen;         /* FNV-1a */
     size_t i;
 
     out[0] = '\0';
@@ -261,9 +281,24 @@ ref_ods(struct cr_api *api, json_t *ref, char out[32])
         copy(out, 32, str_of(ident, "value"));
         return;
     }
-    if (r == NULL || strncmp(r, "Organization/", 13) != 0 || !r[13])
+    if (r == NULL || strncmp(r, "Organization/", 13) != 0 || !r[13] ||
+        strlen(r + 13) >= sizeof fc->orgs[0].id)
         return;
     r += 13;
+    /* An Organization is read once while none is written: a patient's
+     * encounters mostly name the same few. The generation is read before
+     * the store, so a write in between leaves the entry stale. */
+    gen = cr_store_generation(api->store, NULL, "Organization");
+    for (k = (const unsigned char *)r; *k; k++)
+        h = (h ^ *k) * 1099511628211u;
+    slot = &fc->orgs[h & (ORG_SLOTS - 1)];
+    pthread_mutex_lock(&fc->lock);
+    if (slot->is_used && slot->gen == gen && strcmp(slot->id, r) == 0) {
+        copy(out, 32, slot->ods);
+        pthread_mutex_unlock(&fc->lock);
+        return;
+    }
+    pthread_mutex_unlock(&fc->lock);
     cr_err_clear(&err);
     if (cr_store_read(api->store, "Organization", r, &b, NULL, &err) ==
         CR_OK)
@@ -272,15 +307,22 @@ ref_ods(struct cr_api *api, json_t *ref, char out[32])
     if (org == NULL) {
         if (cr_principal_org_valid(r))
             copy(out, 32, r);
-        return;
+    } else {
+        ids = json_object_get(org, "identifier");
+        json_array_foreach(ids, i, id)
+            if (is(str_of(id, "system"), ODS_SYSTEM) &&
+                str_of(id, "value")) {
+                copy(out, 32, str_of(id, "value"));
+                break;
+            }
+        json_decref(org);
     }
-    ids = json_object_get(org, "identifier");
-    json_array_foreach(ids, i, id)
-        if (is(str_of(id, "system"), ODS_SYSTEM) && str_of(id, "value")) {
-            copy(out, 32, str_of(id, "value"));
-            break;
-        }
-    json_decref(org);
+    pthread_mutex_lock(&fc->lock);
+    slot->is_used = true;
+    slot->gen = gen;
+    copy(slot->id, sizeof slot->id, r);
+    copy(slot->ods, sizeof slot->ods, out);
+    pthread_mutex_unlock(&fc->lock);
 }
 
 /* ---- patient facts ---- */

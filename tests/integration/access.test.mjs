@@ -329,3 +329,32 @@ test('each organisation changes only its own data; a conditional create never sh
   await fhir(node, 'GET', 'Observation?code:text=Heart', h1);
   assert.equal(lastAudit().patient, 'P1');
 });
+
+test('a relationship through an Organization reference follows that Organization\'s ODS code when it changes', async () => {
+  const sysH2 = node.token({ org: 'H2', sub: 'sys-H2' });
+  const put = async (res, token) => {
+    const r = await fhir(node, 'PUT', `${res.resourceType}/${res.id}`, { body: res, token });
+    assert.ok(r.status === 200 || r.status === 201, r.text);
+  };
+  const org = (ods) => ({ resourceType: 'Organization', id: 'org-ward', name: 'Ward 9', identifier: [{ system: 'https://fhir.nhs.uk/Id/ods-organization-code', value: ods }] });
+  await put(org('H2'), sysH2);
+  // the GP's system records the admission (its recorder is G1, so H2's
+  // only relationship is the ward's ODS code)
+  const sysG1 = node.token({ org: 'G1', sub: 'sys-G1' });
+  await put(patient('P9', '9990000026'), sysG1);
+  await put({
+    resourceType: 'Encounter', id: 'e9', status: 'in-progress',
+    class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'IMP' },
+    subject: { reference: 'Patient/P9' }, serviceProvider: { reference: 'Organization/org-ward' },
+  }, sysG1);
+  let r = await fhir(node, 'GET', 'Patient/P9', as(H2));
+  assert.equal(r.status, 200, r.text);
+  assert.equal(lastAudit().basis, 'relationship');
+  // read twice: the second decision comes from the caches
+  assert.equal((await fhir(node, 'GET', 'Patient/P9', as(H2))).status, 200);
+  // the ward moves to another organisation: the relationship moves with it
+  await put(org('H9'), sysH2);
+  denied(await fhir(node, 'GET', 'Patient/P9', as(H2)), 'no-relationship');
+  r = await fhir(node, 'GET', 'Patient/P9', as({ org: 'H9' }));
+  assert.equal(r.status, 200, r.text);
+});
