@@ -125,6 +125,18 @@ struct user_slot {
     char postcode[32];
 };
 
+/* FNV-1a of a NUL-terminated key: the caches' set or slot. */
+static uint64_t
+key_hash(const char *key)
+{
+    uint64_t h = 1469598103934665603u;
+    const unsigned char *k;
+
+    for (k = (const unsigned char *)key; *k; k++)
+        h = (h ^ *k) * 1099511628211u;
+    return h;
+}
+
 /* The entry of 'key' in a cache of 'nslots' entries of 'stride' bytes
  * each: the one holding it (*is_held true), else the one to replace. The
  * caller holds the cache's lock. */
@@ -132,14 +144,11 @@ static struct slot_head *
 way_of(void *slots, size_t nslots, size_t stride, const char *key,
        int64_t now, bool *is_held)
 {
-    uint64_t h = 1469598103934665603u;          /* FNV-1a */
-    const unsigned char *k;
+    uint64_t h = key_hash(key);
     struct slot_head *victim = NULL;
     char *set;
     size_t w;
 
-    for (k = (const unsigned char *)key; *k; k++)
-        h = (h ^ *k) * 1099511628211u;
     set = (char *)slots + (size_t)(h % (nslots / WAYS)) * WAYS * stride;
     for (w = 0; w < WAYS; w++) {
         struct slot_head *e = (struct slot_head *)(set + w * stride);
@@ -272,8 +281,7 @@ ref_ods(struct cr_api *api, json_t *ref, char out[32])
     struct cr_err err;
     json_t *org = NULL, *ids, *id;
     struct org_slot *slot;
-    const unsigned char *k;
-    uint64_t h = 1469598103934665603u, gen;         /* FNV-1a */
+    uint64_t gen;
     size_t i;
 
     out[0] = '\0';
@@ -289,9 +297,7 @@ ref_ods(struct cr_api *api, json_t *ref, char out[32])
      * encounters mostly name the same few. The generation is read before
      * the store, so a write in between leaves the entry stale. */
     gen = cr_store_generation(api->store, NULL, "Organization");
-    for (k = (const unsigned char *)r; *k; k++)
-        h = (h ^ *k) * 1099511628211u;
-    slot = &fc->orgs[h & (ORG_SLOTS - 1)];
+    slot = &fc->orgs[key_hash(r) & (ORG_SLOTS - 1)];
     pthread_mutex_lock(&fc->lock);
     if (slot->is_used && slot->gen == gen && strcmp(slot->id, r) == 0) {
         copy(out, 32, slot->ods);
