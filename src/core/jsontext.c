@@ -103,6 +103,26 @@ skip_ws(const char *s, size_t len, size_t i)
     return i;
 }
 
+/* The value of the four hex digits after the 'u' at u[at] into *out;
+ * false when they are not there. */
+static bool
+hex4(const unsigned char *u, size_t len, size_t at, unsigned *out)
+{
+    unsigned v = 0;
+    size_t k;
+
+    if (at + 4 >= len)
+        return false;
+    for (k = 1; k <= 4; k++) {
+        int h = cr_str_hexval((char)u[at + k]);
+        if (h < 0)
+            return false;
+        v = v * 16 + (unsigned)h;
+    }
+    *out = v;
+    return true;
+}
+
 /* Decode the key text (with its quotes) into out; keys longer than the
  * buffer, or with escapes for non-ASCII characters, decode to "" (they
  * can match no skip key, which are all short ASCII names). */
@@ -115,15 +135,10 @@ decode_key(const char *key, size_t len, char *out, size_t size)
         char c = key[i];
         if (c == '\\') {
             char e = key[++i];
-            if (e == 'u' && i + 4 < len) {
-                int v = 0, k;
-                for (k = 1; k <= 4; k++) {
-                    int h = cr_str_hexval(key[i + (size_t)k]);
-                    if (h < 0)
-                        goto none;
-                    v = v * 16 + h;
-                }
-                if (v == 0 || v > 127)
+            if (e == 'u') {
+                unsigned v;
+                if (!hex4((const unsigned char *)key, len, i, &v) ||
+                    v == 0 || v > 127)
                     goto none;
                 c = (char)v;
                 i += 4;
@@ -251,26 +266,6 @@ cr_jsontext_items(const char *s, size_t len, cr_jsontext_item_fn fn,
 }
 
 /* ---- validation --------------------------------------------------------- */
-
-/* The value of the four hex digits after the 'u' at u[at] into *out;
- * false when they are not there. */
-static bool
-hex4(const unsigned char *u, size_t len, size_t at, unsigned *out)
-{
-    unsigned v = 0;
-    size_t k;
-
-    if (at + 4 >= len)
-        return false;
-    for (k = 1; k <= 4; k++) {
-        int h = cr_str_hexval((char)u[at + k]);
-        if (h < 0)
-            return false;
-        v = v * 16 + (unsigned)h;
-    }
-    *out = v;
-    return true;
-}
 
 /* The end of the string whose opening quote is at s[i], or 0 when it is
  * not a valid JSON string (escapes, no raw control characters, UTF-8).

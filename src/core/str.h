@@ -75,4 +75,27 @@ cr_str_hexval(char c)
     return -1;
 }
 
+/* Percent-decode the NUL-terminated 's' in place, as a query string's
+ * names and values reach handlers: "%XX" becomes its byte, except "%00"
+ * (a value never holds a NUL), and a malformed escape stays as it is.
+ * Returns the new length. */
+static inline size_t
+cr_str_unescape(char *s)
+{
+    char *r = s, *w = s;
+
+    while (*r) {
+        int hi, lo;
+        if (*r == '%' && (hi = cr_str_hexval(r[1])) >= 0 &&
+            (lo = cr_str_hexval(r[2])) >= 0 && (hi | lo) != 0) {
+            *w++ = (char)(hi * 16 + lo);
+            r += 3;
+        } else {
+            *w++ = *r++;
+        }
+    }
+    *w = '\0';
+    return (size_t)(w - s);
+}
+
 #endif

@@ -301,22 +301,9 @@ on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 static size_t
 unescape(void *cls, struct MHD_Connection *c, char *s)
 {
-    char *r = s, *w = s;
-
     (void)cls;
     (void)c;
-    while (*r) {
-        int hi, lo;
-        if (*r == '%' && (hi = cr_str_hexval(r[1])) >= 0 && (lo = cr_str_hexval(r[2])) >= 0
-            && (hi | lo) != 0) {
-            *w++ = (char)(hi * 16 + lo);
-            r += 3;
-        } else {
-            *w++ = *r++;
-        }
-    }
-    *w = '\0';
-    return (size_t)(w - s);
+    return cr_str_unescape(s);
 }
 
 static void

@@ -65,27 +65,6 @@ the_store(void)
     return store;
 }
 
-/* Percent-decode s in place as http.c's unescape does: "%00" and
- * malformed escapes stay as they are (a value never holds a NUL). */
-static void
-decode(char *s)
-{
-    char *out = s;
-
-    while (*s) {
-        int h, l;
-        if (s[0] == '%' && (h = cr_str_hexval(s[1])) >= 0 &&
-            (l = cr_str_hexval(s[2])) >= 0 &&
-            (h | l) != 0) {
-            *out++ = (char)(h * 16 + l);
-            s += 3;
-        } else {
-            *out++ = *s++;
-        }
-    }
-    *out = '\0';
-}
-
 static cr_rc
 on_row(void *ctx, const char *type, const char *id,
        const struct cr_store_meta *meta, const char *json, size_t len)
@@ -177,9 +156,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         eq = strchr(p, '=');
         if (eq != NULL)
             *eq = '\0';
-        decode(p);
+        cr_str_unescape(p);
         if (eq != NULL)
-            decode(eq + 1);
+            cr_str_unescape(eq + 1);
         if (*p != '\0') {
             args[n].name = p;
             args[n].value = eq != NULL ? eq + 1 : "";
