@@ -530,6 +530,7 @@ struct write_job {
      * found then (found_id when expect_n is 1), checked again inside */
     bool has_expect;
     size_t expect_n;
+    bool is_stale;               /* set when it found something else */
     /* results */
     enum write_result result;
     int64_t version;

@@ -37,6 +37,7 @@ struct bentry {
     bool has_resource;
     const char *type;
     const char *id;
+    const char *url_id;           /* the id in request.url, if any */
     int64_t vid;                  /* GET .../_history/vid */
     bool is_write;
     struct write_job job;
@@ -62,7 +63,15 @@ struct bundle {
     struct cr_err err;
     cr_rc rc;
     struct cr_http_pending *pending;
+    int tries;                    /* runs again after stale conditions */
 };
+
+/* How often a transaction is prepared again when a condition it resolved
+ * found something else by the time it ran (another request created or
+ * deleted what it matches meanwhile): then it is as if it had arrived
+ * after that request. One more run nearly always settles it; the last
+ * conflict is answered 409. */
+#define MAX_TRIES 4
 
 /* ---- small helpers ---- */
 
@@ -216,6 +225,7 @@ parse_entry(struct bundle *b, struct bentry *e, json_t *ej)
     rc = parse_url(x, e, &query);
     if (rc != CR_OK)
         return rc;
+    e->url_id = e->id;
 
     e->job.type = e->type;
     e->job.org = x->principal.org;
@@ -797,6 +807,140 @@ bundle_done(void *arg, cr_rc rc)
     cr_http_resume(b->pending);
 }
 
+/* A transaction fails at entry i: answer with that entry's error. */
+static void
+fail_at(struct bundle *b, size_t i, cr_rc rc)
+{
+    b->rc = rc;
+    b->err = b->e[i].err;
+    b->failed = i;
+    answer(b);
+}
+
+static void
+bundle_answer(void *arg, struct cr_http_req *req,
+              struct cr_http_resp *resp);
+
+/* The writes of a Bundle whose entries are parsed and whose ids are
+ * assigned: check them, prepare their resources, and run them in one
+ * store job; the answer comes from bundle_answer (or now, on an error). */
+static void
+write_all(struct bundle *b)
+{
+    struct ctx *x = b->x;
+    size_t i;
+    cr_rc rc;
+
+    if (b->is_txn) {
+        /* No two entries may act on the same resource. */
+        size_t k;
+        for (i = 0; i < b->n; i++)
+            for (k = i + 1; k < b->n; k++)
+                if (b->e[i].is_write && b->e[k].is_write &&
+                    b->e[i].id && b->e[k].id &&
+                    strcmp(b->e[i].type, b->e[k].type) == 0 &&
+                    strcmp(b->e[i].id, b->e[k].id) == 0) {
+                    cr_api_outcome(x, 400, "error", "invalid", NULL,
+                                   "entries %zu and %zu both act on %s/%s; "
+                                   "a transaction may act on a resource "
+                                   "once", i, k, b->e[i].type, b->e[i].id);
+                    return;
+                }
+    }
+    for (i = 0; i < b->n; i++) {
+        struct bentry *e = &b->e[i];
+        const struct cr_policy_decision *d;
+        if (e->rc != CR_OK || !e->is_write)
+            continue;
+        rc = e->method == M_DELETE ? CR_OK : prepare_resource(b, e);
+        if (rc == CR_OK)
+            rc = cr_api_write_allowed(x, &e->job, &d, &e->err);
+        e->rc = rc;
+        if (rc != CR_OK && b->is_txn) {
+            fail_at(b, i, rc);
+            return;
+        }
+    }
+
+    b->pending = cr_http_suspend(x->req, bundle_answer, b);
+    if (b->pending == NULL) {
+        b->rc = cr_store_write(x->api->store, bundle_in_txn, b, &b->err);
+        answer(b);
+        return;
+    }
+    b->a.fn = bundle_in_txn;
+    b->a.ctx = b;
+    b->a.err = &b->err;
+    b->a.done = bundle_done;
+    b->a.done_ctx = b;
+    /* Once queued, the job may finish (and set b->rc) before this call
+     * returns: only a refusal to queue may be written here. */
+    rc = cr_store_write_async(x->api->store, &b->a);
+    if (rc != CR_OK) {
+        b->rc = rc;
+        cr_http_resume(b->pending);
+    }
+}
+
+/* Run a transaction again that failed because a condition found something
+ * else inside it than when it was prepared: forget what was resolved and
+ * prepared, resolve and prepare again (now seeing what changed), and
+ * queue it again. */
+static void
+run_again(struct bundle *b)
+{
+    size_t i;
+
+    b->tries++;
+    b->rc = CR_OK;
+    b->failed = SIZE_MAX;
+    cr_err_clear(&b->err);
+    for (i = 0; i < b->n; i++) {
+        struct bentry *e = &b->e[i];
+        struct write_job *j = &e->job;
+        if (!e->is_write)
+            continue;
+        cr_api_prepared_free(&e->p);
+        memset(&e->p, 0, sizeof e->p);
+        cr_buf_free(&e->text);
+        cr_buf_free(&j->found);
+        e->rc = CR_OK;
+        cr_err_clear(&e->err);
+        e->id = e->url_id;
+        e->target[0] = '\0';
+        j->id = NULL;
+        j->p = NULL;
+        j->has_expect = false;
+        j->is_stale = false;
+        j->expect_n = 0;
+        j->found_id[0] = '\0';
+        j->result = RES_CREATED;
+        j->version = 0;
+    }
+    for (i = 0; i < b->n; i++) {
+        struct bentry *e = &b->e[i];
+        cr_rc rc;
+        if (!e->is_write)
+            continue;
+        rc = assign_ids(b, e);
+        if (rc != CR_OK) {
+            e->rc = rc;
+            fail_at(b, i, rc);
+            return;
+        }
+    }
+    write_all(b);
+}
+
+/* Did the transaction fail only because a condition it resolved before
+ * it ran found something else by then? */
+static bool
+is_stale(const struct bundle *b)
+{
+    return b->is_txn && b->rc == CR_ECONFLICT && b->failed < b->n &&
+           b->e[b->failed].job.is_stale;
+}
+
 static void
 bundle_answer(void *arg, struct cr_http_req *req, struct cr_http_resp *resp)
 {
@@ -805,7 +949,13 @@ bundle_answer(void *arg, struct cr_http_req *req, struct cr_http_resp *resp)
     (void)req;
     b->x->resp = resp;
     resp->principal = b->x->who;
-    answer(b);
+    if (is_stale(b) && b->tries < MAX_TRIES) {
+        run_again(b);
+        if (resp->status == 0)
+            return;                 /* queued again: answered later */
+    } else {
+        answer(b);
+    }
     cr_api_audited_send(b->x);
 }
 
@@ -968,63 +1118,9 @@ cr_api_bundle(struct ctx *x)
             rc = assign_ids(b, e);
         e->rc = rc;
         if (rc != CR_OK && b->is_txn) {
-            b->rc = rc;
-            b->err = e->err;
-            b->failed = i;
-            answer(b);
+            fail_at(b, i, rc);
             return;
         }
     }
-    if (b->is_txn) {
-        /* No two entries may act on the same resource. */
-        size_t k;
-        for (i = 0; i < b->n; i++)
-            for (k = i + 1; k < b->n; k++)
-                if (b->e[i].is_write && b->e[k].is_write &&
-                    b->e[i].id && b->e[k].id &&
-                    strcmp(b->e[i].type, b->e[k].type) == 0 &&
-                    strcmp(b->e[i].id, b->e[k].id) == 0) {
-                    cr_api_outcome(x, 400, "error", "invalid", NULL,
-                                   "entries %zu and %zu both act on %s/%s; "
-                                   "a transaction may act on a resource "
-                                   "once", i, k, b->e[i].type, b->e[i].id);
-                    return;
-                }
-    }
-    for (i = 0; i < b->n; i++) {
-        struct bentry *e = &b->e[i];
-        const struct cr_policy_decision *d;
-        if (e->rc != CR_OK || !e->is_write)
-            continue;
-        rc = e->method == M_DELETE ? CR_OK : prepare_resource(b, e);
-        if (rc == CR_OK)
-            rc = cr_api_write_allowed(x, &e->job, &d, &e->err);
-        e->rc = rc;
-        if (rc != CR_OK && b->is_txn) {
-            b->rc = rc;
-            b->err = e->err;
-            b->failed = i;
-            answer(b);
-            return;
-        }
-    }
-
-    b->pending = cr_http_suspend(req, bundle_answer, b);
-    if (b->pending == NULL) {
-        b->rc = cr_store_write(x->api->store, bundle_in_txn, b, &b->err);
-        answer(b);
-        return;
-    }
-    b->a.fn = bundle_in_txn;
-    b->a.ctx = b;
-    b->a.err = &b->err;
-    b->a.done = bundle_done;
-    b->a.done_ctx = b;
-    /* Once queued, the job may finish (and set b->rc) before this call
-     * returns: only a refusal to queue may be written here. */
-    rc = cr_store_write_async(x->api->store, &b->a);
-    if (rc != CR_OK) {
-        b->rc = rc;
-        cr_http_resume(b->pending);
-    }
+    write_all(b);
 }

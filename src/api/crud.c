@@ -55,11 +55,13 @@ cr_api_write_in_txn(struct cr_store_txn *txn, void *ctx, struct cr_err *err)
         if (rc != CR_OK)
             return rc;
         if (j->has_expect &&
-            (n != j->expect_n || (n == 1 && strcmp(ids[0], j->found_id))))
+            (n != j->expect_n || (n == 1 && strcmp(ids[0], j->found_id)))) {
+            j->is_stale = true;
             return cr_err_set(err, CR_ECONFLICT, "conflict", NULL,
                               "the data matching %s?%s=%s changed while the "
                               "request was being prepared; send it again",
                               j->type, j->cond_param, j->cond_code);
+        }
         if (n > 1)
             return cr_err_set(err, CR_EPRECOND, "duplicate", NULL,
                               "the condition on %s matches %zu resources; it "
