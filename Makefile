@@ -4,6 +4,8 @@
 #   make test     sanitizer build (ASan+UBSan, -Werror), unit + integration +
 #                 browser tests (the web UI in headless Chromium)
 #   make demo     synthetic London on five federated nodes, with tokens to try
+#   make tsan     ThreadSanitizer build: unit tests and every kind of request
+#                 at once (tests/integration/stress.mjs); CI runs it too
 #   make bench    release build under load (wrk), compared with nginx
 #   make generate regenerate src/fhir tables from HL7's official definitions
 #
@@ -14,7 +16,7 @@ JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
 # without access control or audit must never come out of these targets.
 CMAKE_GEN := -DCMAKE_EXPORT_COMPILE_COMMANDS=ON -DCR_BENCH_NO_ACCESS=OFF
 
-.PHONY: all build deps test unit integration browser demo bench generate clean npm fuzz
+.PHONY: all build deps test unit integration browser demo bench generate clean npm fuzz tsan
 
 all: build
 
@@ -52,6 +54,20 @@ integration:
 # land in tests/browser/artifacts/.
 browser:
 	@CARERECORD_BIN=$(CURDIR)/build-test/carerecord node --test --test-concurrency=1 tests/browser/
+
+# ThreadSanitizer (no ASan: the two cannot share a build): the unit tests,
+# then STRESS_SECONDS (default 30) of reads, searches, $everything, writes,
+# transactions, imports and audit reads at once against one node. Any race
+# report fails it. setarch -R (no address randomisation) where it is
+# allowed, as TSan cannot map its shadow memory under some kernels' ASLR.
+STRESS_SECONDS ?= 30
+TSAN_RUN := $(shell setarch $$(uname -m) -R true >/dev/null 2>&1 && echo setarch $$(uname -m) -R)
+tsan: deps npm
+	@cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DCR_TSAN=ON $(CMAKE_GEN) >/dev/null
+	@cmake --build build-tsan -j $(JOBS)
+	@cd build-tsan && TSAN_OPTIONS=halt_on_error=1 $(TSAN_RUN) ctest --output-on-failure -j $(JOBS)
+	@echo "stress: $(STRESS_SECONDS) s of every kind of request at once, under ThreadSanitizer"
+	@CARERECORD_BIN=$(CURDIR)/build-tsan/carerecord $(TSAN_RUN) node tests/integration/stress.mjs $(STRESS_SECONDS) 24
 
 # DEMO_ARGS: e.g. "--patients 5000 --base-port 9080" (carerecord demo --help)
 DEMO_ARGS ?=

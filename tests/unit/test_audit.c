@@ -10,6 +10,7 @@
 
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -485,7 +486,7 @@ struct write_ctx {
     cr_rc fail_with;     /* return this after appending (CR_OK: succeed) */
     int64_t seq;
     useconds_t sleep_us;
-    volatile bool *started;
+    atomic_bool *started;
 };
 
 /* A write job: store a Patient and its audit record in one transaction. */
@@ -500,7 +501,7 @@ put_and_audit(struct cr_store_txn *txn, void *ctx, struct cr_err *err)
     cr_rc rc;
 
     if (w->started)
-        *w->started = true;
+        atomic_store(w->started, true);
     if (w->sleep_us)
         usleep(w->sleep_us);
     if (w->id) {
@@ -930,7 +931,7 @@ TEST(rollback_of_a_batch_keeps_the_chain)
     struct cr_store *s = open_store(dir);
     struct cr_audit *log = open_log(s);
     static struct async_job jobs[4];
-    volatile bool started = false;
+    atomic_bool started = false;
     struct cr_audit_verdict v;
     struct cr_err err;
     struct collect c;
@@ -950,7 +951,7 @@ TEST(rollback_of_a_batch_keeps_the_chain)
     jobs[0].w.sleep_us = 200000;
     jobs[0].w.started = &started;
     queue_job(s, &jobs[0], &wt);
-    while (!started)
+    while (!atomic_load(&started))
         usleep(1000);
     jobs[1].w.id = "ok1";       /* write + record 0 */
     jobs[1].w.rec_no = 0;
