@@ -57,7 +57,8 @@ browser:
 
 # ThreadSanitizer (no ASan: the two cannot share a build): the unit tests,
 # then STRESS_SECONDS (default 30) of reads, searches, $everything, writes,
-# transactions, imports and audit reads at once against one node. Any race
+# transactions, imports and audit reads at once against three federated
+# nodes. Any race
 # report fails it. setarch -R (no address randomisation) where it is
 # allowed, as TSan cannot map its shadow memory under some kernels' ASLR.
 STRESS_SECONDS ?= 30

@@ -1,15 +1,18 @@
-// stress.mjs: many kinds of request at once against one live node, for a
-// thread checker (make tsan) or a sanitizer build. Not part of the suite;
-// run by hand: node stress.mjs [SECONDS] [CONCURRENCY]. Loads a small
-// synthetic London (one node's share), then reads, searches, $everything,
-// history, writes, transactions, conditional writes, deletes, $import,
+// stress.mjs: many kinds of request at once against three federated
+// nodes, for a thread checker (make tsan) or a sanitizer build. Not part
+// of the suite; make tsan runs it, or by hand: node stress.mjs [SECONDS]
+// [CLIENTS]. Loads a small synthetic London (300 people) into nel, sel and
+// swl, then reads, searches, $everything (local and federated), history,
+// writes, transactions with conditional creates, deletes, $import,
 // AuditEvent and $audit-report reads and patient-access reads run side by
-// side. Every answer must be below 500 and the node must stay up; at the
-// end `audit verify` must pass. Prints what broke a rule; exit 1 if any.
+// side. Every answer must be below 500 (a 503 'transient' from an import
+// waiting for another is allowed), every node must stay up, stop with 0
+// and report nothing to a sanitizer, and `audit verify` must pass on each
+// afterwards. Prints what broke a rule; exit 1 if any.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startNode, fhir, BIN, NHS_SYSTEM, tempDir, sampleResource } from './lib.mjs';
+import { startNode, fhir, BIN, NHS_SYSTEM, tempDir, sampleResource, prepareNodes, peerConfig } from './lib.mjs';
 
 const SECONDS = Number(process.argv[2] || 60);
 const CONC = Number(process.argv[3] || 24);
@@ -20,16 +23,29 @@ const pick = (a) => a[Math.floor(rnd() * a.length)];
 const work = tempDir('cr-stress-');
 const synthDir = path.join(work, 'synth');
 execFileSync(BIN, ['synth', '--patients', '300', '--seed', '3', '--out', synthDir, '--quiet']);
+// Three federated nodes, each with its exchange's share of the people;
+// most requests go to nel, federated reads to any of them.
+const IDS = ['nel', 'sel', 'swl'];
+const world = await prepareNodes(IDS);
+for (const id of IDS) {
+  const dir = path.join(synthDir, id);
+  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.ndjson')).map((f) => path.join(dir, f));
+  execFileSync(BIN, ['import', '--data', world.dirs[id], ...files], { stdio: 'ignore' });
+}
 const nel = path.join(synthDir, 'nel');
-const files = fs.readdirSync(nel).filter((f) => f.endsWith('.ndjson')).map((f) => path.join(nel, f));
-const dataDir = path.join(work, 'data');
-execFileSync(BIN, ['import', '--data', dataDir, ...files], { stdio: 'ignore' });
-
 const patients = fs.readFileSync(path.join(nel, 'Patient.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
 const ids = patients.map((p) => p.id);
-const nhs = patients.map((p) => (p.identifier || []).find((i) => i.system === NHS_SYSTEM)?.value).filter(Boolean);
+const nhsOf = (file) => fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l))
+  .map((p) => (p.identifier || []).find((i) => i.system === NHS_SYSTEM)?.value).filter(Boolean);
+const nhs = nhsOf(path.join(nel, 'Patient.ndjson'));
+const everyNhs = [...new Set(IDS.flatMap((id) => nhsOf(path.join(synthDir, id, 'Patient.ndjson'))))];
 
-const node = await startNode({ dataDir, config: { audit: { journal_kb: 64 } } });
+const nodes = [];
+for (const id of IDS) {
+  nodes.push(await startNode({ dataDir: world.dirs[id], port: world.ports[id],
+    config: { ...peerConfig(id, IDS, world, { locator: 'nel', deadline_ms: 5000 }), audit: { journal_kb: 64 } } }));
+}
+const node = nodes[0];
 const claim = { 'X-Access-Reason': 'self-claimed: stress' };
 const tok = {
   sys: node.token({ sub: 'stress-epr', name: 'Stress EPR', org: 'RR8', role: 'R8000', purpose: 'system' }),
@@ -90,6 +106,18 @@ const ops = [
           request: { method: 'POST', url: 'Organization', ifNoneExist: `identifier=https://fhir.nhs.uk/Id/ods-organization-code|${ods}` } },
       ] } });
   },
+  () => {
+    const at = pick(nodes);
+    return fhir(at, 'GET', `Patient/$everything?identifier=${NHS_SYSTEM}|${pick(everyNhs)}`,
+      { token: at.token({ sub: 'stress-em', name: 'Dr Emergency', org: 'RJ1', role: 'R8000', purpose: 'emergency' }),
+        headers: { 'X-Access-Reason': 'emergency: urgent-care stress' }, validate: false });
+  },
+  () => {
+    const at = pick(nodes);
+    return fhir(at, 'GET', `Patient/$everything?identifier=${NHS_SYSTEM}|${pick(everyNhs)}&_count=20`,
+      { token: at.token({ sub: 'stress-doc', name: 'Dr Stress', org: 'R1K', role: 'R8000', purpose: 'direct-care' }),
+        headers: claim, validate: false });
+  },
   () => fhir(node, 'POST', '$import', { token: tok.sys, validate: false,
     headers: { 'Content-Type': 'application/fhir+ndjson' },
     body: [0, 1, 2].map(() => JSON.stringify(sampleResource('Observation', { subject: { reference: `Patient/${pick(ids)}` } }))).join('\n') + '\n' }),
@@ -113,16 +141,20 @@ async function worker() {
   }
 }
 await Promise.all(Array.from({ length: CONC }, worker));
-const alive = await fhir(node, 'GET', 'metadata', { validate: false }).catch((e) => ({ status: e.message }));
-if (alive.status !== 200) problems.push(`node not answering at the end: ${alive.status}`);
-const code = await node.stop();
-if (code !== 0) problems.push(`the node exited with ${code} (signal ${node.exitSignal}) on SIGTERM`);
-for (const l of node.logs().filter((x) => /(ERROR|WARNING): (Address|Leak|Thread)Sanitizer|runtime error:|SUMMARY: /.test(x)))
-  problems.push(`sanitizer: ${l}`);
-try {
-  execFileSync(BIN, ['audit', 'verify', '--data', dataDir], { stdio: 'pipe' });
-} catch (e) {
-  problems.push(`audit verify: ${e.stdout}${e.stderr}`);
+for (const [i, n] of nodes.entries()) {
+  const alive = await fhir(n, 'GET', 'metadata', { validate: false }).catch((e) => ({ status: e.message }));
+  if (alive.status !== 200) problems.push(`${IDS[i]} not answering at the end: ${alive.status}`);
+}
+for (const [i, n] of nodes.entries()) {
+  const code = await n.stop();
+  if (code !== 0) problems.push(`${IDS[i]} exited with ${code} (signal ${n.exitSignal}) on SIGTERM`);
+  for (const l of n.logs().filter((x) => /(ERROR|WARNING): (Address|Leak|Thread)Sanitizer|runtime error:|SUMMARY: /.test(x)))
+    problems.push(`${IDS[i]}: sanitizer: ${l}`);
+  try {
+    execFileSync(BIN, ['audit', 'verify', '--data', world.dirs[IDS[i]]], { stdio: 'pipe' });
+  } catch (e) {
+    problems.push(`${IDS[i]}: audit verify: ${e.stdout}${e.stderr}`);
+  }
 }
 console.log(`${count} requests in ${SECONDS} s at ${CONC} at once; ${problems.length} problems`);
 console.log('answers (op:status count): ' + [...statuses].sort().map(([k, v]) => `${k} ${v}`).join(', '));
