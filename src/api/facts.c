@@ -29,6 +29,7 @@
 #include "api/apiInt.h"
 
 #include "core/clock.h"
+#include "core/jsontext.h"
 #include "fhir/fhir.h"
 #include "fhir/search.h"
 
@@ -377,6 +378,44 @@ struct gather {
     int64_t now_ms;
 };
 
+/* The members of a stored resource of 'type' that gather_row reads,
+ * parsed alone: a patient's encounters and appointments are read for
+ * every cold decision, and most of their bytes (codings, reasons,
+ * participants) do not matter here. NULL when there are none. */
+static json_t *
+load_relevant(const char *type, const char *json, size_t len)
+{
+    static const char *const encounter[] = {
+        "status", "period", "serviceProvider", NULL };
+    static const char *const episode[] = {
+        "status", "period", "managingOrganization", NULL };
+    static const char *const referral[] = {
+        "status", "occurrenceDateTime", "authoredOn", "requester",
+        "performer", NULL };
+    static const char *const appointment[] = {
+        "status", "start", "end", "participant", NULL };
+    static const char *const consent[] = {
+        "status", "provision", "scope", NULL };
+    const char *const *keep = strcmp(type, "Encounter") == 0 ? encounter
+        : strcmp(type, "EpisodeOfCare") == 0 ? episode
+        : strcmp(type, "ServiceRequest") == 0 ? referral
+        : strcmp(type, "Appointment") == 0 ? appointment
+        : consent;
+    struct cr_buf b = cr_buf_make(0);
+    json_t *root = NULL;
+
+    cr_buf_reserve(&b, len < 512 ? len + 2 : 512);
+    cr_jsontext_add_only(&b, json, len, keep);
+    if (b.rc == CR_OK && b.len > 0) {
+        b.ptr[0] = '{';             /* in place of the first member's comma */
+        cr_buf_addc(&b, '}');
+        if (b.rc == CR_OK)
+            root = json_loadb(b.ptr, b.len, 0, NULL);
+    }
+    cr_buf_free(&b);
+    return root;
+}
+
 /* One resource of the patient's compartment that may make a relationship
  * or an objection. */
 static cr_rc
@@ -385,7 +424,7 @@ gather_row(void *ctx, const char *type, const char *id,
 {
     struct gather *g = ctx;
     struct cr_api_facts *f = g->f;
-    json_t *root = json_loadb(json, len, 0, NULL), *v;
+    json_t *root = load_relevant(type, json, len), *v;
     const char *status;
     int64_t end = CR_POLICY_OPEN;
     enum cr_policy_rel_kind kind;

@@ -159,20 +159,21 @@ none:
 }
 
 static bool
-is_skipped(const char *key, size_t len, const char *const *skip)
+is_listed(const char *key, size_t len, const char *const *list)
 {
     char name[64];
 
     decode_key(key, len, name, sizeof name);
-    for (; skip && *skip; skip++)
-        if (strcmp(name, *skip) == 0)
+    for (; list && *list; list++)
+        if (strcmp(name, *list) == 0)
             return true;
     return false;
 }
 
-void
-cr_jsontext_add_members(struct cr_buf *b, const char *s, size_t len,
-                        const char *const *skip)
+/* The members whose key is in 'list' (keep) or not in it (!keep). */
+static void
+add_members(struct cr_buf *b, const char *s, size_t len,
+            const char *const *list, bool keep)
 {
     size_t i = skip_ws(s, len, 0);
 
@@ -191,7 +192,7 @@ cr_jsontext_add_members(struct cr_buf *b, const char *s, size_t len,
             return;
         vstart = skip_ws(s, len, i + 1);
         vend = cr_jsontext_value_end(s, len, vstart);
-        if (!is_skipped(s + kstart, kend - kstart, skip)) {
+        if (is_listed(s + kstart, kend - kstart, list) == keep) {
             cr_buf_addc(b, ',');
             cr_buf_add(b, s + kstart, kend - kstart);
             cr_buf_addc(b, ':');
@@ -204,6 +205,20 @@ cr_jsontext_add_members(struct cr_buf *b, const char *s, size_t len,
         }
         return;
     }
+}
+
+void
+cr_jsontext_add_members(struct cr_buf *b, const char *s, size_t len,
+                        const char *const *skip)
+{
+    add_members(b, s, len, skip, false);
+}
+
+void
+cr_jsontext_add_only(struct cr_buf *b, const char *s, size_t len,
+                     const char *const *keep)
+{
+    add_members(b, s, len, keep, true);
 }
 
 bool
@@ -228,7 +243,7 @@ cr_jsontext_member(const char *s, size_t len, const char *key,
             return false;
         vstart = skip_ws(s, len, i + 1);
         vend = cr_jsontext_value_end(s, len, vstart);
-        if (is_skipped(s + kstart, kend - kstart, one)) {
+        if (is_listed(s + kstart, kend - kstart, one)) {
             *out_start = vstart;
             *out_end = vend;
             return true;

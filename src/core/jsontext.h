@@ -35,6 +35,11 @@ void
 cr_jsontext_add_members(struct cr_buf *b, const char *s, size_t len,
                         const char *const *skip);
 
+/* As cr_jsontext_add_members, for the members whose key is in 'keep'. */
+void
+cr_jsontext_add_only(struct cr_buf *b, const char *s, size_t len,
+                     const char *const *keep);
+
 /* In valid JSON text holding an object, find the top-level member 'key'
  * (compared decoded) and give its value's span [*out_start, *out_end).
  * Returns false if there is no such member. */

@@ -51,6 +51,23 @@ TEST(members_match_escaped_keys)
     cr_buf_free(&b);
 }
 
+TEST(only_keeps_the_listed_members_in_order)
+{
+    static const char *const keep[] = { "status", "period", "id", NULL };
+    struct cr_buf b = cr_buf_make(0);
+    const char *s = "{\"resourceType\":\"Encounter\", \"period\" : "
+                    "{ \"end\": \"2024\" }, \"type\": [{\"status\":1}],"
+                    " \"st\\u0061tus\": \"finished\", \"statusX\": 2 }";
+    cr_jsontext_add_only(&b, s, strlen(s), keep);
+    /* nested "status" is not a top-level member; keys compare decoded */
+    CHECK_EQ_STR(b.ptr, ",\"period\":{\"end\":\"2024\"},"
+                        "\"st\\u0061tus\":\"finished\"");
+    cr_buf_reset(&b);
+    cr_jsontext_add_only(&b, "{\"a\":1}", 7, keep);
+    CHECK_EQ_INT(b.len, 0);
+    cr_buf_free(&b);
+}
+
 TEST(value_end_finds_each_kind)
 {
     const char *s = "\"a\\\"b\" 12.5,{\"x\":[1,2]} true";
