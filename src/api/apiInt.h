@@ -187,6 +187,11 @@ cr_api_item_flags_of(const struct cr_api *api, int64_t seq, const char *json,
 
 /* ---- view.c: the policy applied to one request ---- */
 
+/* How many patients the request has been decided on so far (each meant
+ * reading that person's facts, unless cached). */
+size_t
+cr_api_view_people(struct ctx *x);
+
 /* The decision about patient 'patient_id' for this request (gathering and
  * caching facts); NULL when the facts cannot be read (then answer 500:
  * fail closed). Lives as long as the request. */

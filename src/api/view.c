@@ -231,6 +231,12 @@ decide_patient(struct ctx *x, struct view *v, const char *id)
     return e;
 }
 
+size_t
+cr_api_view_people(struct ctx *x)
+{
+    return x->view ? x->view->n : 0;
+}
+
 const struct cr_policy_decision *
 cr_api_view_patient(struct ctx *x, const char *patient_id)
 {
