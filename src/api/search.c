@@ -477,6 +477,8 @@ count_visible(struct ctx *x, const struct cr_search_plan *plan,
     all.cursor = NULL;
     all.count = MAX_COUNTED;
     all.nincludes = 0;
+    all.nsort = 0;                  /* a count needs no order */
+    all.is_unordered = true;
     rc = cr_store_search(x->api->store, &all, cr_api_view_hops(x), count_one,
                          &c, next, prev, err);
     if (c.is_over) {

@@ -112,6 +112,9 @@ struct cr_search_plan {
     struct cr_search_sort sort[CR_SEARCH_MAX_SORT];
     size_t nsort;
     int count;                    /* page size (already capped) */
+    bool is_unordered;            /* rows in any order, no cursors: a
+                                     count, which the store may then read
+                                     by whichever index is cheapest */
     enum cr_search_total total;
     bool is_summary_count;        /* _summary=count */
     struct cr_search_include *includes;

@@ -864,11 +864,15 @@ cr_store_search(struct cr_store *s, const struct cr_search_plan *plan,
     qs(&q, ") WHERE 1");
     if (cur)
         after_cursor(&q, plan, cur, is_before);
-    qs(&q, " ORDER BY ");
-    for (i = 0; i < plan->nsort; i++)
-        cr_buf_addf(&q.sql, "k%zu%s,", i,
-                    plan->sort[i].is_desc != is_before ? " DESC" : "");
-    qs(&q, is_before ? "id DESC LIMIT " : "id LIMIT ");
+    if (plan->is_unordered) {
+        qs(&q, " LIMIT ");
+    } else {
+        qs(&q, " ORDER BY ");
+        for (i = 0; i < plan->nsort; i++)
+            cr_buf_addf(&q.sql, "k%zu%s,", i,
+                        plan->sort[i].is_desc != is_before ? " DESC" : "");
+        qs(&q, is_before ? "id DESC LIMIT " : "id LIMIT ");
+    }
     bi(&q, (int64_t)plan->count + 1);
 
     rc = cr_store_acquire(s, &c, err);
