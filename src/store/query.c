@@ -30,6 +30,9 @@ struct bind {
     const void *p;
 };
 
+#define CR_STORE_MAX_WIDE 8
+#define WIDE_ROWS 1000
+
 struct q {
     struct cr_buf sql;
     struct bind *b;
@@ -39,6 +42,10 @@ struct q {
     int depth;             /* alias counter */
     bool is_oom;
     const struct cr_store_filter *hops;   /* rows a chain or _has may use */
+    /* top-level chains and _has (under hops) whose inner condition
+     * matches many resources: see is_wide() */
+    const struct cr_search_clause *wide[CR_STORE_MAX_WIDE];
+    size_t nwide;
 };
 
 static void
@@ -401,6 +408,27 @@ values_cond(struct q *q, const char *a, const char *type,
 }
 
 static bool
+is_wide_clause(const struct q *q, const struct cr_search_clause *c)
+{
+    size_t i;
+
+    for (i = 0; i < q->nwide; i++)
+        if (q->wide[i] == c)
+            return true;
+    return false;
+}
+
+/* hop_visible on alias prefix+a ("v" and "h3": vh3). */
+static void
+visible_as(struct q *q, const char *prefix, const char *a)
+{
+    char v[24];
+
+    snprintf(v, sizeof v, "%s%s", prefix, a);
+    hop_visible(q, v);
+}
+
+static bool
 is_positive(const struct cr_search_clause *c)
 {
     return c->kind != CR_SP_SPECIAL_ID &&
@@ -431,11 +459,7 @@ idset(struct q *q, const char *type, const struct cr_search_clause *c)
                         a, a, a, a);
             idset(q, c->has_type, c->inner);
             qs(q, ")");
-            {
-                char v[20];
-                snprintf(v, sizeof v, "v%s", a);
-                hop_visible(q, v);
-            }
+            visible_as(q, "v", a);
             qs(q, "))");
             return;
         }
@@ -452,11 +476,7 @@ idset(struct q *q, const char *type, const struct cr_search_clause *c)
                              "WHERE y%s.rid IN (", a, a, a, a);
         idset(q, c->chain_type, c->inner);
         qs(q, ")");
-        {
-            char y[20];
-            snprintf(y, sizeof y, "y%s", a);
-            hop_visible(q, y);
-        }
+        visible_as(q, "y", a);
         qs(q, ")");
         return;
     }
@@ -500,6 +520,47 @@ probe(struct q *q, const char *r, const char *type,
                 qs(q, " OR ");
             date_cond(q, col, col, &c->values[i]);
         }
+        qs(q, ")");
+        return;
+    }
+    if (is_wide_clause(q, c) && c->has_type) {
+        /* a wide _has under a hop filter: the candidates by index alone
+         * (no resource read), then for each candidate the walk reaches,
+         * one row the caller may see. cr_visible runs on the rows of the
+         * resources the page needs, not on every row the inner condition
+         * matches (all blood pressures, to page ten patients). The '+'
+         * makes the candidate's own references drive (ix_ref by target);
+         * the inner set is only looked up. */
+        snprintf(a, sizeof a, "h%d", ++q->depth);
+        cr_buf_addf(&q->sql, "%s.h IN (SELECT %s.ht FROM ix_ref %s WHERE "
+                             "%s.hp=", r, a, a, a);
+        bi(q, cr_store_hash2(c->has_type, c->has_ref));
+        cr_buf_addf(&q->sql, " AND %s.rid IN (", a);
+        idset(q, c->has_type, c->inner);
+        cr_buf_addf(&q->sql, ")) AND EXISTS(SELECT 1 FROM ix_ref y%s JOIN "
+                             "resources v%s ON v%s.rid=y%s.rid WHERE "
+                             "y%s.ht=%s.h AND y%s.hp=", a, a, a, a, a, r, a);
+        bi(q, cr_store_hash2(c->has_type, c->has_ref));
+        cr_buf_addf(&q->sql, " AND +v%s.rid IN (", a);
+        idset(q, c->has_type, c->inner);
+        qs(q, ")");
+        visible_as(q, "v", a);
+        qs(q, ")");
+        return;
+    }
+    if (is_wide_clause(q, c)) {
+        /* a wide chain under a hop filter, likewise: this resource's
+         * references of the parameter, to a target in the inner set that
+         * the caller may see */
+        snprintf(a, sizeof a, "c%d", ++q->depth);
+        cr_buf_addf(&q->sql, "EXISTS(SELECT 1 FROM ix_ref x%s JOIN resources "
+                             "y%s ON y%s.h=x%s.ht WHERE x%s.rid=%s.rid AND "
+                             "x%s.hp=", a, a, a, a, a, r, a);
+        bi(q, cr_store_hash2(type, c->param));
+        cr_buf_addf(&q->sql, " AND +y%s.rid IN (", a);
+        idset(q, c->chain_type, c->inner);
+        qs(q, ")");
+        visible_as(q, "y", a);
         qs(q, ")");
         return;
     }
@@ -564,6 +625,10 @@ where(struct q *q, const struct cr_search_plan *plan)
 
     for (i = 0; i < plan->nclauses; i++) {
         int rank = drive_rank(&plan->clauses[i]);
+        /* a wide chain or _has does not drive: as a probe it decides
+         * visibility only on the resources the walk reaches (probe()) */
+        if (is_wide_clause(q, &plan->clauses[i]))
+            continue;
         if (rank >= 0 && rank < best) {
             best = rank;
             drive = i;
@@ -823,6 +888,54 @@ struct kept {
     size_t len;
 };
 
+/* Which top-level chains and _has of the plan, under a hop filter, have
+ * an inner condition that more than WIDE_ROWS resources match: those are
+ * probed on each resource the walk reaches (probe()) instead of deciding
+ * the visibility of the whole inner set first, seconds when it is every
+ * female patient; a narrow one (one NHS number) still drives the search
+ * from its few rows. One index-only count, stopped past WIDE_ROWS. */
+static cr_rc
+find_wide(struct conn *c, struct q *outer, const struct cr_search_plan *plan,
+          struct cr_err *err)
+{
+    size_t i;
+
+    if (outer->hops == NULL || outer->hops->fn == NULL)
+        return CR_OK;
+    for (i = 0; i < plan->nclauses && outer->nwide < CR_STORE_MAX_WIDE;
+         i++) {
+        const struct cr_search_clause *cl = &plan->clauses[i];
+        sqlite3_stmt *st = NULL;
+        int64_t n = 0;
+        struct q q;
+        cr_rc rc;
+
+        if (cl->inner == NULL)
+            continue;
+        memset(&q, 0, sizeof q);
+        q.sql = cr_buf_make(1 << 16);
+        qs(&q, "SELECT count(*) FROM (");
+        idset(&q, cl->has_type ? cl->has_type : cl->chain_type, cl->inner);
+        qs(&q, " LIMIT ");
+        bi(&q, WIDE_ROWS + 1);
+        qs(&q, ")");
+        rc = prepare(c, &q, &st, err);
+        if (rc == CR_OK) {
+            if (sqlite3_step(st) == SQLITE_ROW)
+                n = sqlite3_column_int64(st, 0);
+            else
+                rc = cr_store_sqlerr(c, "sizing a chain or _has", err);
+            cr_store_conn_unprepare(c, st);
+        }
+        q_free(&q);
+        if (rc != CR_OK)
+            return rc;
+        if (n > WIDE_ROWS)
+            outer->wide[outer->nwide++] = cl;
+    }
+    return CR_OK;
+}
+
 cr_rc
 cr_store_search(struct cr_store *s, const struct cr_search_plan *plan,
                 const struct cr_store_filter *hops, cr_store_row_fn fn,
@@ -853,6 +966,12 @@ cr_store_search(struct cr_store *s, const struct cr_search_plan *plan,
                               "made; start the search again");
         is_before = json_integer_value(json_array_get(cur, nk + 1)) == 1;
     }
+    rc = cr_store_acquire(s, &c, err);
+    if (rc != CR_OK)
+        goto out;
+    rc = find_wide(c, &q, plan, err);
+    if (rc != CR_OK)
+        goto out;
     qs(&q, "SELECT * FROM (SELECT " ROW_COLS);
     for (i = 0; i < plan->nsort; i++) {
         qs(&q, ",");
@@ -875,9 +994,6 @@ cr_store_search(struct cr_store *s, const struct cr_search_plan *plan,
     }
     bi(&q, (int64_t)plan->count + 1);
 
-    rc = cr_store_acquire(s, &c, err);
-    if (rc != CR_OK)
-        goto out;
     rc = prepare(c, &q, &st, err);
     if (rc != CR_OK)
         goto out;
