@@ -352,6 +352,22 @@ export function peerConfig(id, ids, { dirs, ports }, { locator, deadline_ms, ext
   };
 }
 
+// Load NDJSON 'resources' into data directory 'dataDir' with `carerecord
+// import` as organisation 'org' (the node must not be running there).
+export function importResources(dataDir, resources, org) {
+  const file = path.join(tempDir(), `${org}.ndjson`);
+  fs.writeFileSync(file, resources.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  const r = runBin(['import', '--data', dataDir, '--org', org, file], { timeout: 120000 });
+  if (r.status !== 0) throw new Error(`carerecord import exited with ${r.status}: ${r.stderr}`);
+}
+
+// GET a search that must answer 200; its Bundle.
+export async function searchOk(node, q) {
+  const r = await fhir(node, 'GET', q);
+  if (r.status !== 200) throw new Error(`GET ${q}: ${r.status} ${r.text}`);
+  return r.json;
+}
+
 // Run the binary to completion (for --help, bad configs, ...).
 export function runBin(args, { timeout = 20000, input } = {}) {
   const r = spawnSync(BIN, args, { encoding: 'utf8', timeout, input });

@@ -10,37 +10,28 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import path from 'node:path';
-import { startNode, fhir, runBin, tempDir, linkUrl, DEFAULT_CLAIMS } from './lib.mjs';
+import { startNode, tempDir, linkUrl, importResources, searchOk, DEFAULT_CLAIMS } from './lib.mjs';
 
 let node;
 
 // 250 born 2001-01-01, 251 born 2002-01-01, the rest 1990-06-15; every
 // one named Many. Patient many-0 has 1,200 Observations.
 before(async () => {
-  const dir = tempDir();
-  const data = path.join(dir, 'data');
-  const file = path.join(dir, 'Patient.ndjson');
+  const data = path.join(tempDir(), 'data');
   const lines = [];
   for (let i = 0; i < 10050; i++) {
     const birthDate = i < 250 ? '2001-01-01' : i < 501 ? '2002-01-01' : '1990-06-15';
-    lines.push(JSON.stringify({ resourceType: 'Patient', id: `many-${i}`, name: [{ family: 'Many', given: [`P${i}`] }], gender: 'unknown', birthDate }));
+    lines.push({ resourceType: 'Patient', id: `many-${i}`, name: [{ family: 'Many', given: [`P${i}`] }], gender: 'unknown', birthDate });
   }
   for (let i = 0; i < 1200; i++)
-    lines.push(JSON.stringify({ resourceType: 'Observation', id: `many-o${i}`, status: 'final', code: { text: 'pulse' }, subject: { reference: 'Patient/many-0' } }));
-  fs.writeFileSync(file, lines.join('\n') + '\n');
-  const r = runBin(['import', '--data', data, '--org', DEFAULT_CLAIMS.org, file], { timeout: 120000 });
-  assert.equal(r.status, 0, r.stderr);
+    lines.push({ resourceType: 'Observation', id: `many-o${i}`, status: 'final', code: { text: 'pulse' }, subject: { reference: 'Patient/many-0' } });
+  importResources(data, lines, DEFAULT_CLAIMS.org);
   node = await startNode({ dataDir: data });
 });
 after(async () => { await node?.close(); });
 
-const search = async (q) => {
-  const r = await fhir(node, 'GET', q);
-  assert.equal(r.status, 200, r.text);
-  return r.json;
-};
+const search = (q) => searchOk(node, q);
 const outcomes = (b) => (b.entry || []).filter((e) => e.search?.mode === 'outcome');
 
 test('by default a total is given when at most 250 people decide it, however many matches', async () => {

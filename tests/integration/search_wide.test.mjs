@@ -9,20 +9,12 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import path from 'node:path';
-import { startNode, fhir, runBin, tempDir, entryRefs, DEFAULT_CLAIMS } from './lib.mjs';
+import { startNode, fhir, tempDir, entryRefs, importResources, searchOk, DEFAULT_CLAIMS } from './lib.mjs';
 
 const N = 1100;   // past the 1,000 rows that make a chain or _has wide
 const OTHER = 'X26';
 let node;
-
-function load(data, dir, org, resources) {
-  const file = path.join(dir, `${org}.ndjson`);
-  fs.writeFileSync(file, resources.map((r) => JSON.stringify(r)).join('\n') + '\n');
-  const r = runBin(['import', '--data', data, '--org', org, file], { timeout: 120000 });
-  assert.equal(r.status, 0, r.stderr);
-}
 
 const condition = (id, patient, code) => ({
   resourceType: 'Condition', id, subject: { reference: `Patient/${patient}` },
@@ -30,8 +22,7 @@ const condition = (id, patient, code) => ({
 });
 
 before(async () => {
-  const dir = tempDir();
-  const data = path.join(dir, 'data');
+  const data = path.join(tempDir(), 'data');
   const mine = [];
   const theirs = [];
   for (let i = 0; i < N; i++) {
@@ -42,17 +33,13 @@ before(async () => {
     theirs.push({ resourceType: 'Patient', id: `hid-${i}`, name: [{ family: 'Hidden' }], gender: 'unknown' });
     theirs.push(condition(`wide-cx${i}`, `wide-${i}`, '195967001'));
   }
-  load(data, dir, DEFAULT_CLAIMS.org, mine);
-  load(data, dir, OTHER, theirs);
+  importResources(data, mine, DEFAULT_CLAIMS.org);
+  importResources(data, theirs, OTHER);
   node = await startNode({ dataDir: data });
 });
 after(async () => { await node?.close(); });
 
-const search = async (q) => {
-  const r = await fhir(node, 'GET', q);
-  assert.equal(r.status, 200, r.text);
-  return r.json;
-};
+const search = (q) => searchOk(node, q);
 
 test('a wide _has finds what the caller may see, counted and paged', async () => {
   const b = await search('Patient?_has:Condition:patient:code=38341003&_count=10&_total=accurate');
