@@ -71,7 +71,7 @@ struct bundle {
  * deleted what it matches meanwhile): then it is as if it had arrived
  * after that request. One more run nearly always settles it; the last
  * conflict is answered 409. */
-#define MAX_TRIES 4
+#define MAX_TRIES 3
 
 /* ---- small helpers ---- */
 
