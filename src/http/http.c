@@ -10,6 +10,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <malloc.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <openssl/rand.h>
@@ -38,12 +39,18 @@ struct cr_http {
 };
 
 /* Per-request state, from the first callback to completion. */
+/* After a request that answered this much, or took this long, freed
+ * memory goes back to the system (on_completed). */
+#define BIG_ANSWER ((size_t)1 << 20)
+#define LONG_REQUEST_US 200000
+
 struct rq {
     struct cr_arena *arena;
     struct cr_buf body;
     bool is_too_big;
     int64_t start_us;
     unsigned status;
+    size_t resp_len;              /* the answer's body, bytes */
     char request_id[40];
     const char *method;
     const char *path;
@@ -167,6 +174,7 @@ send_response(struct cr_http *h, struct rq *r, struct MHD_Connection *c,
     MHD_add_response_header(mr, "X-Request-Id", r->request_id);
     r->status = resp->status;
     r->principal = resp->principal;
+    r->resp_len = resp->body_len;
     ret = MHD_queue_response(c, resp->status, mr);
     MHD_destroy_response(mr);
     (void)h;
@@ -268,6 +276,7 @@ on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 {
     struct cr_http *h = cls;
     struct rq *r = *con_cls;
+    bool is_big;
 
     (void)c;
     if (r == NULL)
@@ -288,10 +297,18 @@ on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                    (double)(cr_clock_mono_us() - r->start_us) / 1000.0,
                    r->principal);
     (void)toe;
+    is_big = r->resp_len >= BIG_ANSWER || r->body.cap >= BIG_ANSWER ||
+             cr_clock_mono_us() - r->start_us >= LONG_REQUEST_US;
     cr_buf_free(&r->body);
     cr_arena_destroy(r->arena);
     free(r);
     *con_cls = NULL;
+    /* A large or long request leaves freed memory in the thread's malloc
+     * heap, which glibc keeps: one page of 1,000 patients with their
+     * observations left the node at 90 MB for good. Hand it back (a few
+     * ms, only after such requests). */
+    if (is_big)
+        malloc_trim(0);
     atomic_fetch_sub(&h->in_flight, 1);
 }
 
