@@ -14,7 +14,6 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,14 +119,6 @@ cr_cli_serve(int argc, char **argv)
     struct cr_http_opts ho;
     sigset_t sigs;
     int c, sig = 0, status = 1;
-
-    /* A large answer (a page of 1,000 patients with their observations
-     * is tens of MB) is built in buffers of its own mapping, handed back
-     * to the system when freed. Left to itself glibc raises this
-     * threshold to the size of the first such buffer freed and from then
-     * on takes them from its heaps, which keep the memory for good: the
-     * node stayed at 90-110 MB after one such search. */
-    mallopt(M_MMAP_THRESHOLD, 1 << 20);
 
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
