@@ -493,6 +493,20 @@ idset(struct q *q, const char *type, const struct cr_search_clause *c)
     probe(q, a, type, c);
 }
 
+/* The end of a wide probe's EXISTS: resource alias prefix+a is in the
+ * inner set of 'type' and the caller may see it. The set is looked up,
+ * never walked ('+'): the probed row's own references drive. */
+static void
+visible_member(struct q *q, const char *prefix, const char *a,
+               const char *type, const struct cr_search_clause *inner)
+{
+    cr_buf_addf(&q->sql, " AND +%s%s.rid IN (", prefix, a);
+    idset(q, type, inner);
+    qs(q, ")");
+    visible_as(q, prefix, a);
+    qs(q, ")");
+}
+
 /* A condition on resource alias 'r' (of 'type') for clause 'c'. */
 static void
 probe(struct q *q, const char *r, const char *type,
@@ -528,9 +542,10 @@ probe(struct q *q, const char *r, const char *type,
          * (no resource read), then for each candidate the walk reaches,
          * one row the caller may see. cr_visible runs on the rows of the
          * resources the page needs, not on every row the inner condition
-         * matches (all blood pressures, to page ten patients). The '+'
-         * makes the candidate's own references drive (ix_ref by target);
-         * the inner set is only looked up. */
+         * matches (all blood pressures, to page ten patients). The
+         * inner set is named twice: the first, index-only, keeps rows
+         * with no reference from it off the EXISTS (without it a count
+         * of 1,415 of 33,486 patients took 0.2 s instead of 0.07). */
         snprintf(a, sizeof a, "h%d", ++q->depth);
         cr_buf_addf(&q->sql, "%s.h IN (SELECT %s.ht FROM ix_ref %s WHERE "
                              "%s.hp=", r, a, a, a);
@@ -541,11 +556,7 @@ probe(struct q *q, const char *r, const char *type,
                              "resources v%s ON v%s.rid=y%s.rid WHERE "
                              "y%s.ht=%s.h AND y%s.hp=", a, a, a, a, a, r, a);
         bi(q, cr_store_hash2(c->has_type, c->has_ref));
-        cr_buf_addf(&q->sql, " AND +v%s.rid IN (", a);
-        idset(q, c->has_type, c->inner);
-        qs(q, ")");
-        visible_as(q, "v", a);
-        qs(q, ")");
+        visible_member(q, "v", a, c->has_type, c->inner);
         return;
     }
     if (is_wide_clause(q, c)) {
@@ -557,11 +568,7 @@ probe(struct q *q, const char *r, const char *type,
                              "y%s ON y%s.h=x%s.ht WHERE x%s.rid=%s.rid AND "
                              "x%s.hp=", a, a, a, a, a, r, a);
         bi(q, cr_store_hash2(type, c->param));
-        cr_buf_addf(&q->sql, " AND +y%s.rid IN (", a);
-        idset(q, c->chain_type, c->inner);
-        qs(q, ")");
-        visible_as(q, "y", a);
-        qs(q, ")");
+        visible_member(q, "y", a, c->chain_type, c->inner);
         return;
     }
     if (c->inner || c->has_type) {
