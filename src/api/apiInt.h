@@ -152,6 +152,16 @@ cr_api_facts_init(struct cr_api *api, struct cr_err *err);
 void
 cr_api_facts_free(struct cr_api *api);
 
+/* The facts 'f' packed as the cache holds them (facts.c says the
+ * layout) into 'out', which has room for CR_API_FACTS_PACKED_MAX bytes;
+ * returns the packed length. cr_api_facts_unpack gives back the same
+ * facts. */
+#define CR_API_FACTS_PACKED_MAX (sizeof(struct cr_api_facts) + 64)
+size_t
+cr_api_facts_pack(const struct cr_api_facts *f, unsigned char *out);
+void
+cr_api_facts_unpack(const unsigned char *p, struct cr_api_facts *f);
+
 /* The facts about the person whose Patient resource is 'id' (a patient
  * compartment id), from the cache when nothing they depend on changed.
  * A patient id with no Patient resource gives facts with that id only

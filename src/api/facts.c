@@ -44,8 +44,8 @@
 #define ACT_REASON "http://terminology.hl7.org/CodeSystem/v3-ActReason"
 
 #define FACTS_TTL_MS 60000
-#define CACHE_SLOTS 4096          /* patients (~2.6 KB each); a multiple
-                                     of WAYS */
+#define CACHE_SLOTS 4096          /* patients (a few hundred bytes each,
+                                     packed); a multiple of WAYS */
 #define USER_SLOTS 1024           /* users; a multiple of WAYS */
 #define ITEM_SLOTS 65536          /* item flags by version (512 KB); a
                                      power of two */
@@ -103,11 +103,15 @@ struct slot_head {
     char key[128];                /* patient id or user id */
 };
 
+/* A patient's facts are held packed (cr_api_facts_pack): most of a struct
+ * cr_api_facts is room for ids, practices and relationships a person
+ * rarely has, and a full cache of the structs themselves would hold
+ * about 10 MB, mostly zeros. */
 struct patient_slot {
     struct slot_head h;
     uint64_t gen;                 /* compartment generation when gathered */
     uint64_t dir_gen;             /* Organization generation */
-    struct cr_api_facts f;
+    unsigned char *packed;        /* cr_api_facts_pack, malloc'd; NULL if unused */
 };
 
 /* An Organization's ODS code as ref_ods found it; direct-mapped by id,
@@ -219,8 +223,12 @@ cr_api_facts_free(struct cr_api *api)
 {
     struct cr_api_facts_cache *fc = &api->facts;
 
+    size_t i;
+
     if (fc->has_lock)
         pthread_mutex_destroy(&fc->lock);
+    for (i = 0; fc->patients && i < CACHE_SLOTS; i++)
+        free(fc->patients[i].packed);
     free(fc->patients);
     free(fc->users);
     free(fc->orgs);
@@ -692,17 +700,116 @@ cr_api_facts_view(const struct cr_api_facts *f, struct cr_policy_patient *p,
     p->postcode = f->postcode[0] ? f->postcode : NULL;
 }
 
+/* ---- packed facts ----
+ *
+ * The layout: the number of ids (one byte) and the ids, the NHS number,
+ * the number of practices and the practices, the number of
+ * relationships and each one's organisation, kind (one byte) and end
+ * (eight bytes), a byte of flags, the objecting organisation, the surname
+ * and the postcode; each string NUL-terminated. The ids come first so
+ * fresh() reads them without unpacking the rest. */
+
+_Static_assert(CR_POLICY_MAX_IDS < 256 && CR_API_MAX_GP < 256 &&
+                   CR_API_MAX_RELS < 256,
+               "packed facts keep each count in one byte");
+
+#define PACKED_OBJECTION 0x1
+#define PACKED_RESTRICTED 0x2
+#define PACKED_FLAGGED 0x4
+
+static unsigned char *
+put_str(unsigned char *p, const char *str)
+{
+    size_t n = strlen(str) + 1;
+
+    memcpy(p, str, n);
+    return p + n;
+}
+
+/* Every string is within its field, so the packed form is never longer
+ * than the struct plus the counts and the flags. */
+size_t
+cr_api_facts_pack(const struct cr_api_facts *f, unsigned char *out)
+{
+    unsigned char *p = out;
+    size_t i;
+
+    *p++ = (unsigned char)f->nids;
+    for (i = 0; i < f->nids; i++)
+        p = put_str(p, f->ids[i]);
+    p = put_str(p, f->nhs_number);
+    *p++ = (unsigned char)f->ngp;
+    for (i = 0; i < f->ngp; i++)
+        p = put_str(p, f->gp[i]);
+    *p++ = (unsigned char)f->nrels;
+    for (i = 0; i < f->nrels; i++) {
+        p = put_str(p, f->rels[i].org);
+        *p++ = (unsigned char)f->rels[i].kind;
+        memcpy(p, &f->rels[i].end_ms, sizeof f->rels[i].end_ms);
+        p += sizeof f->rels[i].end_ms;
+    }
+    *p++ = (unsigned char)((f->has_objection ? PACKED_OBJECTION : 0) |
+                           (f->is_restricted ? PACKED_RESTRICTED : 0) |
+                           (f->is_flagged ? PACKED_FLAGGED : 0));
+    p = put_str(p, f->objection_org);
+    p = put_str(p, f->surname);
+    p = put_str(p, f->postcode);
+    return (size_t)(p - out);
+}
+
+static const unsigned char *
+get_str(const unsigned char *p, char *dst, size_t size)
+{
+    size_t n = strlen((const char *)p);
+
+    copy(dst, size, (const char *)p);
+    return p + n + 1;
+}
+
+void
+cr_api_facts_unpack(const unsigned char *p, struct cr_api_facts *f)
+{
+    size_t i;
+
+    memset(f, 0, sizeof *f);
+    f->nids = *p++;
+    for (i = 0; i < f->nids; i++)
+        p = get_str(p, f->ids[i], sizeof f->ids[i]);
+    p = get_str(p, f->nhs_number, sizeof f->nhs_number);
+    f->ngp = *p++;
+    for (i = 0; i < f->ngp; i++)
+        p = get_str(p, f->gp[i], sizeof f->gp[i]);
+    f->nrels = *p++;
+    for (i = 0; i < f->nrels; i++) {
+        p = get_str(p, f->rels[i].org, sizeof f->rels[i].org);
+        f->rels[i].kind = (enum cr_policy_rel_kind)*p++;
+        memcpy(&f->rels[i].end_ms, p, sizeof f->rels[i].end_ms);
+        p += sizeof f->rels[i].end_ms;
+    }
+    f->has_objection = (*p & PACKED_OBJECTION) != 0;
+    f->is_restricted = (*p & PACKED_RESTRICTED) != 0;
+    f->is_flagged = (*p & PACKED_FLAGGED) != 0;
+    p++;
+    p = get_str(p, f->objection_org, sizeof f->objection_org);
+    p = get_str(p, f->surname, sizeof f->surname);
+    get_str(p, f->postcode, sizeof f->postcode);
+}
+
 /* Is the cached entry still what the store says? */
 static bool
 fresh(struct cr_api *api, const struct patient_slot *s, int64_t now)
 {
-    size_t i;
+    const unsigned char *p = s->packed;
+    size_t i, nids;
     uint64_t g = 0;
 
-    if (now - s->h.at_ms > FACTS_TTL_MS || now < s->h.at_ms)
+    if (p == NULL || now - s->h.at_ms > FACTS_TTL_MS || now < s->h.at_ms)
         return false;
-    for (i = 0; i < s->f.nids; i++)
-        g += cr_store_generation(api->store, s->f.ids[i], NULL);
+    nids = *p++;
+    for (i = 0; i < nids; i++) {
+        g += cr_store_generation(api->store, (const char *)p, NULL);
+        p += strlen((const char *)p) + 1;
+    }
     return g == s->gen &&
            cr_store_generation(api->store, NULL, "Organization") ==
                s->dir_gen;
@@ -717,7 +824,8 @@ cr_api_patient_facts(struct cr_api *api, const char *id,
     uint64_t gen, dir_gen;
     int64_t now = cr_clock_now_ms();
     bool is_held;
-    size_t i;
+    unsigned char tmp[CR_API_FACTS_PACKED_MAX], *packed, *old;
+    size_t i, npacked;
     cr_rc rc;
 
     if (strlen(id) >= sizeof out->ids[0])
@@ -726,7 +834,7 @@ cr_api_patient_facts(struct cr_api *api, const char *id,
     s = (struct patient_slot *)way_of(fc->patients, CACHE_SLOTS,
                                       sizeof *s, id, now, &is_held);
     if (is_held && fresh(api, s, now)) {
-        *out = s->f;
+        cr_api_facts_unpack(s->packed, out);
         pthread_mutex_unlock(&fc->lock);
         return CR_OK;
     }
@@ -740,16 +848,23 @@ cr_api_patient_facts(struct cr_api *api, const char *id,
         return rc;
     for (i = 1; i < out->nids; i++)
         gen += cr_store_generation(api->store, out->ids[i], NULL);
+    npacked = cr_api_facts_pack(out, tmp);
+    packed = malloc(npacked);
+    if (packed == NULL)
+        return CR_OK;           /* answered, just not cached */
+    memcpy(packed, tmp, npacked);
     pthread_mutex_lock(&fc->lock);
     s = (struct patient_slot *)way_of(fc->patients, CACHE_SLOTS,
                                       sizeof *s, id, now, &is_held);
+    old = s->packed;
     s->h.is_used = true;
     copy(s->h.key, sizeof s->h.key, id);
     s->h.at_ms = now;
     s->gen = gen;
     s->dir_gen = dir_gen;
-    s->f = *out;
+    s->packed = packed;
     pthread_mutex_unlock(&fc->lock);
+    free(old);
     return CR_OK;
 }
 
