@@ -23,6 +23,7 @@ struct hook {
 struct cr_arena {
     struct chunk *head;
     struct hook *hooks;
+    size_t size;                  /* bytes of all chunks */
 };
 
 struct cr_arena *
@@ -69,6 +70,7 @@ cr_arena_alloc(struct cr_arena *a, size_t size)
             return NULL;
         c->used = 0;
         c->cap = cap;
+        a->size += sizeof *c + cap;
         if (a->head && size > CHUNK / 2) {
             /* A big one-off: keep the current chunk in front for small ones. */
             c->next = a->head->next;
@@ -123,4 +125,10 @@ cr_arena_on_destroy(struct cr_arena *a, cr_arena_cleanup_fn fn, void *data)
     h->next = a->hooks;
     a->hooks = h;
     return 0;
+}
+
+size_t
+cr_arena_size(const struct cr_arena *a)
+{
+    return a ? a->size : 0;
 }

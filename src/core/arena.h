@@ -34,6 +34,11 @@ cr_arena_calloc(struct cr_arena *a, size_t n, size_t size);
 char *
 cr_arena_strndup(struct cr_arena *a, const char *s, size_t len);
 
+/* How many bytes the arena holds from malloc (its chunks, used or not);
+ * 0 for NULL. */
+size_t
+cr_arena_size(const struct cr_arena *a);
+
 /* Run 'fn(data)' when the arena is destroyed. Returns 0, or -1 when out of
  * memory (then 'fn' has been run already, so nothing leaks). */
 int

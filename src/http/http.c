@@ -298,13 +298,15 @@ on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                    r->principal);
     (void)toe;
     is_big = r->resp_len >= BIG_ANSWER || r->body.cap >= BIG_ANSWER ||
+             cr_arena_size(r->arena) >= BIG_ANSWER ||
              cr_clock_mono_us() - r->start_us >= LONG_REQUEST_US;
     cr_buf_free(&r->body);
     cr_arena_destroy(r->arena);
     free(r);
     *con_cls = NULL;
-    /* A large or long request leaves freed memory in the thread's malloc
-     * heap, which glibc keeps: one page of 1,000 patients with their
+    /* A large or long request, or one whose arena grew large (an
+     * accurate total's decisions), leaves freed memory in the thread's
+     * malloc heap, which glibc keeps: one page of 1,000 patients with their
      * observations left the node at 90 MB for good. Hand it back (a few
      * ms, only after such requests). */
     if (is_big)
