@@ -864,6 +864,15 @@ cr_policy_decide_item(const struct cr_policy *policy,
     return show;
 }
 
+const char *
+cr_policy_only_org(const struct cr_policy_decision *d)
+{
+    if (d == NULL || !d->is_allowed || !(d->priv.flags & F_SYSTEM) ||
+        d->priv.org[0] == '\0')
+        return NULL;
+    return d->priv.org;
+}
+
 bool
 cr_policy_type_permitted(const struct cr_policy *policy,
                          const struct cr_policy_decision *d,

@@ -430,6 +430,15 @@ cr_policy_decide_item(const struct cr_policy *policy,
                       const struct cr_policy_item *item,
                       enum cr_policy_withhold *out_reason);
 
+/* The one organisation whose items 'd' may show, when it shows no other
+ * organisation's (a source system sees only its own data), else NULL.
+ * Every item of another organisation is then withheld
+ * (CR_POLICY_WITHHOLD_ORGANISATION) whatever it holds, so a search may
+ * read only that organisation's rows. Items of that organisation are
+ * still each decided by cr_policy_decide_item. */
+const char *
+cr_policy_only_org(const struct cr_policy_decision *d);
+
 /* False when no item of 'type' in a patient compartment could ever be
  * shown under 'd' (a denial, or a type outside the role's view), so the
  * API can refuse "Observation?patient=X" from a receptionist with 403

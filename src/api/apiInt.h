@@ -208,6 +208,12 @@ cr_api_view_people(struct ctx *x);
 const struct cr_policy_decision *
 cr_api_view_patient(struct ctx *x, const char *patient_id);
 
+/* The one organisation whose rows a search may read for this request's
+ * principal (cr_policy_only_org: a source system's own), or NULL for
+ * any. Lives as long as the request. */
+const char *
+cr_api_view_only_org(struct ctx *x);
+
 /* The decision for data in no patient's compartment. */
 const struct cr_policy_decision *
 cr_api_view_directory(struct ctx *x);

@@ -563,6 +563,10 @@ cr_api_search(struct ctx *x)
 
     if (!may_search(x, g, &plan))
         return;
+    /* A source system sees only its own organisation's items: the store
+     * reads only those rows rather than every other organisation's, each
+     * to be withheld (and counted as such) one by one. */
+    plan.org = cr_api_view_only_org(x);
     /* The total of a search whose first page holds every match is what
      * that page shows (each match decided once); otherwise every match is
      * decided again to count it. */

@@ -261,6 +261,20 @@ cr_api_view_directory(struct ctx *x)
     return &v->dir;
 }
 
+const char *
+cr_api_view_only_org(struct ctx *x)
+{
+    struct view *v = view_of(x);
+    struct cr_policy_decision d;
+
+    if (v == NULL)
+        return NULL;
+    /* decided apart from the view's own directory decision, whose alerts
+     * go to the audit record only when directory data is served */
+    cr_policy_decide_directory(x->api->policy, &v->req, &d);
+    return cr_policy_only_org(&d) ? x->principal.org : NULL;
+}
+
 /* The answer for one row; NONE reason when shown. */
 static enum cr_policy_show
 decide(struct ctx *x, const char *type, const char *org,

@@ -117,6 +117,9 @@ struct cr_search_plan {
                                      by whichever index is cheapest */
     enum cr_search_total total;
     bool is_summary_count;        /* _summary=count */
+    const char *org;              /* only rows of this organisation (set by
+                                     the caller, not the query: a source
+                                     system sees only its own); NULL: any */
     struct cr_search_include *includes;
     size_t nincludes;
     const char **elements;        /* _elements, NULL-terminated; NULL: all */

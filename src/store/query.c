@@ -647,6 +647,14 @@ where(struct q *q, const struct cr_search_plan *plan)
     qs(q, drive != SIZE_MAX ? "+r.type=" : "r.type=");
     bt(q, plan->type);
     qs(q, " AND r.deleted=0");
+    /* Without a driving clause the organisation's rows are found by
+     * its index (resources_org); with one, the clause's few rows are
+     * only checked ("+r.org"), not replaced by all of the organisation's
+     * (SQLite has no statistics to tell which is fewer). */
+    if (plan->org) {
+        qs(q, drive != SIZE_MAX ? " AND +r.org=" : " AND r.org=");
+        bt(q, plan->org);
+    }
     if (drive != SIZE_MAX && plan->clauses[drive].kind != CR_SP_SPECIAL_ID) {
         qs(q, " AND r.rid IN (");
         idset(q, plan->type, &plan->clauses[drive]);

@@ -224,6 +224,10 @@ static const char *const lookup_indexes[][2] = {
                            "NOT NULL" },
     { "resources_type_seq", "CREATE INDEX IF NOT EXISTS resources_type_seq "
                             "ON resources(type, seq)" },
+    /* a source system's searches read only its organisation's rows
+     * (cr_search_plan.org) */
+    { "resources_org", "CREATE INDEX IF NOT EXISTS resources_org ON "
+                       "resources(org, type, id) WHERE org IS NOT NULL" },
     { "ix_token_hsc", "CREATE INDEX IF NOT EXISTS ix_token_hsc ON "
                       "ix_token(hsc)" },
     { "ix_token_hc", "CREATE INDEX IF NOT EXISTS ix_token_hc ON "

@@ -330,6 +330,31 @@ test('each organisation changes only its own data; a conditional create never sh
   assert.equal(lastAudit().patient, 'P1');
 });
 
+test('a source system\'s search reads only its own organisation\'s data: others\' are neither shown, counted nor noticed', async () => {
+  for (const org of ['G1', 'H1', 'S1']) {
+    const token = node.token({ org, sub: `sys-${org}` });
+    for (const type of ['Observation', 'Condition', 'Encounter']) {
+      const own = sql(`SELECT id FROM resources WHERE type='${type}' AND deleted=0 AND org='${org}'`)
+        .split('\n').filter(Boolean).map((id) => `${type}/${id}`).sort();
+      const others = Number(sql(`SELECT count(*) FROM resources WHERE type='${type}' AND deleted=0 AND org<>'${org}'`));
+      const r = await fhir(node, 'GET', `${type}?_sort=-_lastUpdated&_total=accurate`, { token });
+      assert.equal(r.status, 200, r.text);
+      assert.deepEqual(ids(r.json), own, `${org} ${type}`);
+      assert.equal(r.json.total, own.length, `${org} ${type}: total`);
+      // the other organisations' rows were never candidates: nothing
+      // says that something was withheld, and the audit counts nothing
+      if (others > 0) {
+        assert.equal(notice(r.json), false, `${org} ${type}: no withheld notice`);
+        assert.ok(!lastAudit().withheld, `${org} ${type}: ${JSON.stringify(lastAudit())}`);
+      }
+    }
+  }
+  // a clinician's search still decides (and counts) every row it meets
+  const r = await fhir(node, 'GET', 'Condition?patient=P1', as(H1, CLAIM));
+  assert.equal(r.status, 200, r.text);
+  assert.ok(notice(r.json), 'the sensitive diagnosis is withheld and said to be');
+});
+
 test('a relationship through an Organization reference follows that Organization\'s ODS code when it changes', async () => {
   const sysH2 = node.token({ org: 'H2', sub: 'sys-H2' });
   const put = async (res, token) => {
