@@ -46,6 +46,19 @@ static const char *const stmt_sql[ST__COUNT] = {
 cr_rc
 cr_store_sqlerr(struct conn *c, const char *what, struct cr_err *err)
 {
+    /* A full disk is the operator's to fix and passes once they have:
+     * 507 Insufficient Storage, saying so, rather than a bare 500. The
+     * write was rolled back. */
+    if (c && c->db && (sqlite3_errcode(c->db) & 0xff) == SQLITE_FULL) {
+        cr_rc rc = cr_err_set(err, CR_EUNAVAILABLE, "exception", NULL,
+                              "the node's disk is full, so nothing was "
+                              "saved (store: %s); try again later, and "
+                              "tell the node's operator: its data "
+                              "directory needs free space", what);
+        if (err)
+            err->http_status = 507;
+        return rc;
+    }
     return cr_err_set(err, CR_EIO, "exception", NULL, "store: %s: %s", what,
                       c && c->db ? sqlite3_errmsg(c->db) : "cannot open");
 }

@@ -176,7 +176,9 @@ cr_store_lookup_indexes(struct conn *c, bool is_create, struct cr_err *err);
 cr_rc
 cr_store_migrate(struct conn *c, struct cr_err *err);
 
-/* Map an SQLite failure to CR_EIO with the database's message. */
+/* Map an SQLite failure to CR_EIO with the database's message; a full
+ * disk (SQLITE_FULL) to CR_EUNAVAILABLE with HTTP status 507 and what to
+ * do. */
 cr_rc
 cr_store_sqlerr(struct conn *c, const char *what, struct cr_err *err);
 
