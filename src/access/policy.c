@@ -282,8 +282,6 @@ init(const struct cr_policy *policy, const struct cr_policy_request *req,
     copy_c(out->priv.org, sizeof out->priv.org, p->org);
     cr_policy_parse_claim(src, &claim);
     out->claim = claim.kind;
-    copy_str(out->reason_code, sizeof out->reason_code, claim.code);
-    copy_str(out->reason_text, sizeof out->reason_text, claim.text);
     copy_str(out->supervisor, sizeof out->supervisor, trim(req->supervisor));
 }
 

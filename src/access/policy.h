@@ -316,9 +316,10 @@ struct cr_policy_decision {
     bool is_filtered;                /* a patient objection is in force:
                                         other organisations' items are
                                         withheld */
-    enum cr_policy_claim_kind claim; /* the claim as parsed (for audit) */
-    char reason_code[40];            /* emergency code, "" otherwise */
-    char reason_text[256];           /* claim text, "" if none */
+    enum cr_policy_claim_kind claim; /* the claim as parsed; its text is
+                                        the request's (the audit record
+                                        takes it from there), not copied
+                                        into every person's decision */
     char supervisor[128];            /* students: the supervisor named */
     char objection_org[32];          /* who recorded the objection, or "" */
     struct {

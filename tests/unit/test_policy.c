@@ -809,15 +809,17 @@ TEST(reasons_and_their_denials)
     d = decide_reason(pol, "direct-care", "self-claimed: covering", NULL);
     CHECK(d.is_allowed);
     CHECK_EQ_INT(d.claim, CR_POLICY_CLAIM_SELF);
-    CHECK_EQ_STR(d.reason_text, "covering");
     CHECK_EQ_STR(alerts_str(d.alerts), "self-claimed");
     d = decide_reason(pol, "direct-care", NULL, "self-claimed: via token");
     CHECK(d.is_allowed);
-    CHECK_EQ_STR(d.reason_text, "via token");
-    /* The header wins over the token. */
+    CHECK_EQ_INT(d.claim, CR_POLICY_CLAIM_SELF);
+    /* The header wins over the token, either way round. */
     d = decide_reason(pol, "direct-care", "self-claimed: header",
+                      "just looking");
+    CHECK(d.is_allowed);
+    d = decide_reason(pol, "direct-care", "just looking",
                       "self-claimed: token");
-    CHECK_EQ_STR(d.reason_text, "header");
+    CHECK_EQ_STR(d.code, "reason-invalid");
     /* No text. */
     d = decide_reason(pol, "direct-care", "self-claimed:   ", NULL);
     CHECK_EQ_STR(d.code, "reason-required");
@@ -848,12 +850,10 @@ TEST(reasons_and_their_denials)
                       NULL);
     CHECK(d.is_allowed);
     CHECK_EQ_INT(d.basis, CR_POLICY_BASIS_EMERGENCY);
-    CHECK_EQ_STR(d.reason_code, "safeguarding");
-    CHECK_EQ_STR(d.reason_text, "child at risk");
+    CHECK_EQ_INT(d.claim, CR_POLICY_CLAIM_EMERGENCY);
     CHECK_EQ_STR(alerts_str(d.alerts), "emergency");
     d = decide_reason(pol, "emergency", NULL, "emergency: lacks-capacity");
     CHECK(d.is_allowed);
-    CHECK_EQ_STR(d.reason_code, "lacks-capacity");
     cr_policy_destroy(pol);
 }
 
@@ -870,7 +870,7 @@ TEST(claim_ignored_when_relationship_exists)
     CHECK(d.is_allowed);
     CHECK_EQ_INT(d.basis, CR_POLICY_BASIS_REGISTERED_GP);
     CHECK_EQ_STR(alerts_str(d.alerts), "");
-    CHECK_EQ_STR(d.reason_text, "habit");  /* still recorded for audit */
+    CHECK_EQ_INT(d.claim, CR_POLICY_CLAIM_SELF);  /* the audit says so */
     /* Emergency purpose is an explicit break glass: always alerts. */
     snprintf(p.purpose, sizeof p.purpose, "emergency");
     req = request(&p, "emergency: urgent-care");
@@ -881,15 +881,20 @@ TEST(claim_ignored_when_relationship_exists)
     cr_policy_destroy(pol);
 }
 
-TEST(reason_text_is_made_safe_for_logs)
+TEST(claims_parse_into_kind_code_and_text)
 {
-    struct cr_policy *pol = load(NULL);
-    struct cr_policy_decision d =
-        decide_reason(pol, "direct-care", "self-claimed: a\tb\x01" "c", NULL);
+    struct cr_policy_claim c;
 
-    CHECK(d.is_allowed);
-    CHECK_EQ_STR(d.reason_text, "a b c");
-    cr_policy_destroy(pol);
+    cr_policy_parse_claim(cr_str_c("emergency: safeguarding child at risk"),
+                          &c);
+    CHECK_EQ_INT(c.kind, CR_POLICY_CLAIM_EMERGENCY);
+    CHECK(cr_str_eq_c(c.code, "safeguarding"));
+    CHECK(cr_str_eq_c(c.text, "child at risk"));
+    cr_policy_parse_claim(cr_str_c("self-claimed:  covering ward 5 "), &c);
+    CHECK_EQ_INT(c.kind, CR_POLICY_CLAIM_SELF);
+    CHECK(cr_str_eq_c(c.text, "covering ward 5"));
+    cr_policy_parse_claim(cr_str_c("just looking"), &c);
+    CHECK_EQ_INT(c.kind, CR_POLICY_CLAIM_INVALID);
 }
 
 /* ---- objection, sensitive, restricted --------------------------------- */
