@@ -33,6 +33,8 @@ before(async () => {
     theirs.push({ resourceType: 'Patient', id: `hid-${i}`, name: [{ family: 'Hidden' }], gender: 'unknown' });
     theirs.push(condition(`wide-cx${i}`, `wide-${i}`, '195967001'));
   }
+  // a few of the other organisation's own that a gender search leaves out
+  for (let i = 0; i < 5; i++) theirs.push({ resourceType: 'Patient', id: `hid-m${i}`, name: [{ family: 'Hidden' }], gender: 'male' });
   importResources(data, mine, DEFAULT_CLAIMS.org);
   importResources(data, theirs, OTHER);
   node = await startNode({ dataDir: data });
@@ -82,4 +84,26 @@ test('wide and narrow give the same answers', async () => {
   }
   assert.equal(walk.length, N, 'every match once across the pages');
   assert.equal(new Set(walk).size, N);
+});
+
+test('a source system\'s broad search walks its own organisation\'s rows, still applying every clause', async () => {
+  // gender=unknown matches 2,200 Patients, 1,100 of them the other
+  // organisation's: its system's search is driven by its own rows
+  // (resources_org), the gender a probe on each
+  const token = node.token({ ...DEFAULT_CLAIMS, org: OTHER, sub: `sys-${OTHER}` });
+  let r = await fhir(node, 'GET', 'Patient?gender=unknown&_count=50&_total=accurate', { token });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.total, N);
+  assert.equal(entryRefs(r.json).length, 50);
+  for (const ref of entryRefs(r.json)) assert.match(ref, /^Patient\/hid-\d+$/);
+  r = await fhir(node, 'GET', 'Patient?gender=male&_total=accurate', { token });
+  assert.deepEqual(entryRefs(r.json).sort(), [0, 1, 2, 3, 4].map((i) => `Patient/hid-m${i}`));
+  // 2,200 final Observations, none of them its own
+  r = await fhir(node, 'GET', 'Observation?status=final&_total=accurate', { token });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.total, 0);
+  assert.deepEqual(entryRefs(r.json), []);
+  // and the first organisation's, driven by the clause or its rows alike
+  const b = await search('Observation?status=final&_count=10&_total=accurate');
+  assert.equal(b.total, 2 * N);
 });
