@@ -917,54 +917,6 @@ struct kept {
     size_t len;
 };
 
-/* Which top-level chains and _has of the plan, under a hop filter, have
- * an inner condition that more than WIDE_ROWS resources match: those are
- * probed on each resource the walk reaches (probe()) instead of deciding
- * the visibility of the whole inner set first, seconds when it is every
- * female patient; a narrow one (one NHS number) still drives the search
- * from its few rows. One index-only count, stopped past WIDE_ROWS. */
-static cr_rc
-find_wide(struct conn *c, struct q *outer, const struct cr_search_plan *plan,
-          struct cr_err *err)
-{
-    size_t i;
-
-    if (outer->hops == NULL || outer->hops->fn == NULL)
-        return CR_OK;
-    for (i = 0; i < plan->nclauses && outer->nwide < CR_STORE_MAX_WIDE;
-         i++) {
-        const struct cr_search_clause *cl = &plan->clauses[i];
-        sqlite3_stmt *st = NULL;
-        int64_t n = 0;
-        struct q q;
-        cr_rc rc;
-
-        if (cl->inner == NULL)
-            continue;
-        memset(&q, 0, sizeof q);
-        q.sql = cr_buf_make(1 << 16);
-        qs(&q, "SELECT count(*) FROM (");
-        idset(&q, cl->has_type ? cl->has_type : cl->chain_type, cl->inner);
-        qs(&q, " LIMIT ");
-        bi(&q, WIDE_ROWS + 1);
-        qs(&q, ")");
-        rc = prepare(c, &q, &st, err);
-        if (rc == CR_OK) {
-            if (sqlite3_step(st) == SQLITE_ROW)
-                n = sqlite3_column_int64(st, 0);
-            else
-                rc = cr_store_sqlerr(c, "sizing a chain or _has", err);
-            cr_store_conn_unprepare(c, st);
-        }
-        q_free(&q);
-        if (rc != CR_OK)
-            return rc;
-        if (n > WIDE_ROWS)
-            outer->wide[outer->nwide++] = cl;
-    }
-    return CR_OK;
-}
-
 /* How far org_drives counts each side. */
 #define ORG_ROWS 20000
 
@@ -984,6 +936,46 @@ count_upto(struct conn *c, struct q *q, int64_t *n, struct cr_err *err)
         rc = cr_store_sqlerr(c, "sizing a search", err);
     cr_store_conn_unprepare(c, st);
     return rc;
+}
+
+/* Which top-level chains and _has of the plan, under a hop filter, have
+ * an inner condition that more than WIDE_ROWS resources match: those are
+ * probed on each resource the walk reaches (probe()) instead of deciding
+ * the visibility of the whole inner set first, seconds when it is every
+ * female patient; a narrow one (one NHS number) still drives the search
+ * from its few rows. One index-only count, stopped past WIDE_ROWS. */
+static cr_rc
+find_wide(struct conn *c, struct q *outer, const struct cr_search_plan *plan,
+          struct cr_err *err)
+{
+    size_t i;
+
+    if (outer->hops == NULL || outer->hops->fn == NULL)
+        return CR_OK;
+    for (i = 0; i < plan->nclauses && outer->nwide < CR_STORE_MAX_WIDE;
+         i++) {
+        const struct cr_search_clause *cl = &plan->clauses[i];
+        int64_t n = 0;
+        struct q q;
+        cr_rc rc;
+
+        if (cl->inner == NULL)
+            continue;
+        memset(&q, 0, sizeof q);
+        q.sql = cr_buf_make(1 << 16);
+        qs(&q, "SELECT count(*) FROM (");
+        idset(&q, cl->has_type ? cl->has_type : cl->chain_type, cl->inner);
+        qs(&q, " LIMIT ");
+        bi(&q, WIDE_ROWS + 1);
+        qs(&q, ")");
+        rc = count_upto(c, &q, &n, err);
+        q_free(&q);
+        if (rc != CR_OK)
+            return rc;
+        if (n > WIDE_ROWS)
+            outer->wide[outer->nwide++] = cl;
+    }
+    return CR_OK;
 }
 
 /* A search limited to one organisation's rows (plan->org) whose driving
