@@ -2,8 +2,9 @@
 // small tmpfs (needs root, as CI runs; skipped, saying why, otherwise):
 // creates are written until the disk is full. Then a create answers 507
 // saying the disk is full and what to do, nothing half-written is left,
-// the node stays up and reads go on; once there is room again it writes
-// without a restart, and its audit log verifies.
+// the node stays up (reads fail closed while the audit log cannot be
+// written); once there is room again it reads and writes without a
+// restart, and its audit log verifies.
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -44,10 +45,17 @@ test('a full disk answers 507 saying so, keeps the store whole, and passes once 
     assert.equal(full.json.resourceType, 'OperationOutcome');
     assert.equal(full.json.issue[0].code, 'exception');
     assert.match(full.json.issue[0].diagnostics, /disk is full.*nothing was saved.*operator/s);
-    // still up; what was acknowledged is there, nothing more
-    const count = await fhir(node, 'GET', 'Observation?_summary=count');
-    assert.equal(count.status, 200, count.text);
-    assert.equal(count.json.total, created);
+    // still up; reads fail closed once the audit log cannot be written
+    // (within moments: nothing is served without its audit record)
+    assert.equal((await fhir(node, 'GET', 'metadata')).status, 200);
+    let read = null;
+    for (let i = 0; i < 100; i++) {
+      read = await fhir(node, 'GET', 'Observation?_summary=count');
+      if (read.status !== 200) break;
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    assert.equal(read.status, 500, read.text);
+    assert.match(read.json.issue[0].diagnostics, /could not be recorded in the audit log/);
     // room again (the tmpfs grows): the same node writes, no restart
     assert.equal(spawnSync('mount', ['-o', 'remount,size=96m', mnt]).status, 0);
     let again = null;
@@ -57,7 +65,9 @@ test('a full disk answers 507 saying so, keeps the store whole, and passes once 
       await new Promise((res) => setTimeout(res, 100));
     }
     assert.equal(again.status, 201, again.text);
+    // what was acknowledged is there, nothing more
     const after2 = await fhir(node, 'GET', 'Observation?_summary=count');
+    assert.equal(after2.status, 200, after2.text);
     assert.equal(after2.json.total, created + 1);
     await node.close();
     const v = runBin(['audit', 'verify', '--data', node.dataDir]);
