@@ -152,6 +152,25 @@ cr_api_facts_init(struct cr_api *api, struct cr_err *err);
 void
 cr_api_facts_free(struct cr_api *api);
 
+/* A store write queued for the writer thread while its request waits,
+ * suspended (queued.c). Embedded in the handler's own state. */
+struct cr_api_queued {
+    struct cr_store_async a;
+    struct cr_http_pending *pending;
+    cr_rc *rc;
+};
+
+/* Run fn(txn, ctx) in the store's writer for request 'x', writing its
+ * result to *rc and its detail to *err. Normally the request is suspended
+ * and 'cont(arg, ..)' answers it once the write is durable or undone (or
+ * was refused: *rc says why); returns true. When the request cannot be
+ * suspended the write runs here and now; returns false, and the caller
+ * answers at once. */
+bool
+cr_api_queue_write(struct ctx *x, struct cr_api_queued *q, cr_rc *rc,
+                   struct cr_err *err, cr_store_txn_fn fn, void *ctx,
+                   cr_http_cont_fn cont, void *arg);
+
 /* The facts 'f' packed as the cache holds them (facts.c says the
  * layout) into 'out', which has room for CR_API_FACTS_PACKED_MAX bytes;
  * returns the packed length. cr_api_facts_unpack gives back the same

@@ -51,10 +51,9 @@ struct review_job {
     struct cr_audit_rec rec;    /* the review record */
     int64_t review_seq;         /* its place, once appended */
     int64_t earlier;            /* an earlier review found (its seq) */
-    struct cr_store_async a;
+    struct cr_api_queued q;
     struct cr_err err;
     cr_rc rc;
-    struct cr_http_pending *pending;
 };
 
 /* ---- the request body ---- */
@@ -456,15 +455,6 @@ answer(struct ctx *x, struct review_job *j)
 }
 
 static void
-review_done(void *arg, cr_rc rc)
-{
-    struct review_job *j = arg;
-
-    j->rc = rc;
-    cr_http_resume(j->pending);
-}
-
-static void
 review_answer(void *arg, struct cr_http_req *req, struct cr_http_resp *resp)
 {
     struct review_job *j = arg;
@@ -646,7 +636,6 @@ cr_api_audit_review_op(struct ctx *x)
     struct review_job *j;
     const char *patient = NULL;
     char id[24];
-    cr_rc rc;
 
     x->has_action = true;
     x->action = CR_AUDIT_REVIEW;
@@ -697,22 +686,7 @@ cr_api_audit_review_op(struct ctx *x)
     j->rec.review.note = j->note;
     cr_err_clear(&j->err);
 
-    j->pending = cr_http_suspend(x->req, review_answer, j);
-    if (j->pending == NULL) {
-        j->rc = cr_store_write(x->api->store, review_in_txn, j, &j->err);
+    if (!cr_api_queue_write(x, &j->q, &j->rc, &j->err, review_in_txn, j,
+                            review_answer, j))
         answer(x, j);
-        return;
-    }
-    j->a.fn = review_in_txn;
-    j->a.ctx = j;
-    j->a.err = &j->err;
-    j->a.done = review_done;
-    j->a.done_ctx = j;
-    /* Once queued, the job may finish (and set j->rc) before this call
-     * returns: only a refusal to queue may be written here. */
-    rc = cr_store_write_async(x->api->store, &j->a);
-    if (rc != CR_OK) {
-        j->rc = rc;
-        cr_http_resume(j->pending);
-    }
 }

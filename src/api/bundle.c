@@ -59,10 +59,9 @@ struct bundle {
     struct bentry *e;
     size_t n;
     size_t failed;                /* index of the failing entry */
-    struct cr_store_async a;
+    struct cr_api_queued q;
     struct cr_err err;
     cr_rc rc;
-    struct cr_http_pending *pending;
     int tries;                    /* runs again after stale conditions */
 };
 
@@ -798,15 +797,6 @@ answer(struct bundle *b)
     cr_api_send_buf(x, 200, &out);
 }
 
-static void
-bundle_done(void *arg, cr_rc rc)
-{
-    struct bundle *b = arg;
-
-    b->rc = rc;
-    cr_http_resume(b->pending);
-}
-
 /* A transaction fails at entry i: answer with that entry's error. */
 static void
 fail_at(struct bundle *b, size_t i, cr_rc rc)
@@ -862,24 +852,9 @@ write_all(struct bundle *b)
         }
     }
 
-    b->pending = cr_http_suspend(x->req, bundle_answer, b);
-    if (b->pending == NULL) {
-        b->rc = cr_store_write(x->api->store, bundle_in_txn, b, &b->err);
+    if (!cr_api_queue_write(x, &b->q, &b->rc, &b->err, bundle_in_txn, b,
+                            bundle_answer, b))
         answer(b);
-        return;
-    }
-    b->a.fn = bundle_in_txn;
-    b->a.ctx = b;
-    b->a.err = &b->err;
-    b->a.done = bundle_done;
-    b->a.done_ctx = b;
-    /* Once queued, the job may finish (and set b->rc) before this call
-     * returns: only a refusal to queue may be written here. */
-    rc = cr_store_write_async(x->api->store, &b->a);
-    if (rc != CR_OK) {
-        b->rc = rc;
-        cr_http_resume(b->pending);
-    }
 }
 
 /* Run a transaction again that failed because a condition found something

@@ -88,11 +88,10 @@ struct plan_op {
     struct cr_careplan_part parts[MAX_ENTRIES];
     size_t nparts;
     char recorded[32];          /* when the server received the save */
-    struct cr_store_async a;
+    struct cr_api_queued q;
     struct cr_err err;
     cr_rc rc;
     size_t failed;
-    struct cr_http_pending *pending;
 };
 
 /* ---- small helpers --------------------------------------------------- */
@@ -1189,15 +1188,6 @@ answer(struct plan_op *op)
 }
 
 static void
-op_done(void *arg, cr_rc rc)
-{
-    struct plan_op *op = arg;
-
-    op->rc = rc;
-    cr_http_resume(op->pending);
-}
-
-static void
 op_answer(void *arg, struct cr_http_req *req, struct cr_http_resp *resp)
 {
     struct plan_op *op = arg;
@@ -1288,7 +1278,6 @@ void
 cr_api_care_plan_op(struct ctx *x)
 {
     struct plan_op *op = cr_arena_calloc(x->req->arena, 1, sizeof *op);
-    cr_rc rc;
 
     if (op == NULL) {
         cr_api_outcome(x, 503, "error", "transient", NULL,
@@ -1306,22 +1295,7 @@ cr_api_care_plan_op(struct ctx *x)
         !read_existing(op) || !decide_mode(op) || !prepare_entries(op) ||
         !check_plan(op) || !policy_allows(op) || !plan_extras(op))
         return;
-    op->pending = cr_http_suspend(x->req, op_answer, op);
-    if (op->pending == NULL) {
-        op->rc = cr_store_write(x->api->store, op_in_txn, op, &op->err);
+    if (!cr_api_queue_write(x, &op->q, &op->rc, &op->err, op_in_txn, op,
+                            op_answer, op))
         answer(op);
-        return;
-    }
-    op->a.fn = op_in_txn;
-    op->a.ctx = op;
-    op->a.err = &op->err;
-    op->a.done = op_done;
-    op->a.done_ctx = op;
-    /* Once queued, the job may finish before this call returns: only a
-     * refusal to queue may be written here. */
-    rc = cr_store_write_async(x->api->store, &op->a);
-    if (rc != CR_OK) {
-        op->rc = rc;
-        cr_http_resume(op->pending);
-    }
 }

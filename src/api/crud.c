@@ -285,10 +285,9 @@ bad:
 struct pending_write {
     struct ctx *x;
     struct write_job *j;
-    struct cr_store_async a;
+    struct cr_api_queued q;
     struct cr_err err;
     cr_rc rc;
-    struct cr_http_pending *pending;
 };
 
 /* A conditional create found a match: it is returned like a read, so only
@@ -362,16 +361,6 @@ answer_write_job(struct ctx *x, struct write_job *j, cr_rc rc,
                        "nothing matched; nothing was deleted");
         break;
     }
-}
-
-/* On the writer thread: the write is durable (or undone). */
-static void
-write_done(void *arg, cr_rc rc)
-{
-    struct pending_write *pw = arg;
-
-    pw->rc = rc;
-    cr_http_resume(pw->pending);
 }
 
 /* On a server thread, after the resume: answer. */
@@ -486,7 +475,6 @@ static void
 run_write(struct ctx *x, struct write_job *j)
 {
     struct pending_write *pw;
-    cr_rc rc;
 
     if (!may_write(x, j))
         return;
@@ -500,24 +488,9 @@ run_write(struct ctx *x, struct write_job *j)
     pw->j = j;
     j->found = cr_buf_make(0);
     cr_arena_on_destroy(x->req->arena, free_found, &j->found);
-    pw->pending = cr_http_suspend(x->req, write_answer, pw);
-    if (pw->pending == NULL) {
-        pw->rc = cr_store_write(x->api->store, cr_api_write_in_txn, j, &pw->err);
+    if (!cr_api_queue_write(x, &pw->q, &pw->rc, &pw->err,
+                            cr_api_write_in_txn, j, write_answer, pw))
         answer_write_job(x, j, pw->rc, &pw->err);
-        return;
-    }
-    pw->a.fn = cr_api_write_in_txn;
-    pw->a.ctx = j;
-    pw->a.err = &pw->err;
-    pw->a.done = write_done;
-    pw->a.done_ctx = pw;
-    /* Once queued, the job may finish (and set pw->rc) before this call
-     * returns: only a refusal to queue may be written here. */
-    rc = cr_store_write_async(x->api->store, &pw->a);
-    if (rc != CR_OK) {
-        pw->rc = rc;
-        cr_http_resume(pw->pending);   /* not queued: answer the error */
-    }
 }
 
 static void
