@@ -39,8 +39,9 @@ struct cr_http {
 };
 
 /* Per-request state, from the first callback to completion. */
-/* After a request that answered this much, or took this long, freed
- * memory goes back to the system (on_completed). */
+/* After a request that answered this much or held this much in its
+ * arena, or took this long, freed memory goes back to the system
+ * (on_completed). */
 #define BIG_ANSWER ((size_t)1 << 20)
 #define LONG_REQUEST_US 200000
 
