@@ -317,6 +317,8 @@ worker(void *arg)
 {
     struct cr_api_import *im = arg;
 
+    pthread_setname_np(pthread_self(), "cr-import");   /* top -H, perf */
+
     pthread_mutex_lock(&im->lock);
     for (;;) {
         struct chunk *c;

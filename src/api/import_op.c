@@ -62,6 +62,8 @@ run(void *arg)
     const char *p = x->req->body, *end = p + x->req->body_len;
     uint64_t line = 0;
 
+    pthread_setname_np(pthread_self(), "cr-import-op");   /* top -H, perf */
+
     memset(&o, 0, sizeof o);
     o.org = x->principal.org;
     o.on_bad = on_bad;

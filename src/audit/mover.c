@@ -168,6 +168,8 @@ mover_main(void *arg)
     struct cr_audit *log = arg;
     struct timespec due = { 0, 0 };
 
+    pthread_setname_np(pthread_self(), "cr-audit-mover");   /* top -H, perf */
+
     pthread_mutex_lock(&log->lock);
     for (;;) {
         uint64_t from, to;

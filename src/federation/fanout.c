@@ -642,6 +642,8 @@ run(void *arg)
 {
     struct cr_fed_fanout *fan = arg;
 
+    pthread_setname_np(pthread_self(), "cr-fed-fanout");   /* top -H, perf */
+
     for (;;) {
         struct call *q, *c;
         bool is_stopping;

@@ -282,6 +282,8 @@ run(void *arg)
     struct cr_fed_registrar *r = arg;
     struct cr_fed *f = r->f;
 
+    pthread_setname_np(pthread_self(), "cr-fed-register");   /* top -H, perf */
+
     for (;;) {
         struct timespec ts;
         int64_t wait_ms = f->register_ms, now;
