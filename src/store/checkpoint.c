@@ -42,8 +42,10 @@ on_wal(void *arg, sqlite3 *db, const char *name, int frames)
     (void)db;
     (void)name;
     pthread_mutex_lock(&s->clock_);
-    if (frames < s->wal_frames)
+    if (frames < s->wal_frames) {
         s->ckpt_frames = 0;      /* the WAL started over */
+        atomic_store(&s->is_draining, false);
+    }
     s->wal_frames = frames;
     if (pending_frames(s) >= CHECKPOINT_FRAMES)
         pthread_cond_signal(&s->ccond);
@@ -55,6 +57,8 @@ static void *
 checkpointer_main(void *arg)
 {
     struct cr_store *s = arg;
+
+    pthread_setname_np(pthread_self(), "cr-checkpoint");   /* top -H, perf */
 
     pthread_mutex_lock(&s->clock_);
     while (!s->is_ckpt_stopping) {
@@ -76,10 +80,13 @@ checkpointer_main(void *arg)
         mode = s->wal_frames >= TRUNCATE_FRAMES ? SQLITE_CHECKPOINT_TRUNCATE
                                                 : SQLITE_CHECKPOINT_PASSIVE;
         pthread_mutex_unlock(&s->clock_);
+        atomic_store(&s->is_draining, true);
+        cr_store_end_idle_snapshots(s);
         sqlite3_wal_checkpoint_v2(s->cconn->db, NULL, mode, &nlog, &nckpt);
         pthread_mutex_lock(&s->clock_);
         if (mode == SQLITE_CHECKPOINT_TRUNCATE && nlog == 0) {
             s->wal_frames = s->ckpt_frames = 0;
+            atomic_store(&s->is_draining, false);
         } else if (nckpt > s->ckpt_frames && nckpt <= s->wal_frames) {
             s->ckpt_frames = nckpt;
             /* the writer copies the rest, so that the WAL starts over */
@@ -97,6 +104,7 @@ cr_store_checkpoint_finish(struct cr_store *s)
 
     if (!atomic_exchange(&s->is_finish_wanted, false))
         return;
+    cr_store_end_idle_snapshots(s);
     /* Busy (the checkpointer is running) or not: either way, nothing to
      * do now; the next background checkpoint asks again. */
     if (sqlite3_wal_checkpoint_v2(s->wconn->db, NULL,

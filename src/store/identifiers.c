@@ -42,11 +42,7 @@ cr_store_patient_identifiers(struct cr_store *s, const char *system,
         rc = cr_store_sqlerr(c, "preparing the identifier walk", err);
         goto out;
     }
-    /* One read transaction, so the bound and the walk see one snapshot. */
-    if (sqlite3_exec(c->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
-        rc = cr_store_sqlerr(c, "walking identifiers", err);
-        goto out;
-    }
+    /* The connection's one snapshot: the bound and the walk agree. */
     sqlite3_bind_int64(bound, 1, after_seq);
     sqlite3_bind_int(bound, 2, limit > 0 ? limit : 1000);
     step = sqlite3_step(bound);
@@ -78,7 +74,6 @@ cr_store_patient_identifiers(struct cr_store *s, const char *system,
 end:
     sqlite3_reset(bound);
     sqlite3_reset(walk);
-    sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
 out:
     sqlite3_finalize(bound);
     sqlite3_finalize(walk);

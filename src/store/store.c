@@ -41,6 +41,8 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_PATIENT_TYPE] = "SELECT id,version,last_updated,seq,deleted,patient,"
                         "org,node,json FROM resources WHERE patient=?1 AND "
                         "type=?2 AND deleted=0",
+    [ST_BEGIN] = "BEGIN",
+    [ST_COMMIT] = "COMMIT",
 };
 
 cr_rc
@@ -132,6 +134,8 @@ cr_store_conn_close(struct conn *c)
 
     if (c == NULL)
         return;
+    if (c->has_snapshot)
+        sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
     for (i = 0; i < ST__COUNT; i++)
         sqlite3_finalize(c->st[i]);
     for (i = 0; i < CONN_CACHED_STMTS; i++)
@@ -250,6 +254,49 @@ cr_store_meta_from_row(sqlite3_stmt *st, int col, struct cr_store_meta *meta)
     copy_col(st, col + 6, meta->node, sizeof meta->node);
 }
 
+/* End c's read transaction, if it has one. */
+static void
+end_snapshot(struct conn *c)
+{
+    sqlite3_stmt *st;
+
+    if (!c->has_snapshot)
+        return;
+    c->has_snapshot = false;
+    st = cr_store_stmt(c, ST_COMMIT, NULL);
+    if (st == NULL || sqlite3_step(st) != SQLITE_DONE)
+        sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+    if (st)
+        sqlite3_reset(st);
+}
+
+/* Give c a read transaction that sees every commit counted so far. The
+ * count is read before the transaction begins, and its snapshot is taken
+ * at its first read, so the snapshot is at least that new. */
+static cr_rc
+begin_snapshot(struct cr_store *s, struct conn *c, struct cr_err *err)
+{
+    uint64_t now = atomic_load_explicit(&s->commits, memory_order_acquire);
+    sqlite3_stmt *st;
+
+    if (c->has_snapshot && c->snapshot_commits == now &&
+        !atomic_load_explicit(&s->is_draining, memory_order_relaxed))
+        return CR_OK;
+    end_snapshot(c);
+    st = cr_store_stmt(c, ST_BEGIN, err);
+    if (st == NULL)
+        return CR_EIO;
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        cr_rc rc = cr_store_sqlerr(c, "starting a read", err);
+        sqlite3_reset(st);
+        return rc;
+    }
+    sqlite3_reset(st);
+    c->has_snapshot = true;
+    c->snapshot_commits = now;
+    return CR_OK;
+}
+
 cr_rc
 cr_store_acquire(struct cr_store *s, struct conn **out, struct cr_err *err)
 {
@@ -261,28 +308,32 @@ cr_store_acquire(struct cr_store *s, struct conn **out, struct cr_err *err)
     if (c)
         s->free_conns = c->next_free;
     pthread_mutex_unlock(&s->pool_lock);
-    if (c) {
-        *out = c;
-        return CR_OK;
-    }
-    rc = cr_store_conn_open(s, false, &c, err);
-    if (rc != CR_OK)
-        return rc;
-    pthread_mutex_lock(&s->pool_lock);
-    if (s->nconns == s->cap_conns) {
-        int cap = s->cap_conns ? s->cap_conns * 2 : 16;
-        struct conn **p = realloc(s->all_conns, (size_t)cap * sizeof *p);
-        if (p == NULL) {
-            pthread_mutex_unlock(&s->pool_lock);
-            cr_store_conn_close(c);
-            return cr_err_set(err, CR_ENOMEM, "exception", NULL,
-                              "out of memory");
+    if (c == NULL) {
+        rc = cr_store_conn_open(s, false, &c, err);
+        if (rc != CR_OK)
+            return rc;
+        pthread_mutex_lock(&s->pool_lock);
+        if (s->nconns == s->cap_conns) {
+            int cap = s->cap_conns ? s->cap_conns * 2 : 16;
+            struct conn **p = realloc(s->all_conns,
+                                      (size_t)cap * sizeof *p);
+            if (p == NULL) {
+                pthread_mutex_unlock(&s->pool_lock);
+                cr_store_conn_close(c);
+                return cr_err_set(err, CR_ENOMEM, "exception", NULL,
+                                  "out of memory");
+            }
+            s->all_conns = p;
+            s->cap_conns = cap;
         }
-        s->all_conns = p;
-        s->cap_conns = cap;
+        s->all_conns[s->nconns++] = c;
+        pthread_mutex_unlock(&s->pool_lock);
     }
-    s->all_conns[s->nconns++] = c;
-    pthread_mutex_unlock(&s->pool_lock);
+    rc = begin_snapshot(s, c, err);
+    if (rc != CR_OK) {
+        cr_store_release(s, c);
+        return rc;
+    }
     *out = c;
     return CR_OK;
 }
@@ -290,9 +341,25 @@ cr_store_acquire(struct cr_store *s, struct conn **out, struct cr_err *err)
 void
 cr_store_release(struct cr_store *s, struct conn *c)
 {
+    if (c->has_snapshot &&
+        (c->snapshot_commits !=
+             atomic_load_explicit(&s->commits, memory_order_acquire) ||
+         atomic_load_explicit(&s->is_draining, memory_order_relaxed)))
+        end_snapshot(c);
     pthread_mutex_lock(&s->pool_lock);
     c->next_free = s->free_conns;
     s->free_conns = c;
+    pthread_mutex_unlock(&s->pool_lock);
+}
+
+void
+cr_store_end_idle_snapshots(struct cr_store *s)
+{
+    struct conn *c;
+
+    pthread_mutex_lock(&s->pool_lock);
+    for (c = s->free_conns; c; c = c->next_free)
+        end_snapshot(c);
     pthread_mutex_unlock(&s->pool_lock);
 }
 
@@ -525,11 +592,9 @@ cr_store_vread(struct cr_store *s, const char *type, const char *id,
 
     if (rc != CR_OK)
         return rc;
-    /* One read transaction, so a concurrent update cannot move the
+    /* The connection's one snapshot: a concurrent update cannot move the
      * version between the two reads. */
-    sqlite3_exec(c->db, "BEGIN", NULL, NULL, NULL);
     rc = cr_store_conn_vread(c, type, id, version, out, meta, err);
-    sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
     cr_store_release(s, c);
     return rc;
 }

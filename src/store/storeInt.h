@@ -11,7 +11,6 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sqlite3.h>
-#include <stdatomic.h>
 
 enum {
     ST_READ,
@@ -54,6 +53,9 @@ enum {
     ST_MPI_DECISION_PUT,
     ST_MPI_DECISION_GET,
     ST_MPI_DECISIONS_OF,
+    /* a reader's snapshot (store.c: cr_store_acquire) */
+    ST_BEGIN,
+    ST_COMMIT,
     ST__COUNT
 };
 
@@ -75,6 +77,10 @@ struct conn {
     struct cached_stmt cache[CONN_CACHED_STMTS];
     uint64_t uses;
     struct conn *next_free;
+    /* A pooled reader keeps its read transaction (its snapshot) between
+     * uses while no commit came after it: see cr_store_acquire. */
+    bool has_snapshot;
+    uint64_t snapshot_commits;  /* the store's commits when it began */
     int alias_state;    /* alias.c: 0 not yet known, 1 the store has no
                            aliases, 2 it may have some */
 };
@@ -125,6 +131,14 @@ struct cr_store {
      * for what its puts touched; 'touched' collects the slots on the
      * writer thread during a transaction */
     _Atomic uint64_t gens[CR_STORE_GEN_SLOTS];
+    /* commits of the writer so far, moved on with the generations: a
+     * pooled reader whose snapshot began before the latest begins a new
+     * one (cr_store_acquire) */
+    _Atomic uint64_t commits;
+    /* From a checkpoint until the WAL starts over: the WAL can start over
+     * only at a moment no reader holds a snapshot in it, so meanwhile
+     * readers end theirs after each use (checkpoint.c) */
+    atomic_bool is_draining;
     /* alias.c: whether any alias was ever made in this store (readers
      * skip every lookup until one is; never goes back to false) */
     atomic_bool has_aliases;
@@ -279,12 +293,20 @@ cr_store_conn_vread(struct conn *c, const char *type, const char *id,
                     int64_t version, struct cr_buf *out,
                     struct cr_store_meta *meta, struct cr_err *err);
 
-/* Take and give back a pooled reader connection. */
+/* Take and give back a pooled reader connection. A connection taken is
+ * inside a read transaction that sees every commit made before the call
+ * (so several statements run on it see one snapshot); giving it back
+ * ends that transaction only if a commit came since (the next taker
+ * would not see it), so reads between writes skip SQLite's per-transaction
+ * locking. cr_store_end_idle_snapshots ends those held by connections in
+ * the pool: an old snapshot stops a checkpoint copying past it. */
 cr_rc
 cr_store_acquire(struct cr_store *s, struct conn **out, struct cr_err *err);
 
 void
 cr_store_release(struct cr_store *s, struct conn *c);
+void
+cr_store_end_idle_snapshots(struct cr_store *s);
 
 /* checkpoint.c: start and stop the checkpointer thread. */
 cr_rc

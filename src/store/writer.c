@@ -36,6 +36,7 @@ bump_generations(struct cr_store *s)
         atomic_fetch_add_explicit(&s->gens[s->touched[i]], 1,
                                   memory_order_release);
     s->ntouched = 0;
+    atomic_fetch_add_explicit(&s->commits, 1, memory_order_release);
 }
 
 void
@@ -109,6 +110,8 @@ static void *
 writer_main(void *arg)
 {
     struct cr_store *s = arg;
+
+    pthread_setname_np(pthread_self(), "cr-writer");   /* top -H, perf */
 
     pthread_mutex_lock(&s->wlock);
     for (;;) {
