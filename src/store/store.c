@@ -127,6 +127,22 @@ fail:
     return rc;
 }
 
+/* End c's read transaction, if it has one. */
+static void
+end_snapshot(struct conn *c)
+{
+    sqlite3_stmt *st;
+
+    if (!c->has_snapshot)
+        return;
+    c->has_snapshot = false;
+    st = cr_store_stmt(c, ST_COMMIT, NULL);
+    if (st == NULL || sqlite3_step(st) != SQLITE_DONE)
+        sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+    if (st)
+        sqlite3_reset(st);
+}
+
 void
 cr_store_conn_close(struct conn *c)
 {
@@ -134,8 +150,7 @@ cr_store_conn_close(struct conn *c)
 
     if (c == NULL)
         return;
-    if (c->has_snapshot)
-        sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
+    end_snapshot(c);
     for (i = 0; i < ST__COUNT; i++)
         sqlite3_finalize(c->st[i]);
     for (i = 0; i < CONN_CACHED_STMTS; i++)
@@ -254,20 +269,13 @@ cr_store_meta_from_row(sqlite3_stmt *st, int col, struct cr_store_meta *meta)
     copy_col(st, col + 6, meta->node, sizeof meta->node);
 }
 
-/* End c's read transaction, if it has one. */
-static void
-end_snapshot(struct conn *c)
+/* Whether c's snapshot may miss a commit, or should end while the WAL
+ * waits to start over. */
+static bool
+is_stale(struct cr_store *s, const struct conn *c, uint64_t commits)
 {
-    sqlite3_stmt *st;
-
-    if (!c->has_snapshot)
-        return;
-    c->has_snapshot = false;
-    st = cr_store_stmt(c, ST_COMMIT, NULL);
-    if (st == NULL || sqlite3_step(st) != SQLITE_DONE)
-        sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
-    if (st)
-        sqlite3_reset(st);
+    return c->snapshot_commits != commits ||
+           atomic_load_explicit(&s->is_draining, memory_order_relaxed);
 }
 
 /* Give c a read transaction that sees every commit counted so far. The
@@ -279,8 +287,7 @@ begin_snapshot(struct cr_store *s, struct conn *c, struct cr_err *err)
     uint64_t now = atomic_load_explicit(&s->commits, memory_order_acquire);
     sqlite3_stmt *st;
 
-    if (c->has_snapshot && c->snapshot_commits == now &&
-        !atomic_load_explicit(&s->is_draining, memory_order_relaxed))
+    if (c->has_snapshot && !is_stale(s, c, now))
         return CR_OK;
     end_snapshot(c);
     st = cr_store_stmt(c, ST_BEGIN, err);
@@ -342,9 +349,8 @@ void
 cr_store_release(struct cr_store *s, struct conn *c)
 {
     if (c->has_snapshot &&
-        (c->snapshot_commits !=
-             atomic_load_explicit(&s->commits, memory_order_acquire) ||
-         atomic_load_explicit(&s->is_draining, memory_order_relaxed)))
+        is_stale(s, c, atomic_load_explicit(&s->commits,
+                                            memory_order_acquire)))
         end_snapshot(c);
     pthread_mutex_lock(&s->pool_lock);
     c->next_free = s->free_conns;
