@@ -122,10 +122,18 @@ cr_api_too_big(struct ctx *x)
 void
 cr_api_bundle_finish(struct ctx *x, struct cr_buf *b, struct cr_buf *entries)
 {
+    /* The entries (the bulk) stay where they are and the Bundle's head
+     * goes in front of them: one buffer the size of the answer, not two. */
     if (entries->len) {
         cr_buf_adds(b, ",\"entry\":[");
-        cr_buf_add(b, entries->ptr, entries->len);
-        cr_buf_addc(b, ']');
+        cr_buf_addc(entries, ']');
+        if (b->rc == CR_OK)
+            cr_buf_prepend(entries, b->ptr, b->len);
+        else if (entries->rc == CR_OK)
+            entries->rc = b->rc;
+        cr_buf_free(b);
+        *b = *entries;
+        *entries = cr_buf_make(0);
     }
     cr_buf_addc(b, '}');
     cr_buf_free(entries);

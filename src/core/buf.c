@@ -49,6 +49,20 @@ cr_buf_add(struct cr_buf *b, const void *data, size_t len)
 }
 
 void
+cr_buf_prepend(struct cr_buf *b, const void *data, size_t len)
+{
+    cr_buf_reserve(b, len);
+    if (b->rc != CR_OK)
+        return;
+    if (len) {
+        memmove(b->ptr + len, b->ptr ? b->ptr : "", b->len);
+        memcpy(b->ptr, data, len);
+    }
+    b->len += len;
+    b->ptr[b->len] = '\0';
+}
+
+void
 cr_buf_adds(struct cr_buf *b, const char *s)
 {
     cr_buf_add(b, s, strlen(s));

@@ -32,6 +32,12 @@ cr_buf_make(size_t limit)
 void
 cr_buf_add(struct cr_buf *b, const void *data, size_t len);
 
+/* Insert 'len' bytes before the contents: a header known only once the
+ * body is built goes in front of it without a second buffer the body's
+ * size. */
+void
+cr_buf_prepend(struct cr_buf *b, const void *data, size_t len);
+
 /* Append a NUL-terminated string. */
 void
 cr_buf_adds(struct cr_buf *b, const char *s);

@@ -325,11 +325,13 @@ cr_store_search(struct cr_store *s, const struct cr_search_plan *plan,
                 void *ctx, char out_next[CR_STORE_CURSOR_MAX],
                 char out_prev[CR_STORE_CURSOR_MAX], struct cr_err *err);
 
-/* How many resources 'plan' matches in all ('hops' as above). */
+/* How many resources 'plan' matches in all ('hops' as above), counting
+ * no further than 'max' (0: no limit): *out is the smaller of the two, so
+ * "more than N?" costs at most N+1 index entries, not all of them. */
 cr_rc
 cr_store_search_count(struct cr_store *s, const struct cr_search_plan *plan,
-                      const struct cr_store_filter *hops, int64_t *out,
-                      struct cr_err *err);
+                      const struct cr_store_filter *hops, int64_t max,
+                      int64_t *out, struct cr_err *err);
 
 /* Every current resource of one of 'types' whose compartment patient (the
  * row's patient column) is one of 'patients', in no particular order. For

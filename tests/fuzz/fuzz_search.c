@@ -114,7 +114,7 @@ run(struct cr_arena *a, const char *type, const struct cr_search_arg *args,
         abort();
     }
     cr_err_clear(&err);
-    rc = cr_store_search_count(the_store(), &plan, NULL, &total, &err);
+    rc = cr_store_search_count(the_store(), &plan, NULL, 0, &total, &err);
     if (!is_callers(rc)) {
         fprintf(stderr, "fuzz_search: counting an accepted plan failed: "
                 "%s\n", err.msg);

@@ -36,6 +36,33 @@ TEST(buf_limit_is_sticky)
     CHECK(cr_buf_take(&b, NULL) == NULL);
 }
 
+/* A head goes in front of what is there, growing the buffer if need be,
+ * within the limit like an append. */
+TEST(buf_prepend_puts_bytes_in_front)
+{
+    struct cr_buf b = cr_buf_make(0), l = cr_buf_make(6);
+    char big[600];
+
+    cr_buf_prepend(&b, "head", 4);          /* an empty buffer */
+    CHECK_EQ_STR(b.ptr, "head");
+    cr_buf_adds(&b, "-tail");
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    cr_buf_prepend(&b, big, strlen(big));   /* past the first capacity */
+    CHECK_EQ_INT(b.rc, CR_OK);
+    CHECK_EQ_INT(b.len, 599 + 9);
+    CHECK(memcmp(b.ptr, big, 599) == 0);
+    CHECK_EQ_STR(b.ptr + 599, "head-tail");
+    cr_buf_free(&b);
+
+    cr_buf_adds(&l, "body");
+    cr_buf_prepend(&l, "[", 1);
+    cr_buf_prepend(&l, "ab", 2);            /* 7 bytes: over the limit */
+    CHECK_EQ_INT(l.rc, CR_ETOOBIG);
+    CHECK_EQ_STR(l.ptr, "[body");
+    cr_buf_free(&l);
+}
+
 /* Formatted text that fits in the room already allocated is written in
  * one pass; text that does not grows the buffer; neither may pass the
  * limit, and a refused append leaves the contents as they were. */
