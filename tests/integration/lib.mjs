@@ -740,9 +740,12 @@ export function sqlite(dataDir, statement) {
   return sqliteNow(dataDir, statement);
 }
 
-// As sqlite, without waiting for the journal.
+// As sqlite, without waiting for the journal. The node may hold the
+// database's write lock for a moment (a commit, a checkpoint): sqlite3
+// waits for it, as the node's own connections do, instead of failing at
+// once with "database is locked".
 export function sqliteNow(dataDir, statement) {
-  const r = spawnSync('sqlite3', [path.join(dataDir, 'carerecord.db'), statement], { encoding: 'utf8' });
+  const r = spawnSync('sqlite3', ['-cmd', '.timeout 10000', path.join(dataDir, 'carerecord.db'), statement], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`sqlite3: ${r.stderr}`);
   return r.stdout.trim();
 }
