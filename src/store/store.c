@@ -104,9 +104,11 @@ cr_store_conn_open(struct cr_store *s, bool is_writer, struct conn **out,
     }
     /* Readers look resources up by key: the operating system's cache
      * holds the hot pages for all of them, so each keeps a small cache of
-     * its own (there is one per concurrent reader). */
+     * its own (there is one per concurrent reader). 1 MiB holds the pages
+     * one $everything touches (~140 for ~160 resources), which it reads
+     * twice (keys first, then bytes): with 512 KiB it read ~190. */
     if (!is_writer &&
-        sqlite3_exec(c->db, "PRAGMA cache_size=-512;", NULL, NULL, NULL) !=
+        sqlite3_exec(c->db, "PRAGMA cache_size=-1024;", NULL, NULL, NULL) !=
             SQLITE_OK) {
         rc = cr_store_sqlerr(c, "setting up a reader", err);
         goto fail;
