@@ -45,12 +45,26 @@ on_wal(void *arg, sqlite3 *db, const char *name, int frames)
     if (frames < s->wal_frames) {
         s->ckpt_frames = 0;      /* the WAL started over */
         atomic_store(&s->is_draining, false);
+    } else if (s->is_drained) {
+        /* It did not: a reader was still in the WAL. Readers go back to
+         * keeping their snapshots; the next checkpoint tries again. */
+        atomic_store(&s->is_draining, false);
     }
+    s->is_drained = false;
     s->wal_frames = frames;
     if (pending_frames(s) >= CHECKPOINT_FRAMES)
         pthread_cond_signal(&s->ccond);
     pthread_mutex_unlock(&s->clock_);
     return SQLITE_OK;
+}
+
+/* From now until the WAL starts over (or the writer gave it its chance),
+ * readers end their snapshots after each use; idle ones end theirs now. */
+static void
+drain(struct cr_store *s)
+{
+    atomic_store(&s->is_draining, true);
+    cr_store_end_idle_snapshots(s);
 }
 
 static void *
@@ -80,9 +94,13 @@ checkpointer_main(void *arg)
         mode = s->wal_frames >= TRUNCATE_FRAMES ? SQLITE_CHECKPOINT_TRUNCATE
                                                 : SQLITE_CHECKPOINT_PASSIVE;
         pthread_mutex_unlock(&s->clock_);
-        atomic_store(&s->is_draining, true);
-        cr_store_end_idle_snapshots(s);
+        /* Readers let go of the WAL once this has copied it (a snapshot
+         * begun while it copies is in the WAL all the same); a truncation
+         * waits for every reader, so they let go before it. */
+        if (mode == SQLITE_CHECKPOINT_TRUNCATE)
+            drain(s);
         sqlite3_wal_checkpoint_v2(s->cconn->db, NULL, mode, &nlog, &nckpt);
+        drain(s);
         pthread_mutex_lock(&s->clock_);
         if (mode == SQLITE_CHECKPOINT_TRUNCATE && nlog == 0) {
             s->wal_frames = s->ckpt_frames = 0;
@@ -114,6 +132,7 @@ cr_store_checkpoint_finish(struct cr_store *s)
     pthread_mutex_lock(&s->clock_);
     if (nckpt <= s->wal_frames && nckpt > s->ckpt_frames)
         s->ckpt_frames = nckpt;
+    s->is_drained = true;       /* the next commit starts the WAL over */
     pthread_mutex_unlock(&s->clock_);
 }
 

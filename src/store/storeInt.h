@@ -135,10 +135,13 @@ struct cr_store {
      * pooled reader whose snapshot began before the latest begins a new
      * one (cr_store_acquire) */
     _Atomic uint64_t commits;
-    /* From a checkpoint until the WAL starts over: the WAL can start over
-     * only at a moment no reader holds a snapshot in it, so meanwhile
-     * readers end theirs after each use (checkpoint.c) */
+    /* From the end of a checkpoint until the WAL starts over, or until
+     * the first commit after the writer copied the rest (is_drained):
+     * the WAL can start over only at a moment no reader holds a snapshot
+     * in it, so meanwhile readers end theirs after each use
+     * (checkpoint.c) */
     atomic_bool is_draining;
+    bool is_drained;            /* the writer copied the rest (clock_) */
     /* alias.c: whether any alias was ever made in this store (readers
      * skip every lookup until one is; never goes back to false) */
     atomic_bool has_aliases;

@@ -519,6 +519,56 @@ TEST(pooled_snapshots_end_on_commit_drain_or_demand)
     cr_store_close(s);
 }
 
+/* Readers end their snapshots after each use only for a moment after a
+ * checkpoint: until the WAL starts over, or until the first commit after
+ * the writer copied the rest of the WAL, whether or not it could start
+ * over then (a reader still in it stops that). Left on until the WAL
+ * started over, they began a new snapshot for a third of all reads. */
+TEST(draining_ends_at_the_commit_after_the_writers_copy)
+{
+    struct cr_store *s = open_store(cr_unit_tmpdir());
+    struct conn *c = NULL;
+    struct cr_err err;
+    int frames;
+
+    cr_err_clear(&err);
+    CHECK_EQ_INT(put(s, "p", 1, "{}", false), CR_OK);
+    CHECK_EQ_INT(cr_store_acquire(s, &c, &err), CR_OK);
+    CHECK(sqlite3_exec(c->db, "SELECT count(*) FROM resources", NULL, NULL,
+                       NULL) == SQLITE_OK);     /* its snapshot: in the WAL */
+    atomic_store(&s->is_draining, true);        /* a checkpoint ended */
+    atomic_store(&s->is_finish_wanted, true);
+    CHECK_EQ_INT(put(s, "p", 2, "{}", false), CR_OK);
+    CHECK(atomic_load(&s->is_draining));        /* not yet copied */
+    pthread_mutex_lock(&s->clock_);
+    frames = s->wal_frames;
+    pthread_mutex_unlock(&s->clock_);
+    /* the writer copied the rest after that batch; this commit cannot
+     * start the WAL over (c is in it), and draining ends all the same */
+    CHECK_EQ_INT(put(s, "p", 3, "{}", false), CR_OK);
+    CHECK(!atomic_load(&s->is_draining));
+    pthread_mutex_lock(&s->clock_);
+    CHECK(s->wal_frames > frames);
+    pthread_mutex_unlock(&s->clock_);
+    cr_store_release(s, c);
+    cr_store_end_idle_snapshots(s);
+
+    /* with no reader in the WAL, the commit after the copy starts it over */
+    atomic_store(&s->is_draining, true);
+    atomic_store(&s->is_finish_wanted, true);
+    CHECK_EQ_INT(put(s, "p", 4, "{}", false), CR_OK);
+    pthread_mutex_lock(&s->clock_);
+    frames = s->wal_frames;
+    pthread_mutex_unlock(&s->clock_);
+    CHECK(atomic_load(&s->is_draining));
+    CHECK_EQ_INT(put(s, "p", 5, "{}", false), CR_OK);
+    CHECK(!atomic_load(&s->is_draining));
+    pthread_mutex_lock(&s->clock_);
+    CHECK(s->wal_frames < frames);
+    pthread_mutex_unlock(&s->clock_);
+    cr_store_close(s);
+}
+
 /* Dynamic SQL is prepared once per connection and handed out again reset,
  * with no bindings left from the last use; a statement still out is never
  * handed out twice. */
